@@ -1,0 +1,1 @@
+"""Demarche Tracker: from instruction cable to host-government response."""

@@ -1,0 +1,314 @@
+"""Header fields: date-time group, originator, addressees, classification line, tags, subject."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ._model import Addressee
+from ._text import fold
+
+MONTHS = {m: i for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_MON = r"(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]{0,6}\.?"
+
+# "O 140153Z DEC 07", "P R 091612Z JUL 08", "061428Z Jun 03"; also inside flattened headers.
+_DTG = re.compile(
+    r"(?<![A-Za-z0-9/])(?:((?:NIACT|[OPRZ])(?: [OPRZ])?) +)?([0-3]\d)([0-2]\d)([0-5]\d) ?Z +" + _MON + r" +(\d{4}|\d{2})(?![0-9])",
+    re.IGNORECASE,
+)
+# Publisher line "Thursday, 07 March 2002, 10:13".
+_WEEKDAY_DTG = re.compile(
+    r"^\s*(?:MON|TUES|WEDNES|THURS|FRI|SATUR|SUN)DAY, +(\d{1,2}) +([A-Z]{3})[A-Z]* +(\d{4}), +(\d{1,2}):(\d{2})\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FM_AFTER = re.compile(r"\bFM +([A-Z][A-Z0-9 .,'&/()-]{1,80}?)(?= +TO +| +INFO +|[ \t]*\n|[ \t]*$)")
+_FM_LINE = re.compile(r"^[ \t]*FM +([A-Z][A-Z0-9 .,'&/()-]{1,80}?)[ \t]*$", re.MULTILINE)
+_PRECEDENCE_LETTER = {"Z": "FLASH", "O": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE", "NIACT": "NIACT IMMEDIATE"}
+_PRECEDENCE_WORDS = re.compile(r"\b(FLASH|NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE)\b")
+
+# The classification line: "C O N F I D E N T I A L SECTION 01 OF 03 STATE 166909".
+_SPACED = {
+    "UNCLASSIFIED": r"U ?N ?C ?L ?A ?S(?: ?S ?I ?F ?I ?E ?D)?",
+    "CONFIDENTIAL": r"C ?O ?N ?F ?I ?D ?E ?N ?T ?I ?A ?L",
+    "SECRET": r"S ?E ?C ?R ?E ?T",
+    "LIMITED OFFICIAL USE": r"L ?I ?M ?I ?T ?E ?D ?O ?F ?F ?I ?C ?I ?A ?L ?U ?S ?E",
+}
+_CLASS_LINE = re.compile(
+    r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k.split()[0]}>{v})" for k, v in _SPACED.items()) + r")"
+    r"(?: +(?P<sens>SENSITIVE|EFTO))?"
+    r"(?: +SECTION +(?P<sec>\d{1,2}) +OF +(?P<of>\d{1,2}))?"
+    r" +(?P<place>[A-Z][A-Z'.-]{1,20}(?: [A-Z][A-Z'.-]{1,20}){0,3}) +(?P<serial>\d{2,8})\b",
+    re.MULTILINE | re.IGNORECASE,
+)
+_CLASS_ONLY = re.compile(
+    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
+_CAPTION_WORDS = (
+    "SIPDIS", "NODIS", "EXDIS", "STADIS", "LIMDIS", "NOFORN", "SENSITIVE", "CHEROKEE", "ROGER",
+    "NOCONTRACT", "ORCON", "PROPIN", "FOUO", "DEPT PASS", "TERREP",
+)
+_CAPTION_LINE = re.compile(
+    r"^[ \t]*((?:(?:" + "|".join(_CAPTION_WORDS) + r")[ ,;/]*)+)[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
+_CAPTION_SPLIT = re.compile(r"[ ,;/]+")
+_EO = re.compile(
+    r"^[ \t]*E\.?[O0]\.? *1\d{4}:? *(?:DECL(?:AS)?:?|N/A)? *(?P<date>\d{1,2}/\d{1,2}/\d{2,4}|\d{4}/\d{1,2}/\d{1,2}|OADR|N/A|[^\n]{0,40})",
+    re.MULTILINE | re.IGNORECASE,
+)
+_TAGS = re.compile(r"^[ \t]*TAGS:?[ \t]+(.{1,400})$", re.MULTILINE | re.IGNORECASE)
+_TAG_SPLIT = re.compile(r"[\s,;]+")
+_TAG_OK = re.compile(r"^[A-Z][A-Z0-9-]{0,14}$")
+_SUBJECT = re.compile(r"^[ \t]*(?:SUBJECT|SUBJ)[ \t]*[:.]?[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
+# Things that end a subject even on the same line.
+_SUBJECT_END = re.compile(
+    r"(?:\bREFS?\b *[:.]|\bREFTELS? *:|\bREFERENCES? *:|\bCLASSIFIED +BY\b|\(U\) +CLASSIFIED|¶ ?\d|\bE\.O\. 1\d{4}|(?<![A-Z])1\. +\([A-Z/ ]{1,12}\))",
+    re.IGNORECASE,
+)
+_SUBJECT_STOP_LINE = re.compile(
+    r"^[ \t]*(?:REFS?\b|REFTEL|REFERENCES?:|CLASSIFIED|\(U\)|¶|\d{1,2}[.,] |\d{1,2}\.\(|SUMMARY|-{3,}|SIPDIS|E\.O\.|TAGS)",
+    re.IGNORECASE,
+)
+_CLASSIFIED_BY = re.compile(
+    r"(?:\(U\) *)?CLASSIFIED +BY *:? *(?:CLASSIFIED +BY *:? *)?(.{3,400}?)(?:\n[ \t]*\n|¶|(?<![A-Z])1\. |$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_ADDR = re.compile(
+    r"^(?:(?P<routing>R[A-Z]{3,6})/)?(?P<name>.+?)(?: +(?P<prec>NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE|FLASH))?(?: +(?P<serial>\d{1,5}))?$"
+)
+_ADDR_SECTION = re.compile(r"^[ \t]*(TO|INFO|BT)\b[ \t]*(.*)$")
+_HEADER_NOISE = re.compile(r"^(?:ZEN|ZFR|BT|NNNN|ACTION |INFO +LOG|/\d|-{5,})")
+
+
+@dataclass
+class Header:
+    dtg: datetime | None = None
+    precedence: str | None = None
+    originator: str | None = None
+    action: list[Addressee] = field(default_factory=list)
+    info: list[Addressee] = field(default_factory=list)
+    place: str | None = None
+    serial: str | None = None
+    classification: str | None = None
+    captions: list[str] = field(default_factory=list)
+    declassify_on: date | None = None
+    tags: list[str] = field(default_factory=list)
+    subject: str | None = None
+    subject_end: int = 0  # offset just after the subject (start of REF search)
+    classified_by: str | None = None
+
+
+def _year(two_or_four: str) -> int:
+    y = int(two_or_four)
+    if y < 100:
+        y += 1900 if y >= 70 else 2000
+    return y
+
+
+def find_dtg(text: str) -> tuple[datetime | None, str | None, int]:
+    """Best date-time group: prefer one followed by an FM line; return (dtg, precedence, end offset)."""
+    best: tuple[datetime, str | None, int] | None = None
+    for m in _DTG.finditer(text):
+        prec_raw, dd, hh, mi, mon, yy = m.groups()
+        try:
+            when = datetime(_year(yy), MONTHS[mon.upper()[:3]], int(dd), int(hh), int(mi))
+        except (ValueError, KeyError):
+            continue
+        prec = None
+        if prec_raw:
+            prec = _PRECEDENCE_LETTER.get(prec_raw.upper().split()[0])
+        follows = text[m.end(): m.end() + 120]
+        if re.search(r"\bFM +[A-Z]", follows):
+            return when, prec, m.end()
+        if best is None:
+            best = (when, prec, m.end())
+    if best:
+        return best
+    m2 = _WEEKDAY_DTG.search(text)
+    if m2:
+        dd, mon, yyyy, hh, mi = m2.groups()
+        try:
+            return datetime(int(yyyy), MONTHS[mon.upper()[:3]], int(dd), int(hh), int(mi)), None, 0
+        except (ValueError, KeyError):
+            pass
+    return None, None, 0
+
+
+def _parse_addressees(lines: list[str]) -> tuple[list[Addressee], list[Addressee]]:
+    action: list[Addressee] = []
+    info: list[Addressee] = []
+    target: list[Addressee] | None = None
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if target is not None and target:
+                break
+            continue
+        m = _ADDR_SECTION.match(line)
+        if m:
+            word, rest = m.group(1), m.group(2).strip()
+            if word == "BT":
+                break
+            target = action if word == "TO" else info
+            line = rest
+            if not line:
+                continue
+        if target is None:
+            continue
+        if _HEADER_NOISE.match(line) or _CLASS_ONLY.match(line) or _CLASS_LINE.match(line):
+            break
+        am = _ADDR.match(line)
+        if not am or len(line) > 90:
+            break
+        name = fold(am.group("name"))
+        if not name:
+            continue
+        target.append(Addressee(name=name, routing=am.group("routing"), precedence=am.group("prec"), serial=am.group("serial")))
+    return action, info
+
+
+def _parse_date(s: str) -> date | None:
+    s = s.strip()
+    m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{2,4})$", s)
+    try:
+        if m:
+            return date(_year(m.group(3)), int(m.group(1)), int(m.group(2)))
+        m = re.match(r"^(\d{4})/(\d{1,2})/(\d{1,2})$", s)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
+
+
+def _classification(m: re.Match[str] | None, text: str, captions: list[str], eo_na: bool) -> str | None:
+    base: str | None = None
+    sensitive = "SENSITIVE" in captions
+    if m is not None:
+        for key, name in (("UNCLAS", "UNCLASSIFIED"), ("CONFIDENTIAL", "CONFIDENTIAL"), ("SECRET", "SECRET"), ("LIMITED", "LIMITED OFFICIAL USE")):
+            if m.group(key):
+                base = name
+        if m.group("sens"):
+            sensitive = True
+    else:
+        cm = _CLASS_ONLY.search(text[:3000])
+        if cm:
+            word = cm.group(0).replace(" ", "").upper()
+            for name in ("UNCLASSIFIED", "CONFIDENTIAL", "SECRET", "LIMITEDOFFICIALUSE"):
+                if word.startswith(name) or (name == "UNCLASSIFIED" and word.startswith("UNCLAS")):
+                    base = name.replace("LIMITEDOFFICIALUSE", "LIMITED OFFICIAL USE")
+                    break
+        elif eo_na or sensitive:
+            base = "UNCLASSIFIED"
+    if base is None:
+        return None
+    if base in ("UNCLASSIFIED", "LIMITED OFFICIAL USE") and (sensitive or base == "LIMITED OFFICIAL USE"):
+        return "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
+    if base in ("CONFIDENTIAL", "SECRET") and "NOFORN" in captions:
+        return base + "//NOFORN"
+    return base
+
+
+def parse_header(text: str) -> Header:
+    h = Header()
+    h.dtg, h.precedence, dtg_end = find_dtg(text)
+
+    # Originator: the FM right after the DTG, else a header-zone FM line followed by TO.
+    fm_end = 0
+    if h.dtg is not None and dtg_end:
+        fm = _FM_AFTER.search(text, dtg_end, dtg_end + 160)
+        if fm:
+            h.originator, fm_end = fold(fm.group(1)), fm.end()
+    subj = _SUBJECT.search(text)
+    head_limit = subj.start() if subj else min(len(text), 6000)
+    if h.originator is None:
+        for fm in _FM_LINE.finditer(text, 0, head_limit):
+            nxt = text[fm.end(): fm.end() + 40].lstrip()
+            if nxt.startswith("TO "):
+                h.originator, fm_end = fold(fm.group(1)), fm.end()
+                break
+    if fm_end:
+        block = text[fm_end: fm_end + 6000]
+        # Flattened headers carry "FM X TO Y IMMEDIATE 2620 INFO ..." on one line: split them.
+        first_nl = block.find("\n")
+        if 0 <= first_nl and " TO " in block[: first_nl if first_nl > 0 else 0]:
+            block = ""
+        h.action, h.info = _parse_addressees(block.split("\n")[:200])
+    if h.precedence is None:
+        h.precedence = next((a.precedence for a in h.action if a.precedence), None)
+
+    # Classification line with the message reference number.
+    cm = _CLASS_LINE.search(text)
+    if cm:
+        h.place = fold(cm.group("place")).upper()
+        h.serial = str(int(cm.group("serial")))
+    region_start = cm.start() if cm else 0
+    region_end = subj.start() if subj and subj.start() > region_start else min(len(text), region_start + 3000)
+    caps: list[str] = []
+    if cm and cm.group("sens"):
+        caps.append(cm.group("sens").upper())
+    for capm in _CAPTION_LINE.finditer(text, region_start, region_end):
+        for word in _CAPTION_SPLIT.split(capm.group(1).upper()):
+            if word and word not in caps:
+                caps.append(word)
+    h.captions = caps
+    eo = _EO.search(text, 0, max(region_end, 1) + 400)
+    eo_na = False
+    if eo:
+        val = eo.group("date").strip().upper()
+        eo_na = val.startswith("N/A") or val == ""
+        h.declassify_on = _parse_date(val.split()[0] if val else "")
+    h.classification = _classification(cm, text[: max(region_end, 3000)], caps, eo_na)
+
+    tm = _TAGS.search(text, 0, max(region_end, 1) + 400)
+    if tm:
+        raw = tm.group(1)
+        cut = re.search(r"\bSUBJECT\b|\bSUBJ\b", raw, re.IGNORECASE)
+        if cut:
+            raw = raw[: cut.start()]
+        tags: list[str] = []
+        for t in _TAG_SPLIT.split(raw.upper()):
+            t = t.strip(".")
+            if _TAG_OK.match(t) and t not in tags:
+                tags.append(t)
+        h.tags = tags
+
+    if subj:
+        h.subject, h.subject_end = _subject(text, subj)
+    cb = _CLASSIFIED_BY.search(text, 0, min(len(text), (h.subject_end or region_end) + 2500))
+    if cb:
+        h.classified_by = fold(cb.group(1)).rstrip(" .")[:300] or None
+    return h
+
+
+def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
+    parts: list[str] = []
+    first = m.group(1).strip()
+    pos = m.end()
+    if first:
+        parts.append(first)
+    lines = text[pos: pos + 2000].split("\n")[1:]
+    consumed = pos
+    skipped_blank = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            if not parts and not skipped_blank:
+                skipped_blank = True  # "SUBJECT:" alone, text after a blank line
+                consumed += len(line) + 1
+                continue
+            break
+        if _SUBJECT_STOP_LINE.match(stripped) and parts:
+            break
+        parts.append(stripped)
+        consumed += len(line) + 1
+        if len(parts) >= 4:
+            break
+    joined = " ".join(parts)
+    end_m = _SUBJECT_END.search(joined)
+    if end_m:
+        joined = joined[: end_m.start()]
+        consumed = m.start() + 1 + (m.end() - m.start())  # the REF search starts at the subject itself
+    subject = fold(joined).rstrip(" ,;:") or None
+    return subject, max(consumed, m.end())

@@ -1,0 +1,77 @@
+"""Text clean-up: turn published, relayed or damaged copies into plain telegram lines.
+
+Everything here is linear-time regex work; no pattern may backtrack on long input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9]{0,15}\b[^<>\n]{0,300}>")
+_HTML_BREAK = re.compile(r"<\s*(?:br|/p|p|/div|div|/tr|/li)\b[^<>\n]{0,300}>", re.IGNORECASE)
+_MD_LINK = re.compile(r"\[([^\[\]\n]{0,200})\]\([^()\n]{0,300}\)")
+_MD_BOLD = re.compile(r"\*\*|__")
+# TSV exports of the published corpus continue lines with a trailing backslash.
+_BACKSLASH_EOL = re.compile(r"[ \t]*\\[ \t]*$", re.MULTILINE)
+_TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
+_NBSP = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
+
+# Page/section break lines inside the body: "STATE 00166909 002 OF 003",
+# "BRASILIA 00001378 001.2 OF 003". They may be glued to content on the same line.
+PAGE_BREAK = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z][A-Z'.]{1,20}(?: [A-Z][A-Z'.]{1,20}){0,3} 0{2,}\d{1,6} +\d{3}(?:\.\d)? +OF +\d{3}\b[ \t]*"
+)
+# Old-style page headers: "PAGE 02 ROME 01196 01 OF 02 082030Z", "PAGE 02 STATE 023763".
+PAGE_HEADER = re.compile(
+    r"(?<![A-Za-z0-9])PAGE +\d{2,3} +[A-Z][A-Z'.]{0,12}(?: [A-Z][A-Z'.]{0,12}){0,2} +\d{3,7}"
+    r"(?: +\d{2} +OF +\d{2})?(?: +\d{6}Z)?[ \t]*"
+)
+# A bare classification word left at the foot of a page right before such a header.
+_PAGE_FOOT = re.compile(
+    r"[ \t]*(?:\n[ \t]*)?\b(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)[ \t]*(?:PTQ\d+)?[ \t]*\n(?:[ \t]*\n)*(?=[ \t]*PAGE +\d{2,3} )"
+)
+_PARTIAL_EXTRACT = re.compile(
+    r"^This record is a partial extract of the original cable\..*$", re.MULTILINE | re.IGNORECASE
+)
+
+
+def normalize(raw: object) -> tuple[str, list[str]]:
+    """Return (clean text, warnings). Never raises."""
+    warnings: list[str] = []
+    if isinstance(raw, (bytes, bytearray)):
+        text = bytes(raw).decode("utf-8", errors="replace")
+    elif isinstance(raw, str):
+        text = raw
+    else:
+        text = "" if raw is None else str(raw)
+    if "\x00" in text or _CONTROL.search(text):
+        warnings.append("control characters removed")
+        text = _CONTROL.sub(" ", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = _NBSP.sub(" ", text)
+    if "<" in text and ">" in text:
+        text = _HTML_BREAK.sub("\n", text)
+        text = _HTML_TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+        text = _NBSP.sub(" ", text)
+    if "](" in text:
+        text = _MD_LINK.sub(r"\1", text)
+    text = _MD_BOLD.sub("", text)
+    text = _BACKSLASH_EOL.sub("", text)
+    text = _PARTIAL_EXTRACT.sub("", text)
+    text = _PAGE_FOOT.sub("\n", text)
+    text = PAGE_HEADER.sub("", text)
+    text = PAGE_BREAK.sub("", text)
+    text = _TRAILING_WS.sub("", text)
+    return text, warnings
+
+
+_WS = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Collapse whitespace to single spaces."""
+    return _WS.sub(" ", text).strip()

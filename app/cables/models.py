@@ -1,0 +1,46 @@
+"""Cables as received: the raw text, kept whole, and the fields the parser read from it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, enum_column, utcnow
+
+
+class Precedence(enum.StrEnum):
+    FLASH = "FLASH"
+    NIACT_IMMEDIATE = "NIACT IMMEDIATE"
+    IMMEDIATE = "IMMEDIATE"
+    PRIORITY = "PRIORITY"
+    ROUTINE = "ROUTINE"
+
+
+class CableKind(enum.StrEnum):
+    INSTRUCTION = "instruction"
+    REPORT = "report"
+    OTHER = "other"
+
+
+class Cable(Base):
+    __tablename__ = "cables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Canonical id, e.g. 07STATE166909; unique so ingesting twice finds the first copy.
+    ref_id: Mapped[str] = mapped_column(String(40), unique=True)
+    dtg: Mapped[datetime | None]
+    precedence: Mapped[Precedence | None] = mapped_column(enum_column(Precedence, "precedence"))
+    originator: Mapped[str | None] = mapped_column(String(120))
+    # Free text on purpose: real markings carry caveats (CONFIDENTIAL//NOFORN).
+    classification: Mapped[str | None] = mapped_column(String(80))
+    captions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kind: Mapped[CableKind] = mapped_column(enum_column(CableKind, "cable_kind"))
+    raw_text: Mapped[str] = mapped_column(Text)
+    parsed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

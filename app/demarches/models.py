@@ -1,0 +1,161 @@
+"""A demarche: the instruction itself, its objectives, points, key dates and targets."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.classification import Classification
+from app.db import Base, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from app.posts.models import Post
+
+
+class DemarcheStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class PointUse(enum.StrEnum):
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class TaskingRole(enum.StrEnum):
+    ACTION = "action"
+    INFO = "info"
+
+
+class Demarche(Base):
+    __tablename__ = "demarches"
+    __table_args__ = (
+        Index("ix_demarches_status_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "classification")
+    )
+    status: Mapped[DemarcheStatus] = mapped_column(
+        enum_column(DemarcheStatus, "demarche_status"), default=DemarcheStatus.DRAFT
+    )
+    deadline: Mapped[date | None]
+    # Free text as instructions write it: "highest appropriate level", "Foreign Minister".
+    delivery_level: Mapped[str | None] = mapped_column(String(200))
+    source_cable_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cables.id", ondelete="SET NULL"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    issued_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # Optimistic locking: every write bumps it; a stale If-Match answers 412.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    objectives: Mapped[list[Objective]] = relationship(
+        back_populates="demarche",
+        order_by="Objective.position",
+        cascade="all, delete-orphan",
+    )
+    talking_points: Mapped[list[TalkingPoint]] = relationship(
+        back_populates="demarche",
+        order_by="TalkingPoint.position",
+        cascade="all, delete-orphan",
+    )
+    key_dates: Mapped[list[KeyDate]] = relationship(
+        back_populates="demarche", order_by="KeyDate.on", cascade="all, delete-orphan"
+    )
+    targets: Mapped[list[DemarcheTarget]] = relationship(
+        back_populates="demarche", cascade="all, delete-orphan", order_by="DemarcheTarget.id"
+    )
+    tag_rows: Mapped[list[DemarcheTag]] = relationship(
+        back_populates="demarche", cascade="all, delete-orphan", order_by="DemarcheTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.tag for t in self.tag_rows]
+
+
+class Objective(Base):
+    __tablename__ = "objectives"
+    __table_args__ = (UniqueConstraint("demarche_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+
+    demarche: Mapped[Demarche] = relationship(back_populates="objectives")
+
+
+class TalkingPoint(Base):
+    __tablename__ = "talking_points"
+    __table_args__ = (UniqueConstraint("demarche_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    # Portion marking: a point can sit below (or above) the demarche's own level.
+    classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "classification")
+    )
+    use: Mapped[PointUse] = mapped_column(enum_column(PointUse, "point_use"))
+
+    demarche: Mapped[Demarche] = relationship(back_populates="talking_points")
+
+
+class KeyDate(Base):
+    __tablename__ = "key_dates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(
+        ForeignKey("demarches.id", ondelete="CASCADE"), index=True
+    )
+    on: Mapped[date]
+    what: Mapped[str] = mapped_column(String(300))
+
+    demarche: Mapped[Demarche] = relationship(back_populates="key_dates")
+
+
+class DemarcheTarget(Base):
+    """A post chosen to act on (or be informed of) a draft; issuing turns it into a Tasking."""
+
+    __tablename__ = "demarche_targets"
+    __table_args__ = (UniqueConstraint("demarche_id", "post_id", "country"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    # The host country delivered to; a post may cover several ("Suva (for Fiji, Nauru)").
+    country: Mapped[str] = mapped_column(String(80))
+    role: Mapped[TaskingRole] = mapped_column(enum_column(TaskingRole, "tasking_role"))
+    due_date: Mapped[date | None]  # None: the demarche's deadline
+
+    demarche: Mapped[Demarche] = relationship(back_populates="targets")
+    post: Mapped[Post] = relationship(lazy="joined")
+
+
+class DemarcheTag(Base):
+    __tablename__ = "demarche_tags"
+
+    demarche_id: Mapped[int] = mapped_column(
+        ForeignKey("demarches.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+    demarche: Mapped[Demarche] = relationship(back_populates="tag_rows")
+

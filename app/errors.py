@@ -1,0 +1,155 @@
+"""One error family for the domain, rendered as RFC 9457 problem JSON by the API.
+
+Services raise these; they know their HTTP status, so no router translates errors
+by hand, and a page handler can render the same error as a readable message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+    type_slug: str = "bad-request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, title, type_slug = 404, "Not found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, type_slug = 409, "Conflict", "conflict"
+
+
+class Invalid(DomainError):
+    """The request is well formed but breaks a domain rule (unknown post, past deadline)."""
+
+    status, title, type_slug = 422, "Unprocessable content", "invalid"
+
+
+class PreconditionFailed(DomainError):
+    status, title, type_slug = 412, "Precondition failed", "stale-version"
+
+
+class PreconditionRequired(DomainError):
+    status, title, type_slug = 428, "Precondition required", "if-match-required"
+
+
+class Unauthorized(DomainError):
+    status, title, type_slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, title, type_slug = 403, "Forbidden", "forbidden"
+
+
+class PayloadTooLarge(DomainError):
+    status, title, type_slug = 413, "Content too large", "too-large"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    type_slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{type_slug}" if type_slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else None
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            type_slug=exc.type_slug,
+            headers=headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            first = next(e for e in errors if e.get("type") == "json_invalid")
+            msg = (first.get("ctx") or {}).get("error", "invalid JSON")
+            return problem(
+                400,
+                "Malformed JSON",
+                f"The request body is not valid JSON: {msg}.",
+                instance=request.url.path,
+                type_slug="malformed-json",
+            )
+        fields = [
+            {"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors
+        ]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return problem(
+            422,
+            "Invalid request",
+            detail,
+            instance=request.url.path,
+            type_slug="validation",
+            errors=fields,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.url.path}."
+        return problem(
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            detail,
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "Internal server error",
+            "Something went wrong on our side; nothing was saved.",
+            instance=request.url.path,
+        )

@@ -1,0 +1,32 @@
+"""One settings class, read from the environment (and a `.env` file if present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # The embedded default: a SQLite file under the working folder, so `make run`
+    # works on a bare machine. Production sets a postgresql+psycopg:// URL.
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{Path.cwd() / 'data' / 'demarche.db'}"
+    )
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    default_page_size: int = Field(default=50, ge=1)
+    max_page_size: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_cable_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

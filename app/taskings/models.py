@@ -1,0 +1,182 @@
+"""A tasking is one target's piece of one demarche; deliveries and responses hang off it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, enum_column, utcnow
+from app.demarches.models import TaskingRole
+
+if TYPE_CHECKING:
+    from app.demarches.models import Demarche
+    from app.posts.models import Post
+
+
+class TaskingStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACKNOWLEDGED = "acknowledged"
+    DELIVERED = "delivered"
+    REPORTED = "reported"
+    CLOSED = "closed"
+    UNABLE = "unable"
+    ADVISED_AGAINST = "advised_against"
+    WAIVED = "waived"
+    CANCELLED = "cancelled"
+
+
+class DeliveryLevel(enum.StrEnum):
+    HEAD_OF_STATE_OR_GOVERNMENT = "head_of_state_or_government"
+    MINISTER = "minister"
+    DEPUTY_MINISTER = "deputy_minister"
+    SENIOR_OFFICIAL = "senior_official"
+    WORKING_LEVEL = "working_level"
+
+
+class DeliveryMethod(enum.StrEnum):
+    MEETING = "meeting"
+    CALL = "call"
+    NON_PAPER = "non_paper"
+    DIPLOMATIC_NOTE = "diplomatic_note"
+    AIDE_MEMOIRE = "aide_memoire"
+    LETTER = "letter"
+
+
+class Position(enum.StrEnum):
+    """The host government's position, from most to least favourable."""
+
+    SUPPORTS = "supports"
+    LEANS_SUPPORTIVE = "leans_supportive"
+    NONCOMMITTAL = "noncommittal"
+    LEANS_OPPOSED = "leans_opposed"
+    OPPOSES = "opposes"
+    DECLINED_TO_RESPOND = "declined_to_respond"
+
+
+class CommitmentStatus(enum.StrEnum):
+    OPEN = "open"
+    FULFILLED = "fulfilled"
+    BROKEN = "broken"
+    DROPPED = "dropped"
+
+
+class Tasking(Base):
+    __tablename__ = "taskings"
+    __table_args__ = (
+        UniqueConstraint("demarche_id", "post_id", "country"),
+        # The post inbox and the overdue board read by post, status and due date.
+        Index("ix_taskings_post_status_due", "post_id", "status", "due_date"),
+        Index("ix_taskings_status_due", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    country: Mapped[str] = mapped_column(String(80))
+    role: Mapped[TaskingRole] = mapped_column(enum_column(TaskingRole, "tasking_role"))
+    due_date: Mapped[date | None]
+    status: Mapped[TaskingStatus] = mapped_column(
+        enum_column(TaskingStatus, "tasking_status"), default=TaskingStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    demarche: Mapped[Demarche] = relationship()
+    post: Mapped[Post] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="tasking", order_by="Delivery.id", cascade="all, delete-orphan"
+    )
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="tasking", order_by="Response.id", cascade="all, delete-orphan"
+    )
+
+
+class Delivery(Base):
+    """One approach to the host government; a tasking may log several (several meetings)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tasking_id: Mapped[int] = mapped_column(
+        ForeignKey("taskings.id", ondelete="CASCADE"), index=True
+    )
+    # A date in the post's local sense: the day the meeting happened where it happened.
+    delivered_on: Mapped[date]
+    delivered_by: Mapped[str] = mapped_column(String(120))
+    recipient_name: Mapped[str] = mapped_column(String(120))
+    recipient_title: Mapped[str] = mapped_column(String(160), default="")
+    recipient_office: Mapped[str] = mapped_column(String(160), default="")
+    level: Mapped[DeliveryLevel] = mapped_column(enum_column(DeliveryLevel, "delivery_level"))
+    method: Mapped[DeliveryMethod] = mapped_column(
+        enum_column(DeliveryMethod, "delivery_method")
+    )
+    # Positions of the talking points delivered (1-based, as numbered on the demarche).
+    points: Mapped[list[int]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tasking: Mapped[Tasking] = relationship(back_populates="deliveries")
+
+
+class Response(Base):
+    """What the host government said. Revisions keep the earlier text (see version)."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tasking_id: Mapped[int] = mapped_column(
+        ForeignKey("taskings.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[Position] = mapped_column(enum_column(Position, "position"))
+    summary: Mapped[str] = mapped_column(Text)
+    follow_up_needed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    reporting_cable_ref: Mapped[str | None] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    tasking: Mapped[Tasking] = relationship(back_populates="responses")
+    commitments: Mapped[list[Commitment]] = relationship(
+        back_populates="response", order_by="Commitment.id", cascade="all, delete-orphan"
+    )
+
+
+class Commitment(Base):
+    """Something the host government promised ("will speak at the December 19 session")."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date | None]
+    status: Mapped[CommitmentStatus] = mapped_column(
+        enum_column(CommitmentStatus, "commitment_status"), default=CommitmentStatus.OPEN
+    )
+
+    response: Mapped[Response] = relationship(back_populates="commitments")
