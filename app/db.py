@@ -74,11 +74,18 @@ def make_engine(url: str, **kw: Any) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # SQLite ignores foreign keys unless asked; WAL lets readers run beside a writer.
+            # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy
+            # emit BEGIN itself (the documented recipe).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     kw.setdefault("pool_pre_ping", True)

@@ -117,9 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
                 type_slug="malformed-json",
             )
-        fields = [
-            {"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors
-        ]
+        fields = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
         return problem(
             422,

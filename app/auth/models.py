@@ -36,9 +36,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
-    clearance: Mapped[Classification] = mapped_column(
-        enum_column(Classification, "classification")
-    )
+    clearance: Mapped[Classification] = mapped_column(enum_column(Classification, "classification"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

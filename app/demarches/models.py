@@ -35,9 +35,7 @@ class TaskingRole(enum.StrEnum):
 
 class Demarche(Base):
     __tablename__ = "demarches"
-    __table_args__ = (
-        Index("ix_demarches_status_deadline", "status", "deadline"),
-    )
+    __table_args__ = (Index("ix_demarches_status_deadline", "status", "deadline"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(300))
@@ -158,4 +156,3 @@ class DemarcheTag(Base):
     tag: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
 
     demarche: Mapped[Demarche] = relationship(back_populates="tag_rows")
-

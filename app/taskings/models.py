@@ -124,9 +124,7 @@ class Delivery(Base):
     recipient_title: Mapped[str] = mapped_column(String(160), default="")
     recipient_office: Mapped[str] = mapped_column(String(160), default="")
     level: Mapped[DeliveryLevel] = mapped_column(enum_column(DeliveryLevel, "delivery_level"))
-    method: Mapped[DeliveryMethod] = mapped_column(
-        enum_column(DeliveryMethod, "delivery_method")
-    )
+    method: Mapped[DeliveryMethod] = mapped_column(enum_column(DeliveryMethod, "delivery_method"))
     # Positions of the talking points delivered (1-based, as numbered on the demarche).
     points: Mapped[list[int]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -180,3 +178,15 @@ class Commitment(Base):
     )
 
     response: Mapped[Response] = relationship(back_populates="commitments")
+
+
+# Still waiting on someone: the post (pending, acknowledged, delivered) or the desk.
+OPEN_STATUSES = frozenset(
+    {
+        TaskingStatus.PENDING,
+        TaskingStatus.ACKNOWLEDGED,
+        TaskingStatus.DELIVERED,
+        TaskingStatus.REPORTED,
+        TaskingStatus.ADVISED_AGAINST,
+    }
+)

@@ -1,0 +1,37 @@
+# Two commands: `make run` and `make test`. Both build the virtual environment first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+# Serve on HOST:PORT (default 127.0.0.1:8000). Safe to re-run: it upgrades the
+# schema and loads the demo only into an empty database.
+run: $(VENV)/.installed
+	$(BIN)/demarche db upgrade
+	$(BIN)/demarche demo --if-empty
+	$(BIN)/demarche serve
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check app tests bench migrations/env.py
+	$(BIN)/mypy app
+
+# The PostgreSQL half runs when TEST_POSTGRES_URL is set (bash .ci/run sets it).
+test: lint
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "note: TEST_POSTGRES_URL unset: SQLite only (bash .ci/run adds PostgreSQL)"; fi
+	$(BIN)/python -m pytest

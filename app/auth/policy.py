@@ -1,0 +1,82 @@
+"""Who may do what, in one place.
+
+Two kinds of rule live here:
+- permissions by role (`require`), for actions such as issuing a demarche;
+- visibility (`visible_demarches`), a SQL filter that every list, count,
+  dashboard, search and export uses, so they cannot drift apart. A demarche
+  the reader may not see answers 404 exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from sqlalchemy import ColumnElement, and_, exists, select, true
+
+from app.auth.models import Role, User
+from app.classification import Classification
+from app.demarches.models import Demarche, DemarcheStatus
+from app.errors import Forbidden
+
+log = logging.getLogger("app.access")
+
+
+class Permission(enum.StrEnum):
+    READ = "read"
+    MANAGE_POSTS = "manage_posts"
+    MANAGE_USERS = "manage_users"
+    WRITE_DEMARCHES = "write_demarches"  # create, edit, issue, amend, cancel, close
+    MANAGE_TASKINGS = "manage_taskings"  # the desk's side of the workflow
+    ACT_FOR_POST = "act_for_post"  # the post's side of the workflow, own post only
+    INGEST_CABLES = "ingest_cables"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.DESK_OFFICER: frozenset(
+        {
+            Permission.READ,
+            Permission.WRITE_DEMARCHES,
+            Permission.MANAGE_TASKINGS,
+            Permission.INGEST_CABLES,
+        }
+    ),
+    Role.POST_OFFICER: frozenset(
+        {Permission.READ, Permission.ACT_FOR_POST, Permission.INGEST_CABLES}
+    ),
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.ADMINISTRATOR: frozenset(
+        {Permission.READ, Permission.MANAGE_POSTS, Permission.MANAGE_USERS}
+    ),
+}
+
+
+def allows(actor: User, permission: Permission) -> bool:
+    return actor.active and permission in GRANTS.get(actor.role, frozenset())
+
+
+def require(actor: User, permission: Permission, *, route: str = "") -> None:
+    if not allows(actor, permission):
+        reason = f"role {actor.role.value} lacks {permission.value}"
+        log.warning("denied user=%s route=%s reason=%s", actor.username, route, reason)
+        raise Forbidden(f"Your role ({actor.role.value.replace('_', ' ')}) may not do this.")
+
+
+def visible_demarches(actor: User) -> ColumnElement[bool]:
+    """The WHERE clause for demarches this actor may know exist."""
+    from app.taskings.models import Tasking  # taskings depend on demarches, not the reverse
+
+    cleared = Demarche.classification.in_(Classification.at_or_below(actor.clearance))
+    if actor.role == Role.POST_OFFICER:
+        # A post sees what tasks it, once issued; never another post's drafts.
+        tasks_my_post = exists(
+            select(Tasking.id).where(
+                Tasking.demarche_id == Demarche.id, Tasking.post_id == actor.post_id
+            )
+        )
+        return and_(cleared, Demarche.status != DemarcheStatus.DRAFT, tasks_my_post)
+    return and_(cleared, true())
+
+
+def may_read_portion(actor: User, marking: Classification) -> bool:
+    return marking <= actor.clearance

@@ -1,0 +1,249 @@
+"""The `demarche` command: database, demo data, server, users and cables."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Demarche Tracker.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+user_app = typer.Typer(no_args_is_help=True, help="Users and access tokens.")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err = Console(stderr=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fail(message: str) -> None:
+    """One line on stderr and a non-zero exit: the CLI's error contract."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def alembic_config(url: str | None = None):
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the schema up to date (safe to run again)."""
+    from alembic import command
+
+    url = get_settings().database_url
+    _ensure_sqlite_folder(url)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        fail(f"migration failed: {exc}")
+    console.print(f"schema at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Step the schema back to REVISION (`base` empties it)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(get_settings().database_url), revision)
+
+
+def _session():
+    import app.models  # noqa: F401  (every mapper, so relationships across packages resolve)
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(get_settings().database_url)
+    return make_sessionmaker(engine)()
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only into a database with no posts.")
+    ] = False,
+) -> None:
+    """Load the demo: posts, users, and demarches in mixed states."""
+    from app import demo as demo_data
+    from app.errors import DomainError
+
+    with _session() as session:
+        if if_empty and not demo_data.is_empty(session):
+            console.print("demo: database already has data; left as it is")
+            return
+        try:
+            credentials = demo_data.load(session)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            fail(exc.detail)
+    table = Table(title="Demo users (password / API token)")
+    for col in ("user", "role", "password", "token"):
+        table.add_column(col)
+    for c in credentials:
+        table.add_row(c.username, c.role, c.password, c.token)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="HOST")] = None,
+    port: Annotated[int | None, typer.Option(envvar="PORT")] = None,
+    workers: Annotated[int, typer.Option(envvar="WORKERS")] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="desk_officer, post_officer, viewer, administrator")],
+    clearance: Annotated[str, typer.Option(help="UNCLASSIFIED, SBU, CONFIDENTIAL, SECRET")],
+    full_name: Annotated[str | None, typer.Option()] = None,
+    post: Annotated[str | None, typer.Option(help="Post code, for post officers")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="DEMARCHE_PASSWORD", help="Or set DEMARCHE_PASSWORD")
+    ] = None,
+) -> None:
+    """Add a user."""
+    from app.auth.models import Role
+    from app.auth.service import add_user
+    from app.classification import Classification
+    from app.errors import DomainError
+
+    try:
+        role_v = Role(role.lower())
+        clearance_v = Classification(clearance.upper())
+    except ValueError as exc:
+        fail(str(exc))
+    with _session() as session:
+        try:
+            user = add_user(
+                session,
+                username=username,
+                full_name=full_name or username,
+                role=role_v,
+                clearance=clearance_v,
+                post_code=post,
+                password=password,
+            )
+            session.commit()
+        except DomainError as exc:
+            fail(exc.detail)
+        console.print(f"added {user.username} ({user.role.value}, {user.clearance.value})")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+
+    with _session() as session:
+        table = Table()
+        for col in ("username", "name", "role", "clearance", "post", "active"):
+            table.add_column(col)
+        for u in session.scalars(select(User).order_by(User.username)):
+            table.add_row(
+                u.username,
+                u.full_name,
+                u.role.value,
+                u.clearance.value,
+                u.post.code if u.post else "",
+                "yes" if u.active else "no",
+            )
+        console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user: their tokens and sessions stop working at once."""
+    from app.auth.service import get_user
+    from app.errors import DomainError
+
+    with _session() as session:
+        try:
+            user = get_user(session, username)
+        except DomainError as exc:
+            fail(exc.detail)
+        user.active = False
+        session.commit()
+        console.print(f"disabled {user.username}")
+
+
+@user_app.command("token")
+def user_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expire after this many days")] = None,
+) -> None:
+    """Create a personal access token and print it (shown only this once)."""
+    from datetime import timedelta
+
+    from app.auth.service import get_user, issue_token
+    from app.errors import DomainError
+
+    with _session() as session:
+        try:
+            user = get_user(session, username)
+        except DomainError as exc:
+            fail(exc.detail)
+        if not user.active:
+            fail(f"user {username} is disabled")
+        issued = issue_token(
+            session, user=user, name=name, ttl=timedelta(days=days) if days else None
+        )
+        session.commit()
+        print(issued.secret)
+
+
+def _mount_cable_commands() -> None:
+    from app.cables.cli import cable_app
+
+    app.add_typer(cable_app, name="cable")
+
+
+_mount_cable_commands()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.classification import Classification
+from app.demarches.models import DemarcheStatus, PointUse, TaskingRole
+
+Text = Field(min_length=1, max_length=20_000)
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    out: list[str] = []
+    for raw in tags:
+        tag = raw.strip().upper()
+        if not tag or len(tag) > 16 or not tag.replace("_", "").isalnum():
+            raise ValueError(f"tag {raw!r} must be 1-16 letters or digits")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def clean_objectives(objectives: list[str]) -> list[str]:
+    cleaned = [o.strip() for o in objectives]
+    if any(not o for o in cleaned):
+        raise ValueError("objectives may not be empty")
+    return cleaned
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TalkingPointIn(_In):
+    text: str = Text
+    classification: Classification = Classification.UNCLASSIFIED
+    use: PointUse = PointUse.PRIVATE
+
+
+class KeyDateIn(_In):
+    date: date
+    what: str = Field(min_length=1, max_length=300)
+
+
+class TargetIn(_In):
+    post: str = Field(min_length=2, max_length=32, description="Post code, e.g. HANOI")
+    role: TaskingRole = TaskingRole.ACTION
+    countries: list[str] | None = Field(
+        default=None,
+        description="Host countries this post delivers to; defaults to the post's own.",
+        max_length=20,
+    )
+    due_date: date | None = Field(default=None, description="Defaults to the deadline.")
+
+    @field_validator("post")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+
+class DemarcheIn(_In):
+    subject: str = Field(min_length=3, max_length=300)
+    summary: str = Field(default="", max_length=20_000)
+    classification: Classification = Classification.UNCLASSIFIED
+    deadline: date | None = None
+    delivery_level: str | None = Field(default=None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    objectives: list[str] = Field(default_factory=list, max_length=50)
+    talking_points: list[TalkingPointIn] = Field(default_factory=list, max_length=200)
+    key_dates: list[KeyDateIn] = Field(default_factory=list, max_length=50)
+    targets: list[TargetIn] = Field(default_factory=list, max_length=400)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return clean_tags(v)
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives(cls, v: list[str]) -> list[str]:
+        return clean_objectives(v)
+
+
+class DemarcheUpdate(_In):
+    """A partial update of a draft. Lists given replace the draft's list whole."""
+
+    subject: str | None = Field(default=None, min_length=3, max_length=300)
+    summary: str | None = Field(default=None, max_length=20_000)
+    classification: Classification | None = None
+    deadline: date | None = None
+    delivery_level: str | None = Field(default=None, max_length=200)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    objectives: list[str] | None = Field(default=None, max_length=50)
+    talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
+    key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
+    targets: list[TargetIn] | None = Field(default=None, max_length=400)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else clean_tags(v)
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else clean_objectives(v)
+
+
+class CancelIn(_In):
+    reason: str = Field(default="", max_length=2000)
+
+
+class TalkingPointOut(BaseModel):
+    position: int
+    text: str | None
+    classification: Classification
+    use: PointUse
+    withheld: bool = False
+
+
+class KeyDateOut(BaseModel):
+    date: date
+    what: str
+
+
+class TargetOut(BaseModel):
+    post: str
+    post_name: str
+    country: str
+    role: TaskingRole
+    due_date: date | None
+
+
+class TaskingBrief(BaseModel):
+    id: int
+    post: str
+    country: str
+    role: TaskingRole
+    due_date: date | None
+    status: str
+
+
+class DemarcheOut(BaseModel):
+    id: int
+    subject: str
+    summary: str
+    classification: Classification
+    status: DemarcheStatus
+    deadline: date | None
+    delivery_level: str | None
+    tags: list[str]
+    source_cable_id: int | None
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    issued_at: datetime | None
+    version: int
+    objectives: list[str]
+    talking_points: list[TalkingPointOut]
+    withheld_points: int = Field(
+        description="Talking points above your clearance, left out of what you see."
+    )
+    key_dates: list[KeyDateOut]
+    targets: list[TargetOut]
+    taskings: list[TaskingBrief]
+
+
+class DemarcheSummary(BaseModel):
+    id: int
+    subject: str
+    classification: Classification
+    status: DemarcheStatus
+    deadline: date | None
+    tags: list[str]
+    issued_at: datetime | None
+
+
+class DemarchePage(BaseModel):
+    items: list[DemarcheSummary]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+    limit: int

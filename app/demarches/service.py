@@ -1,0 +1,469 @@
+"""Demarche rules: drafting, issuing, cancelling, and what a reader may see of one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import record
+from app.auth.models import User
+from app.auth.policy import may_read_portion, visible_demarches
+from app.db import utcnow
+from app.demarches.models import (
+    Demarche,
+    DemarcheStatus,
+    DemarcheTag,
+    DemarcheTarget,
+    KeyDate,
+    Objective,
+    TalkingPoint,
+    TaskingRole,
+)
+from app.demarches.schemas import (
+    DemarcheIn,
+    DemarcheOut,
+    DemarcheSummary,
+    DemarcheUpdate,
+    KeyDateIn,
+    KeyDateOut,
+    TalkingPointIn,
+    TalkingPointOut,
+    TargetIn,
+    TargetOut,
+    TaskingBrief,
+)
+from app.errors import Conflict, Invalid, NotFound
+from app.posts.models import Post
+from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
+
+
+def today_utc() -> date:
+    return utcnow().date()
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _with_children(stmt: Select[tuple[Demarche]]) -> Select[tuple[Demarche]]:
+    # One query per child table, never one per row.
+    return stmt.options(
+        selectinload(Demarche.objectives),
+        selectinload(Demarche.talking_points),
+        selectinload(Demarche.key_dates),
+        selectinload(Demarche.targets).joinedload(DemarcheTarget.post),
+        selectinload(Demarche.tag_rows),
+    )
+
+
+def get_visible(session: Session, demarche_id: int, *, actor: User) -> Demarche:
+    """The demarche if this actor may see it; otherwise the same 404 as a missing id."""
+    demarche = session.scalar(
+        _with_children(select(Demarche)).where(Demarche.id == demarche_id, visible_demarches(actor))
+    )
+    if demarche is None:
+        raise NotFound(f"No demarche {demarche_id}.")
+    return demarche
+
+
+@dataclass(frozen=True)
+class DemarcheFilters:
+    status: DemarcheStatus | None = None
+    post: str | None = None
+    tag: str | None = None
+    deadline_before: date | None = None
+    deadline_after: date | None = None
+    q: str | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "id":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid("The cursor is not one this API handed out.") from exc
+
+
+def list_visible(
+    session: Session,
+    *,
+    actor: User,
+    filters: DemarcheFilters,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[Demarche], str | None]:
+    """Newest first, keyset-paginated on id so deep pages cost the same as the first."""
+    stmt = select(Demarche).where(visible_demarches(actor))
+    if filters.status:
+        stmt = stmt.where(Demarche.status == filters.status)
+    if filters.post:
+        stmt = stmt.where(
+            exists(
+                select(DemarcheTarget.id)
+                .join(Post, Post.id == DemarcheTarget.post_id)
+                .where(DemarcheTarget.demarche_id == Demarche.id, Post.code == filters.post.upper())
+            )
+        )
+    if filters.tag:
+        stmt = stmt.where(
+            exists(
+                select(DemarcheTag.tag).where(
+                    DemarcheTag.demarche_id == Demarche.id, DemarcheTag.tag == filters.tag.upper()
+                )
+            )
+        )
+    if filters.deadline_before:
+        stmt = stmt.where(Demarche.deadline < filters.deadline_before)
+    if filters.deadline_after:
+        stmt = stmt.where(Demarche.deadline > filters.deadline_after)
+    if filters.q:
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Demarche.subject.ilike(f"%{escaped}%", escape="\\"))
+    if cursor:
+        stmt = stmt.where(Demarche.id < decode_cursor(cursor))
+    rows = list(
+        session.scalars(
+            stmt.options(selectinload(Demarche.tag_rows))
+            .order_by(Demarche.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def to_summary(d: Demarche) -> DemarcheSummary:
+    return DemarcheSummary(
+        id=d.id,
+        subject=d.subject,
+        classification=d.classification,
+        status=d.status,
+        deadline=d.deadline,
+        tags=d.tags,
+        issued_at=d.issued_at,
+    )
+
+
+def to_out(session: Session, d: Demarche, *, actor: User) -> DemarcheOut:
+    points = [
+        TalkingPointOut(
+            position=p.position,
+            text=p.text if may_read_portion(actor, p.classification) else None,
+            classification=p.classification,
+            use=p.use,
+            withheld=not may_read_portion(actor, p.classification),
+        )
+        for p in d.talking_points
+    ]
+    taskings = session.execute(
+        select(
+            Tasking.id, Post.code, Tasking.country, Tasking.role, Tasking.due_date, Tasking.status
+        )
+        .join(Post, Post.id == Tasking.post_id)
+        .where(Tasking.demarche_id == d.id)
+        .order_by(Post.code, Tasking.country)
+    ).all()
+    author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
+    return DemarcheOut(
+        id=d.id,
+        subject=d.subject,
+        summary=d.summary,
+        classification=d.classification,
+        status=d.status,
+        deadline=d.deadline,
+        delivery_level=d.delivery_level,
+        tags=d.tags,
+        source_cable_id=d.source_cable_id,
+        author=author,
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+        issued_at=d.issued_at,
+        version=d.version,
+        objectives=[o.text for o in d.objectives],
+        talking_points=[p for p in points if not p.withheld] + [p for p in points if p.withheld],
+        withheld_points=sum(p.withheld for p in points),
+        key_dates=[KeyDateOut(date=k.on, what=k.what) for k in d.key_dates],
+        targets=[
+            TargetOut(
+                post=t.post.code,
+                post_name=t.post.name,
+                country=t.country,
+                role=t.role,
+                due_date=t.due_date,
+            )
+            for t in d.targets
+        ],
+        taskings=[
+            TaskingBrief(id=i, post=code, country=c, role=r, due_date=due, status=s.value)
+            for i, code, c, r, due, s in taskings
+        ],
+    )
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def snapshot(d: Demarche) -> dict[str, Any]:
+    """The demarche as the audit trail records it, before and after a change."""
+    return {
+        "subject": d.subject,
+        "summary": d.summary,
+        "classification": d.classification,
+        "status": d.status,
+        "deadline": d.deadline,
+        "delivery_level": d.delivery_level,
+        "tags": d.tags,
+        "objectives": [o.text for o in d.objectives],
+        "talking_points": [
+            {"text": p.text, "classification": p.classification, "use": p.use}
+            for p in d.talking_points
+        ],
+        "key_dates": [{"date": k.on, "what": k.what} for k in d.key_dates],
+        "targets": [
+            {"post": t.post.code, "country": t.country, "role": t.role, "due_date": t.due_date}
+            for t in d.targets
+        ],
+    }
+
+
+def _resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheTarget]:
+    codes = {t.post for t in targets}
+    posts = {p.code: p for p in session.scalars(select(Post).where(Post.code.in_(codes)))}
+    unknown = sorted(codes - posts.keys())
+    if unknown:
+        raise Invalid(f"Unknown post{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+    inactive = sorted(c for c, p in posts.items() if not p.active)
+    if inactive:
+        raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")
+    rows: list[DemarcheTarget] = []
+    seen: set[tuple[str, str]] = set()
+    for t in targets:
+        post = posts[t.post]
+        for country in t.countries or [post.country]:
+            country = country.strip()
+            if not country:
+                raise Invalid(f"An empty country was given for post {post.code}.")
+            if (post.code, country.lower()) in seen:
+                raise Invalid(f"Post {post.code} is targeted twice for {country}.")
+            seen.add((post.code, country.lower()))
+            rows.append(
+                DemarcheTarget(post=post, country=country, role=t.role, due_date=t.due_date)
+            )
+    return rows
+
+
+def _points(points: list[TalkingPointIn]) -> list[TalkingPoint]:
+    return [
+        TalkingPoint(position=i, text=p.text, classification=p.classification, use=p.use)
+        for i, p in enumerate(points, start=1)
+    ]
+
+
+def _objectives(texts: list[str]) -> list[Objective]:
+    return [Objective(position=i, text=t) for i, t in enumerate(texts, start=1)]
+
+
+def _key_dates(dates: list[KeyDateIn]) -> list[KeyDate]:
+    return [KeyDate(on=k.date, what=k.what) for k in dates]
+
+
+def create_draft(
+    session: Session, data: DemarcheIn, *, actor: User, source_cable_id: int | None = None
+) -> Demarche:
+    demarche = Demarche(
+        subject=data.subject,
+        summary=data.summary,
+        classification=data.classification,
+        status=DemarcheStatus.DRAFT,
+        deadline=data.deadline,
+        delivery_level=data.delivery_level,
+        author_id=actor.id,
+        source_cable_id=source_cable_id,
+        objectives=_objectives(data.objectives),
+        talking_points=_points(data.talking_points),
+        key_dates=_key_dates(data.key_dates),
+        targets=_resolve_targets(session, data.targets),
+        tag_rows=[DemarcheTag(tag=t) for t in data.tags],
+    )
+    session.add(demarche)
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action="create",
+        after=snapshot(demarche),
+    )
+    return demarche
+
+
+def update_draft(
+    session: Session, demarche: Demarche, data: DemarcheUpdate, *, actor: User
+) -> Demarche:
+    if demarche.status != DemarcheStatus.DRAFT:
+        raise Conflict(
+            f"Demarche {demarche.id} is {demarche.status.value}: only a draft can be edited; "
+            "an issued demarche changes by amendment.",
+            current_state=demarche.status.value,
+        )
+    before = snapshot(demarche)
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("subject", "summary", "classification", "deadline", "delivery_level"):
+        if field in changes:
+            if changes[field] is None and field in ("subject", "summary", "classification"):
+                raise Invalid(f"{field} cannot be null.")
+            setattr(demarche, field, getattr(data, field))
+    if data.tags is not None:
+        demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]
+    if data.objectives is not None:
+        demarche.objectives = []
+        session.flush()  # positions are unique per demarche: clear before refilling
+        demarche.objectives = _objectives(data.objectives)
+    if data.talking_points is not None:
+        demarche.talking_points = []
+        session.flush()
+        demarche.talking_points = _points(data.talking_points)
+    if data.key_dates is not None:
+        demarche.key_dates = _key_dates(data.key_dates)
+    if data.targets is not None:
+        new_targets = _resolve_targets(session, data.targets)
+        demarche.targets = []
+        session.flush()
+        demarche.targets = new_targets
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action="update",
+        before=before,
+        after=snapshot(demarche),
+    )
+    return demarche
+
+
+def issue(
+    session: Session, demarche: Demarche, *, actor: User, today: date | None = None
+) -> Demarche:
+    """Issue a draft: one tasking per target, due on its own date or the deadline."""
+    today = today or today_utc()
+    if demarche.status != DemarcheStatus.DRAFT:
+        raise Conflict(
+            f"Demarche {demarche.id} is already {demarche.status.value}; it can be issued once.",
+            current_state=demarche.status.value,
+        )
+    if demarche.deadline is None:
+        raise Invalid("Set a deadline before issuing.")
+    if demarche.deadline < today:
+        raise Invalid(
+            f"The deadline {demarche.deadline.isoformat()} is in the past "
+            f"(today is {today.isoformat()}); move it before issuing."
+        )
+    if not any(t.role == TaskingRole.ACTION for t in demarche.targets):
+        raise Invalid("A demarche needs at least one action post before it is issued.")
+    if not demarche.talking_points and not demarche.objectives:
+        raise Invalid("Add the objectives or talking points the posts are to deliver.")
+    late = sorted(t.post.code for t in demarche.targets if t.due_date and t.due_date < today)
+    if late:
+        raise Invalid(f"Due dates in the past for: {', '.join(late)}.")
+    inactive = sorted(t.post.code for t in demarche.targets if not t.post.active)
+    if inactive:
+        raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")
+
+    before = {"status": demarche.status}
+    demarche.status = DemarcheStatus.ISSUED
+    demarche.issued_at = utcnow()
+    taskings = [
+        Tasking(
+            demarche_id=demarche.id,
+            post_id=t.post_id,
+            country=t.country,
+            role=t.role,
+            due_date=t.due_date or demarche.deadline,
+            status=TaskingStatus.PENDING,
+        )
+        for t in demarche.targets
+    ]
+    session.add_all(taskings)
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action="issue",
+        before=before,
+        after={"status": demarche.status, "taskings": len(taskings)},
+    )
+    for t in taskings:
+        record(
+            session,
+            actor_id=actor.id,
+            entity="tasking",
+            entity_id=t.id,
+            demarche_id=demarche.id,
+            action="create",
+            after={
+                "post_id": t.post_id,
+                "country": t.country,
+                "role": t.role,
+                "due_date": t.due_date,
+                "status": t.status,
+            },
+        )
+    return demarche
+
+
+def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "") -> Demarche:
+    if demarche.status not in (DemarcheStatus.DRAFT, DemarcheStatus.ISSUED):
+        raise Conflict(
+            f"Demarche {demarche.id} is already {demarche.status.value}.",
+            current_state=demarche.status.value,
+        )
+    before = {"status": demarche.status}
+    demarche.status = DemarcheStatus.CANCELLED
+    demarche.closed_at = utcnow()
+    open_taskings = session.scalars(
+        select(Tasking).where(Tasking.demarche_id == demarche.id, Tasking.status.in_(OPEN_STATUSES))
+    ).all()
+    for t in open_taskings:
+        record(
+            session,
+            actor_id=actor.id,
+            entity="tasking",
+            entity_id=t.id,
+            demarche_id=demarche.id,
+            action="cancel",
+            before={"status": t.status},
+            after={"status": TaskingStatus.CANCELLED, "reason": "demarche cancelled"},
+        )
+        t.status = TaskingStatus.CANCELLED
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action="cancel",
+        before=before,
+        after={"status": demarche.status, "reason": reason},
+    )
+    return demarche

@@ -1,0 +1,315 @@
+"""Demo data written by the team: a fictional but realistic set of posts, users and demarches.
+
+The demarches imitate real instruction cables (objectives, lettered talking
+points, a prose deadline, a Security Council session as key date); the country
+"Marovia" and its crisis are invented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.service import add_user, issue_token
+from app.classification import Classification
+from app.demarches import service as demarches
+from app.demarches.models import Demarche
+from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
+from app.posts.models import Collective, Post, PostKind, Region
+
+# code, name, kind, city, country, routing indicator, region
+POSTS: list[tuple[str, str, PostKind, str, str, str, Region]] = [
+    (
+        "USUN",
+        "USMISSION USUN NEW YORK",
+        PostKind.MISSION,
+        "New York",
+        "United Nations",
+        "RUCNDT",
+        Region.IO,
+    ),
+    ("HANOI", "AMEMBASSY HANOI", PostKind.EMBASSY, "Hanoi", "Vietnam", "RUEHHI", Region.EAP),
+    (
+        "OUAGADOUGOU",
+        "AMEMBASSY OUAGADOUGOU",
+        PostKind.EMBASSY,
+        "Ouagadougou",
+        "Burkina Faso",
+        "RUEHOG",
+        Region.AF,
+    ),
+    (
+        "SANJOSE",
+        "AMEMBASSY SAN JOSE",
+        PostKind.EMBASSY,
+        "San Jose",
+        "Costa Rica",
+        "RUEHSJ",
+        Region.WHA,
+    ),
+    ("TRIPOLI", "AMEMBASSY TRIPOLI", PostKind.EMBASSY, "Tripoli", "Libya", "RUEHTRO", Region.NEA),
+    ("BEIJING", "AMEMBASSY BEIJING", PostKind.EMBASSY, "Beijing", "China", "RUEHBJ", Region.EAP),
+    ("MOSCOW", "AMEMBASSY MOSCOW", PostKind.EMBASSY, "Moscow", "Russia", "RUEHMO", Region.EUR),
+    (
+        "LONDON",
+        "AMEMBASSY LONDON",
+        PostKind.EMBASSY,
+        "London",
+        "United Kingdom",
+        "RUEHLO",
+        Region.EUR,
+    ),
+    ("PARIS", "AMEMBASSY PARIS", PostKind.EMBASSY, "Paris", "France", "RUEHFR", Region.EUR),
+    (
+        "JAKARTA",
+        "AMEMBASSY JAKARTA",
+        PostKind.EMBASSY,
+        "Jakarta",
+        "Indonesia",
+        "RUEHJA",
+        Region.EAP,
+    ),
+    (
+        "PRETORIA",
+        "AMEMBASSY PRETORIA",
+        PostKind.EMBASSY,
+        "Pretoria",
+        "South Africa",
+        "RUEHSA",
+        Region.AF,
+    ),
+    (
+        "BRASILIA",
+        "AMEMBASSY BRASILIA",
+        PostKind.EMBASSY,
+        "Brasilia",
+        "Brazil",
+        "RUEHBR",
+        Region.WHA,
+    ),
+    ("ANKARA", "AMEMBASSY ANKARA", PostKind.EMBASSY, "Ankara", "Turkey", "RUEHAK", Region.EUR),
+    ("SUVA", "AMEMBASSY SUVA", PostKind.EMBASSY, "Suva", "Fiji", "RUEHSV", Region.EAP),
+    ("USEU", "USEU BRUSSELS", PostKind.OFFICE, "Brussels", "European Union", "RUEHBS", Region.EUR),
+]
+
+UNSC_MEMBERS = [
+    "BEIJING",
+    "MOSCOW",
+    "LONDON",
+    "PARIS",
+    "HANOI",
+    "OUAGADOUGOU",
+    "SANJOSE",
+    "TRIPOLI",
+    "JAKARTA",
+    "PRETORIA",
+]
+
+
+@dataclass(frozen=True)
+class Credential:
+    username: str
+    role: str
+    password: str
+    token: str
+
+
+# Demo credentials, printed by `make run` and listed in the README. Demo only.
+USERS: list[tuple[str, str, Role, Classification, str | None]] = [
+    ("desk", "Dana Whitfield (IO/UNP desk)", Role.DESK_OFFICER, Classification.SECRET, None),
+    ("hanoi", "Minh Tran (Hanoi POL)", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI"),
+    (
+        "sanjose",
+        "Lucia Mora (San Jose POL)",
+        Role.POST_OFFICER,
+        Classification.CONFIDENTIAL,
+        "SANJOSE",
+    ),
+    ("viewer", "Sam Okafor (IO front office)", Role.VIEWER, Classification.CONFIDENTIAL, None),
+    (
+        "admin",
+        "Alex Rivera (registry admin)",
+        Role.ADMINISTRATOR,
+        Classification.UNCLASSIFIED,
+        None,
+    ),
+]
+
+
+def password_for(username: str) -> str:
+    return f"demo-{username}-2026"
+
+
+def is_empty(session: Session) -> bool:
+    return (session.scalar(select(func.count()).select_from(Post)) or 0) == 0
+
+
+def load(session: Session, *, today: date | None = None) -> list[Credential]:
+    today = today or demarches.today_utc()
+    posts = {}
+    for code, name, kind, city, country, routing, region in POSTS:
+        posts[code] = Post(
+            code=code,
+            name=name,
+            kind=kind,
+            city=city,
+            country=country,
+            routing_indicator=routing,
+            region=region,
+        )
+    session.add_all(posts.values())
+    session.add(
+        Collective(
+            code="UNSC",
+            name="UN SECURITY COUNCIL COLLECTIVE",
+            routing_indicator="RUEHGV",
+            members=[posts[c] for c in UNSC_MEMBERS],
+        )
+    )
+    session.flush()
+
+    creds = []
+    users = {}
+    for username, full_name, role, clearance, post in USERS:
+        users[username] = add_user(
+            session,
+            username=username,
+            full_name=full_name,
+            role=role,
+            clearance=clearance,
+            post_code=post,
+            password=password_for(username),
+        )
+        token = issue_token(session, user=users[username], name="demo")
+        creds.append(Credential(username, role.value, password_for(username), token.secret))
+
+    desk = users["desk"]
+    _marovia(session, desk, today)
+    _fisheries(session, desk, today)
+    _draft(session, desk, today)
+    _secret(session, desk, today)
+    session.flush()
+    return creds
+
+
+def _marovia(session: Session, desk, today: date) -> Demarche:
+    council = today + timedelta(days=9)
+    data = DemarcheIn(
+        subject="UNSC: URGING SUPPORT FOR RENEWAL OF THE UN OBSERVER MISSION IN MAROVIA (UNOMAR)",
+        summary=(
+            "Posts are asked to urge host governments to vote for a clean twelve-month renewal "
+            "of UNOMAR at the Security Council, and to oppose any amendment that would cut the "
+            "mission's monitoring mandate."
+        ),
+        classification=Classification.CONFIDENTIAL,
+        deadline=today + timedelta(days=6),
+        delivery_level="highest appropriate level",
+        tags=["PREL", "UNSC", "MV"],
+        objectives=[
+            "Secure a vote in favour of a clean twelve-month renewal of UNOMAR.",
+            "Discourage co-sponsorship of the amendment cutting the monitoring mandate.",
+            "Learn each government's instructions to its Permanent Representative.",
+            "Confirm support for a presidential statement if the renewal fails.",
+        ],
+        talking_points=[
+            TalkingPointIn(
+                text="UNOMAR's monitors are the only independent source of "
+                "information on the ceasefire line; their reports have prevented "
+                "two escalations this year.",
+                use="public",
+            ),
+            TalkingPointIn(
+                text="We ask your government to vote for the renewal as drafted. "
+                "A) The text keeps the mandate unchanged. B) It asks for a "
+                "strategic review within six months. C) It adds no new costs.",
+                classification=Classification.UNCLASSIFIED,
+            ),
+            TalkingPointIn(
+                text="We understand some members will table an amendment to end "
+                "the monitoring mandate; we would regard it as a vote against the "
+                "mission itself.",
+                classification=Classification.CONFIDENTIAL,
+            ),
+            TalkingPointIn(
+                text="(S) Reporting indicates one permanent member will abstain if "
+                "the elected members stay united; do not share this assessment.",
+                classification=Classification.SECRET,
+            ),
+        ],
+        key_dates=[KeyDateIn(date=council, what="Security Council vote on UNOMAR renewal")],
+        targets=[TargetIn(post=c) for c in UNSC_MEMBERS]
+        + [TargetIn(post="USUN", role="info"), TargetIn(post="USEU", role="info")],
+    )
+    demarche = demarches.create_draft(session, data, actor=desk)
+    demarches.issue(session, demarche, actor=desk, today=today)
+    return demarche
+
+
+def _fisheries(session: Session, desk, today: date) -> Demarche:
+    # Issued a fortnight ago and now past due: the overdue board has something to show.
+    issued_on = today - timedelta(days=14)
+    data = DemarcheIn(
+        subject="PACIFIC FISHERIES: SEEKING SUPPORT FOR PORT STATE MEASURES AT THE COMMISSION",
+        summary="Ask Pacific and partner governments to back port state measures against "
+        "illegal, unreported and unregulated fishing at the commission's next session.",
+        classification=Classification.UNCLASSIFIED,
+        deadline=today - timedelta(days=3),
+        delivery_level="Minister of Fisheries or equivalent",
+        tags=["SENV", "EFIS", "FJ"],
+        objectives=["Win support for the port state measures proposal."],
+        talking_points=[
+            TalkingPointIn(
+                text="Illegal fishing costs Pacific states an estimated "
+                "share of their catch every year; port controls are "
+                "the cheapest enforcement there is.",
+                use="public",
+            )
+        ],
+        targets=[
+            TargetIn(post="SUVA", countries=["Fiji", "Tonga", "Nauru"]),
+            TargetIn(post="JAKARTA"),
+            TargetIn(post="HANOI", due_date=today - timedelta(days=1)),
+        ],
+    )
+    demarche = demarches.create_draft(session, data, actor=desk)
+    demarches.issue(session, demarche, actor=desk, today=issued_on)
+    return demarche
+
+
+def _draft(session: Session, desk, today: date) -> Demarche:
+    data = DemarcheIn(
+        subject="HUMAN RIGHTS COUNCIL: CANDIDACY OF MAROVIA",
+        summary="Draft: ask governments not to support Marovia's candidacy.",
+        classification=Classification.SBU,
+        deadline=today + timedelta(days=30),
+        tags=["PHUM", "UNHRC"],
+        objectives=["Deny Marovia a seat on the Human Rights Council."],
+        targets=[TargetIn(post="BRASILIA"), TargetIn(post="PRETORIA"), TargetIn(post="ANKARA")],
+    )
+    return demarches.create_draft(session, data, actor=desk)
+
+
+def _secret(session: Session, desk, today: date) -> Demarche:
+    data = DemarcheIn(
+        subject="NONPROLIFERATION: INTERDICTION OF A SUSPECT CARGO TRANSITING THE BOSPORUS",
+        summary="Ask Turkey to inspect a named vessel's cargo on arrival.",
+        classification=Classification.SECRET,
+        deadline=today + timedelta(days=2),
+        delivery_level="Deputy Foreign Minister",
+        tags=["PARM", "MNUC", "TU"],
+        objectives=["Obtain an inspection of the cargo before it leaves Turkish waters."],
+        talking_points=[
+            TalkingPointIn(
+                text="We have information that the cargo includes controlled items.",
+                classification=Classification.SECRET,
+            )
+        ],
+        targets=[TargetIn(post="ANKARA")],
+    )
+    demarche = demarches.create_draft(session, data, actor=desk)
+    demarches.issue(session, demarche, actor=desk, today=today)
+    return demarche

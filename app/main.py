@@ -1,0 +1,57 @@
+"""The application factory: settings, database, routers, error handlers, limits."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+import app.models  # noqa: F401  (configure every mapper before the first request)
+from app.db import make_engine, make_sessionmaker
+from app.demarches.router import router as demarches_router
+from app.deps import SessionDep
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.posts.router import router as posts_router
+from app.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+
+    app = FastAPI(
+        title="Demarche Tracker",
+        version="0.1.0",
+        summary="From instruction cable to host-government response.",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+
+    install_error_handlers(app)
+
+    def body_limit(path: str) -> int:
+        if path.startswith(f"{API_PREFIX}/cables"):
+            return settings.max_cable_bytes
+        return settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(posts_router)
+    api.include_router(demarches_router)
+    app.include_router(api)
+
+    @app.get("/health", tags=["health"])
+    def health(session: SessionDep) -> dict[str, str]:
+        """Liveness and database reachability; needs no credentials."""
+        session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

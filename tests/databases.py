@@ -1,0 +1,62 @@
+"""Test databases: a SQLite file always, a real PostgreSQL server when TEST_POSTGRES_URL is set.
+
+Each is built by running the migrations, never by create_all, so the tests see
+the schema production sees.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.cli import alembic_config
+from app.db import make_engine
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+NO_POSTGRES = "PostgreSQL half skipped: set TEST_POSTGRES_URL (bash .ci/run does)"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES),
+    ),
+]
+
+
+def fresh_database(backend: str, tmp_dir: Path) -> str:
+    """A new, empty database on the backend; returns its URL."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / f'test-{uuid.uuid4().hex[:8]}.db'}"
+    assert POSTGRES_URL
+    name = f"demarche_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    assert POSTGRES_URL
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def migrated_engine(url: str) -> Engine:
+    cfg = alembic_config(url)
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, "head")
+    return make_engine(url)
