@@ -26,6 +26,8 @@ class AuditEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Denormalised on purpose: a demarche's timeline is one indexed read.
     demarche_id: Mapped[int | None] = mapped_column(ForeignKey("demarches.id"))
+    # The post whose record changed, so a post's timeline leaves out other posts' reporting.
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     entity: Mapped[str] = mapped_column(String(32))  # demarche, tasking, delivery, response...
     entity_id: Mapped[int]
     action: Mapped[str] = mapped_column(String(40))
@@ -53,12 +55,14 @@ def record(
     entity_id: int,
     action: str,
     demarche_id: int | None = None,
+    post_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     ev = AuditEvent(
         actor_id=actor_id,
         demarche_id=demarche_id,
+        post_id=post_id,
         entity=entity,
         entity_id=entity_id,
         action=action,

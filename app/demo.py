@@ -16,10 +16,15 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role
 from app.auth.service import add_user, issue_token
 from app.classification import Classification
+from app.db import today_utc
 from app.demarches import service as demarches
 from app.demarches.models import Demarche
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
 from app.posts.models import Collective, Post, PostKind, Region
+from app.taskings import service as workflow
+from app.taskings.models import DeliveryLevel, DeliveryMethod, Position, Tasking
+from app.taskings.schemas import AcknowledgeIn, CommitmentIn, DeliveryIn, ResponseIn
+from app.taskings.workflow import Action
 
 # code, name, kind, city, country, routing indicator, region
 POSTS: list[tuple[str, str, PostKind, str, str, str, Region]] = [
@@ -149,7 +154,7 @@ def is_empty(session: Session) -> bool:
 
 
 def load(session: Session, *, today: date | None = None) -> list[Credential]:
-    today = today or demarches.today_utc()
+    today = today or today_utc()
     posts = {}
     for code, name, kind, city, country, routing, region in POSTS:
         posts[code] = Post(
@@ -188,7 +193,8 @@ def load(session: Session, *, today: date | None = None) -> list[Credential]:
         creds.append(Credential(username, role.value, password_for(username), token.secret))
 
     desk = users["desk"]
-    _marovia(session, desk, today)
+    marovia = _marovia(session, desk, today)
+    _report_progress(session, marovia, desk, users, today)
     _fisheries(session, desk, today)
     _draft(session, desk, today)
     _secret(session, desk, today)
@@ -247,6 +253,131 @@ def _marovia(session: Session, desk, today: date) -> Demarche:
     demarche = demarches.create_draft(session, data, actor=desk)
     demarches.issue(session, demarche, actor=desk, today=today)
     return demarche
+
+
+def _officer(session: Session, users: dict, post_code: str):
+    """The post officer who logs a post's progress (the printed demo users, or a quiet one)."""
+    for user in users.values():
+        if user.post is not None and user.post.code == post_code:
+            return user
+    users[f"officer-{post_code.lower()}"] = user = add_user(
+        session,
+        username=f"officer-{post_code.lower()}",
+        full_name=f"{post_code.title()} POL",
+        role=Role.POST_OFFICER,
+        clearance=Classification.CONFIDENTIAL,
+        post_code=post_code,
+    )
+    return user
+
+
+def _report_progress(session: Session, demarche: Demarche, desk, users: dict, today: date) -> None:
+    """Walk the Marovia taskings through the workflow, as posts and the desk would."""
+    taskings = {
+        t.post.code: t
+        for t in session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id))
+    }
+
+    def meeting(code: str, name: str, title: str, level: DeliveryLevel, days_ago: int):
+        officer = _officer(session, users, code)
+        workflow.deliver(
+            session,
+            taskings[code],
+            DeliveryIn(
+                delivered_on=today - timedelta(days=days_ago),
+                delivered_by=officer.full_name,
+                recipient_name=name,
+                recipient_title=title,
+                recipient_office="Ministry of Foreign Affairs",
+                level=level,
+                method=DeliveryMethod.MEETING,
+                points=[1, 2, 3],
+                notes="Left a non-paper with the points.",
+            ),
+            actor=officer,
+        )
+
+    def respond(code: str, position: Position, summary: str, commitments=()):
+        workflow.report_response(
+            session,
+            taskings[code],
+            ResponseIn(
+                position=position,
+                summary=summary,
+                commitments=[
+                    CommitmentIn(text=c, due_date=today + timedelta(days=9)) for c in commitments
+                ],
+                reporting_cable_ref=f"{today:%y}{code}{400 + len(code)}",
+            ),
+            actor=_officer(session, users, code),
+        )
+
+    workflow.acknowledge(
+        session,
+        taskings["HANOI"],
+        AcknowledgeIn(planned_date=today + timedelta(days=2), officer="Minh Tran"),
+        actor=users["hanoi"],
+    )
+    meeting(
+        "SANJOSE",
+        "Ana Lucia Vargas",
+        "Vice Minister for Multilateral Affairs",
+        DeliveryLevel.DEPUTY_MINISTER,
+        2,
+    )
+    respond(
+        "SANJOSE",
+        Position.SUPPORTS,
+        "Costa Rica will vote for the renewal as drafted and will say so in the Council.",
+        ["Will speak in favour at the Council session."],
+    )
+    meeting(
+        "OUAGADOUGOU",
+        "Issa Ouedraogo",
+        "Director of International Organizations",
+        DeliveryLevel.SENIOR_OFFICIAL,
+        1,
+    )
+    meeting(
+        "LONDON",
+        "Catherine Hale",
+        "Director, UN and Multilateral",
+        DeliveryLevel.SENIOR_OFFICIAL,
+        3,
+    )
+    respond(
+        "LONDON",
+        Position.LEANS_SUPPORTIVE,
+        "Supportive in principle; wants the review language tightened before committing.",
+    )
+    meeting(
+        "BEIJING",
+        "Zhang Wei",
+        "Deputy Director-General, International Organizations",
+        DeliveryLevel.SENIOR_OFFICIAL,
+        3,
+    )
+    respond(
+        "BEIJING",
+        Position.OPPOSES,
+        "Sees the monitoring mandate as interference; will support the amendment to end it.",
+    )
+    workflow.move_with_reason(session, taskings["BEIJING"], Action.ACCEPT, actor=desk)
+    workflow.move_with_reason(
+        session,
+        taskings["TRIPOLI"],
+        Action.ADVISE_AGAINST,
+        actor=_officer(session, users, "TRIPOLI"),
+        reason="The Foreign Minister is abroad and his deputy has publicly "
+        "attacked UNOMAR; a demarche now would harden the position.",
+    )
+    workflow.move_with_reason(
+        session,
+        taskings["MOSCOW"],
+        Action.MARK_UNABLE,
+        actor=_officer(session, users, "MOSCOW"),
+        reason="Ministry declined every request for a meeting this week.",
+    )
 
 
 def _fisheries(session: Session, desk, today: date) -> Demarche:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,17 @@ def install_error_handlers(app: FastAPI) -> None:
             detail,
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # Two writers passed the If-Match check at once; the version column let one win.
+        return problem(
+            412,
+            "Precondition failed",
+            "Someone else changed this record at the same moment; reload it and try again.",
+            instance=request.url.path,
+            type_slug="stale-version",
         )
 
     @app.exception_handler(Exception)

@@ -15,6 +15,7 @@ from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
+from app.taskings.router import router as taskings_router
 
 API_PREFIX = "/api/v1"
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(posts_router)
     api.include_router(demarches_router)
+    api.include_router(taskings_router)
     app.include_router(api)
 
     @app.get("/health", tags=["health"])

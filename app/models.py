@@ -6,6 +6,7 @@ from app.cables.models import Cable
 from app.db import Base
 from app.demarches.models import (
     Demarche,
+    DemarcheRevision,
     DemarcheTag,
     DemarcheTarget,
     KeyDate,
@@ -13,7 +14,14 @@ from app.demarches.models import (
     TalkingPoint,
 )
 from app.posts.models import Collective, Post
-from app.taskings.models import Commitment, Delivery, Response, Tasking
+from app.taskings.models import (
+    Commitment,
+    Delivery,
+    IdempotencyKey,
+    Response,
+    ResponseRevision,
+    Tasking,
+)
 
 __all__ = [
     "ApiToken",
@@ -24,12 +32,15 @@ __all__ = [
     "Commitment",
     "Delivery",
     "Demarche",
+    "DemarcheRevision",
     "DemarcheTag",
+    "IdempotencyKey",
     "DemarcheTarget",
     "KeyDate",
     "Objective",
     "Post",
     "Response",
+    "ResponseRevision",
     "Role",
     "TalkingPoint",
     "Tasking",

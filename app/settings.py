@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, ge=1)
     max_page_size: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # A FLASH or NIACT IMMEDIATE tasking not acknowledged within this window is flagged.
+    urgent_ack_hours: float = Field(default=2.0, gt=0)
     max_cable_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
 

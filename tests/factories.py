@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from itertools import count
 
@@ -81,3 +82,14 @@ def demarche_payload(posts: list[Post], **over) -> dict:
     }
     body.update(over)
     return body
+
+
+def write(
+    client, method: str, path: str, headers: dict[str, str], etag_path: str | None = None, **kw
+):
+    """Send a write the way a careful client does: with If-Match from a fresh read."""
+    read = client.get(
+        etag_path or re.sub(r"/(issue|cancel|amend|close)$", "", path), headers=headers
+    )
+    assert read.status_code == 200, read.text
+    return client.request(method, path, headers={**headers, "If-Match": read.headers["etag"]}, **kw)

@@ -16,7 +16,10 @@ def run(tmp_path):
     def _run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "app.cli", *args],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     return _run
@@ -39,7 +42,9 @@ def test_bad_input_is_one_line_and_non_zero(run):
     r = run("user", "add", "x", "--role", "emperor", "--clearance", "SECRET")
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "emperor" in r.stderr
-    r = run("user", "add", "y", "--role", "post_officer", "--clearance", "SECRET", "--post", "NOWHERE")
+    r = run(
+        "user", "add", "y", "--role", "post_officer", "--clearance", "SECRET", "--post", "NOWHERE"
+    )
     assert r.returncode == 1 and "NOWHERE" in r.stderr
     r = run("user", "token", "nobody")
     assert r.returncode == 1 and "nobody" in r.stderr

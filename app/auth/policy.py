@@ -57,9 +57,18 @@ def allows(actor: User, permission: Permission) -> bool:
 
 def require(actor: User, permission: Permission, *, route: str = "") -> None:
     if not allows(actor, permission):
-        reason = f"role {actor.role.value} lacks {permission.value}"
-        log.warning("denied user=%s route=%s reason=%s", actor.username, route, reason)
-        raise Forbidden(f"Your role ({actor.role.value.replace('_', ' ')}) may not do this.")
+        raise deny(
+            actor,
+            f"Your role ({actor.role.value.replace('_', ' ')}) may not do this.",
+            reason=f"role {actor.role.value} lacks {permission.value}",
+            route=route,
+        )
+
+
+def deny(actor: User, detail: str, *, reason: str = "", route: str = "") -> Forbidden:
+    """Log a refusal (who, where, why) and return the 403 to raise."""
+    log.warning("denied user=%s route=%s reason=%s", actor.username, route or "-", reason or detail)
+    return Forbidden(detail)
 
 
 def visible_demarches(actor: User) -> ColumnElement[bool]:

@@ -10,15 +10,30 @@ from ._text import fold
 # A paragraph start at the beginning of a line: "¶4.", "1.", "1.(C)", "1,", "11." (mangled 1).
 _PARA_START = re.compile(r"^[ \t]*(¶ ?)?(\d{1,4})(?:[.,]|\.(?=\())[ \t]*(?=\S)", re.MULTILINE)
 # A paragraph run inline after a sentence: "... in general.  2. (U)  According ..."
-_PARA_INLINE = re.compile(r"(?<=[.!?\"')\]]) {1,3}(¶ ?)?(\d{1,2})\. ?(?=\((?:U|SBU|C|S|S/NF|C/NF|TS|S//NF|C//NF|SBU/NF)\))")
-_MARKING = re.compile(r"^\((U|SBU|C|S|TS|U/FOUO|[SCU]/ ?[A-Z]{1,6}(?:/[A-Z]{1,6})?|SBU/[A-Z]{1,6}|[SC]//[A-Z]{1,6})\)\s*")
+_PARA_INLINE = re.compile(
+    r"[.!?\"')\]] {1,3}((?:¶ ?)?)(\d{1,2})\. ?(?=\((?:U|SBU|C|S|S/NF|C/NF|TS|S//NF|C//NF|SBU/NF)\))"
+)
+_MARKING = re.compile(
+    r"^\((U|SBU|C|S|TS|U/FOUO|[SCU]/ ?[A-Z]{1,6}(?:/[A-Z]{1,6})?|SBU/[A-Z]{1,6}|[SC]//[A-Z]{1,6})\)\s*"
+)
 _SUMMARY = re.compile(r"\bSUMMARY\s*[:.]?\s*(?:-{3,}\s*)?", re.IGNORECASE)
 _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b", re.IGNORECASE)
 _SIG_LINE = re.compile(r"^[ \t]*([A-Z][A-Za-z'.-]{1,30}(?: [A-Z][A-Za-z'.-]{1,30}){0,2})[ \t]*$")
 _TRAILER = re.compile(
     r"^[ \t]*(?:NNNN|END CABLE TEXT|=+ ?CABLE ENDS ?=+|BT|#\d+|XXXXX+|\.{3})[ \t]*$", re.IGNORECASE
 )
-_NOT_SIGNATURE = {"SIPDIS", "NOFORN", "UNCLASSIFIED", "CONFIDENTIAL", "SECRET", "NNNN", "END", "BT", "SENSITIVE", "UNCLAS"}
+_NOT_SIGNATURE = {
+    "SIPDIS",
+    "NOFORN",
+    "UNCLASSIFIED",
+    "CONFIDENTIAL",
+    "SECRET",
+    "NNNN",
+    "END",
+    "BT",
+    "SENSITIVE",
+    "UNCLAS",
+}
 
 
 def split_paragraphs(body: str) -> list[Paragraph]:
@@ -26,7 +41,8 @@ def split_paragraphs(body: str) -> list[Paragraph]:
     for m in _PARA_START.finditer(body):
         starts.append((m.start(), m.end(), int(m.group(2)), bool(m.group(1))))
     for m in _PARA_INLINE.finditer(body):
-        starts.append((m.start(), m.end(), int(m.group(2)), bool(m.group(1))))
+        # The match starts with the sentence's closing punctuation: the paragraph starts after it.
+        starts.append((m.start() + 1, m.end(), int(m.group(2)), bool(m.group(1))))
     starts.sort()
     accepted: list[tuple[int, int, int]] = []
     expected = 1
@@ -37,14 +53,14 @@ def split_paragraphs(body: str) -> list[Paragraph]:
         accepted.append((off, text_off, number))
         expected = number + 1
     paras: list[Paragraph] = []
-    for i, (off, text_off, number) in enumerate(accepted):
+    for i, (_start, text_off, number) in enumerate(accepted):
         end = accepted[i + 1][0] if i + 1 < len(accepted) else len(body)
         chunk = body[text_off:end].strip()
         marking = None
         mm = _MARKING.match(chunk)
         if mm:
             marking = mm.group(1).replace(" ", "")
-            chunk = chunk[mm.end():]
+            chunk = chunk[mm.end() :]
         paras.append(Paragraph(number=number, marking=marking, text=_clean_para(chunk)))
     return paras
 
@@ -86,7 +102,9 @@ def _clean_para(chunk: str) -> str:
     return "\n".join(t for t in text_lines).strip()
 
 
-_ITEM_START = re.compile(r"^(?:--|-(?=\S)|•|\*|[A-Za-z]\)|\(?[A-Za-z0-9]{1,2}\)|¶?[A-Z]\.|\d{1,2}\))")
+_ITEM_START = re.compile(
+    r"^(?:--|-(?=\S)|•|\*|[A-Za-z]\)|\(?[A-Za-z0-9]{1,2}\)|¶?[A-Z]\.|\d{1,2}\))"
+)
 
 
 def _is_item_start(line: str) -> bool:
@@ -94,9 +112,11 @@ def _is_item_start(line: str) -> bool:
 
 
 def summary(body: str) -> str | None:
+    if "ummary" not in body and "UMMARY" not in body:
+        return None
     m = _SUMMARY.search(body)
     while m is not None:
-        before = body[max(0, m.start() - 6): m.start()]
+        before = body[max(0, m.start() - 6) : m.start()]
         if re.search(r"END\s*$", before, re.IGNORECASE):
             m = _SUMMARY.search(body, m.end())
             continue
@@ -106,7 +126,7 @@ def summary(body: str) -> str | None:
     end = _END_SUMMARY.search(body, m.end(), m.end() + 8000)
     if end is None:
         return None
-    text = body[m.end(): end.start()]
+    text = body[m.end() : end.start()]
     text = _PARA_START.sub("", text)
     text = fold(_MARKING.sub("", text.strip()))
     return text.rstrip(" .") + "." if text else None

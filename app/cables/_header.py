@@ -9,13 +9,20 @@ from datetime import date, datetime
 from ._model import Addressee
 from ._text import fold
 
-MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+        start=1,
+    )
+}
 _MON = r"(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]{0,6}\.?"
 
 # "O 140153Z DEC 07", "P R 091612Z JUL 08", "061428Z Jun 03"; also inside flattened headers.
 _DTG = re.compile(
-    r"(?<![A-Za-z0-9/])(?:((?:NIACT|[OPRZ])(?: [OPRZ])?) +)?([0-3]\d)([0-2]\d)([0-5]\d) ?Z +" + _MON + r" +(\d{4}|\d{2})(?![0-9])",
+    r"(?<![A-Za-z0-9/])(?:((?:NIACT|[OPRZ])(?: [OPRZ])?) +)?([0-3]\d)([0-2]\d)([0-5]\d) ?Z +"
+    + _MON
+    + r" +(\d{4}|\d{2})(?![0-9])",
     re.IGNORECASE,
 )
 # Publisher line "Thursday, 07 March 2002, 10:13".
@@ -25,7 +32,13 @@ _WEEKDAY_DTG = re.compile(
 )
 _FM_AFTER = re.compile(r"\bFM +([A-Z][A-Z0-9 .,'&/()-]{1,80}?)(?= +TO +| +INFO +|[ \t]*\n|[ \t]*$)")
 _FM_LINE = re.compile(r"^[ \t]*FM +([A-Z][A-Z0-9 .,'&/()-]{1,80}?)[ \t]*$", re.MULTILINE)
-_PRECEDENCE_LETTER = {"Z": "FLASH", "O": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE", "NIACT": "NIACT IMMEDIATE"}
+_PRECEDENCE_LETTER = {
+    "Z": "FLASH",
+    "O": "IMMEDIATE",
+    "P": "PRIORITY",
+    "R": "ROUTINE",
+    "NIACT": "NIACT IMMEDIATE",
+}
 _PRECEDENCE_WORDS = re.compile(r"\b(FLASH|NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE)\b")
 
 # The classification line: "C O N F I D E N T I A L SECTION 01 OF 03 STATE 166909".
@@ -43,14 +56,29 @@ _CLASS_LINE = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 _CLASS_ONLY = re.compile(
-    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?[ \t]*$", re.MULTILINE | re.IGNORECASE
+    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
 )
 _CAPTION_WORDS = (
-    "SIPDIS", "NODIS", "EXDIS", "STADIS", "LIMDIS", "NOFORN", "SENSITIVE", "CHEROKEE", "ROGER",
-    "NOCONTRACT", "ORCON", "PROPIN", "FOUO", "DEPT PASS", "TERREP",
+    "SIPDIS",
+    "NODIS",
+    "EXDIS",
+    "STADIS",
+    "LIMDIS",
+    "NOFORN",
+    "SENSITIVE",
+    "CHEROKEE",
+    "ROGER",
+    "NOCONTRACT",
+    "ORCON",
+    "PROPIN",
+    "FOUO",
+    "DEPT PASS",
+    "TERREP",
 )
 _CAPTION_LINE = re.compile(
-    r"^[ \t]*((?:(?:" + "|".join(_CAPTION_WORDS) + r")[ ,;/]*)+)[ \t]*$", re.MULTILINE | re.IGNORECASE
+    r"^[ \t]*((?:(?:" + "|".join(_CAPTION_WORDS) + r")[ ,;/]*)+)[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
 )
 _CAPTION_SPLIT = re.compile(r"[ ,;/]+")
 _EO = re.compile(
@@ -60,14 +88,16 @@ _EO = re.compile(
 _TAGS = re.compile(r"^[ \t]*TAGS:?[ \t]+(.{1,400})$", re.MULTILINE | re.IGNORECASE)
 _TAG_SPLIT = re.compile(r"[\s,;]+")
 _TAG_OK = re.compile(r"^[A-Z][A-Z0-9-]{0,14}$")
-_SUBJECT = re.compile(r"^[ \t]*(?:SUBJECT|SUBJ)[ \t]*[:.]?[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
+_SUBJECT = re.compile(
+    r"^[ \t]*(?:SUBJECT|SUBJ)[ \t]*[:.]?[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE
+)
 # Things that end a subject even on the same line.
 _SUBJECT_END = re.compile(
-    r"(?:\bREFS?\b *[:.]|\bREFTELS? *:|\bREFERENCES? *:|\bCLASSIFIED +BY\b|\(U\) +CLASSIFIED|¶ ?\d|\bE\.O\. 1\d{4}|(?<![A-Z])1\. +\([A-Z/ ]{1,12}\))",
+    r"(?:\bREFS?\b *[:.]|\bREFTELS? *:|\bREFERENCES? *:|\bCLASSIFIED +BY\b|\(U\) +CLASSIFIED|¶ ?\d|\bE\.O\. 1\d{4}|(?<![A-Z])1\. +\([A-Z/ ]{1,12}\)|C O N F I D|S E C R E T|U N C L A S|\bSECTION \d{1,2} OF \d{1,2}\b)",
     re.IGNORECASE,
 )
 _SUBJECT_STOP_LINE = re.compile(
-    r"^[ \t]*(?:REFS?\b|REFTEL|REFERENCES?:|CLASSIFIED|\(U\)|¶|\d{1,2}[.,] |\d{1,2}\.\(|SUMMARY|-{3,}|SIPDIS|E\.O\.|TAGS)",
+    r"^[ \t]*(?:REFS?\b|REFTEL|REFERENCES?:|CLASSIFIED|\(U\)|¶|\d{1,2}\. |\d{1,2}, (?!\d)|\d{1,2}\.\(|SUMMARY|-{3,}|SIPDIS|E\.O\.|TAGS)",
     re.IGNORECASE,
 )
 _CLASSIFIED_BY = re.compile(
@@ -118,7 +148,7 @@ def find_dtg(text: str) -> tuple[datetime | None, str | None, int]:
         prec = None
         if prec_raw:
             prec = _PRECEDENCE_LETTER.get(prec_raw.upper().split()[0])
-        follows = text[m.end(): m.end() + 120]
+        follows = text[m.end() : m.end() + 120]
         if re.search(r"\bFM +[A-Z]", follows):
             return when, prec, m.end()
         if best is None:
@@ -164,7 +194,14 @@ def _parse_addressees(lines: list[str]) -> tuple[list[Addressee], list[Addressee
         name = fold(am.group("name"))
         if not name:
             continue
-        target.append(Addressee(name=name, routing=am.group("routing"), precedence=am.group("prec"), serial=am.group("serial")))
+        target.append(
+            Addressee(
+                name=name,
+                routing=am.group("routing"),
+                precedence=am.group("prec"),
+                serial=am.group("serial"),
+            )
+        )
     return action, info
 
 
@@ -182,11 +219,18 @@ def _parse_date(s: str) -> date | None:
     return None
 
 
-def _classification(m: re.Match[str] | None, text: str, captions: list[str], eo_na: bool) -> str | None:
+def _classification(
+    m: re.Match[str] | None, text: str, captions: list[str], eo_na: bool
+) -> str | None:
     base: str | None = None
     sensitive = "SENSITIVE" in captions
     if m is not None:
-        for key, name in (("UNCLAS", "UNCLASSIFIED"), ("CONFIDENTIAL", "CONFIDENTIAL"), ("SECRET", "SECRET"), ("LIMITED", "LIMITED OFFICIAL USE")):
+        for key, name in (
+            ("UNCLASSIFIED", "UNCLASSIFIED"),
+            ("CONFIDENTIAL", "CONFIDENTIAL"),
+            ("SECRET", "SECRET"),
+            ("LIMITED", "LIMITED OFFICIAL USE"),
+        ):
             if m.group(key):
                 base = name
         if m.group("sens"):
@@ -203,7 +247,9 @@ def _classification(m: re.Match[str] | None, text: str, captions: list[str], eo_
             base = "UNCLASSIFIED"
     if base is None:
         return None
-    if base in ("UNCLASSIFIED", "LIMITED OFFICIAL USE") and (sensitive or base == "LIMITED OFFICIAL USE"):
+    if base in ("UNCLASSIFIED", "LIMITED OFFICIAL USE") and (
+        sensitive or base == "LIMITED OFFICIAL USE"
+    ):
         return "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
     if base in ("CONFIDENTIAL", "SECRET") and "NOFORN" in captions:
         return base + "//NOFORN"
@@ -224,15 +270,15 @@ def parse_header(text: str) -> Header:
     head_limit = subj.start() if subj else min(len(text), 6000)
     if h.originator is None:
         for fm in _FM_LINE.finditer(text, 0, head_limit):
-            nxt = text[fm.end(): fm.end() + 40].lstrip()
+            nxt = text[fm.end() : fm.end() + 40].lstrip()
             if nxt.startswith("TO "):
                 h.originator, fm_end = fold(fm.group(1)), fm.end()
                 break
     if fm_end:
-        block = text[fm_end: fm_end + 6000]
+        block = text[fm_end : fm_end + 6000]
         # Flattened headers carry "FM X TO Y IMMEDIATE 2620 INFO ..." on one line: split them.
         first_nl = block.find("\n")
-        if 0 <= first_nl and " TO " in block[: first_nl if first_nl > 0 else 0]:
+        if first_nl >= 0 and " TO " in block[: first_nl if first_nl > 0 else 0]:
             block = ""
         h.action, h.info = _parse_addressees(block.split("\n")[:200])
     if h.precedence is None:
@@ -244,7 +290,11 @@ def parse_header(text: str) -> Header:
         h.place = fold(cm.group("place")).upper()
         h.serial = str(int(cm.group("serial")))
     region_start = cm.start() if cm else 0
-    region_end = subj.start() if subj and subj.start() > region_start else min(len(text), region_start + 3000)
+    region_end = (
+        subj.start()
+        if subj and subj.start() > region_start
+        else min(len(text), region_start + 3000)
+    )
     caps: list[str] = []
     if cm and cm.group("sens"):
         caps.append(cm.group("sens").upper())
@@ -288,7 +338,7 @@ def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
     pos = m.end()
     if first:
         parts.append(first)
-    lines = text[pos: pos + 2000].split("\n")[1:]
+    lines = text[pos : pos + 2000].split("\n")[1:]
     consumed = pos
     skipped_blank = False
     for line in lines:
@@ -309,6 +359,8 @@ def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
     end_m = _SUBJECT_END.search(joined)
     if end_m:
         joined = joined[: end_m.start()]
-        consumed = m.start() + 1 + (m.end() - m.start())  # the REF search starts at the subject itself
+        consumed = (
+            m.start() + 1 + (m.end() - m.start())
+        )  # the REF search starts at the subject itself
     subject = fold(joined).rstrip(" ,;:") or None
     return subject, max(consumed, m.end())

@@ -20,9 +20,9 @@ _NBSP = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 
 # Page/section break lines inside the body: "STATE 00166909 002 OF 003",
 # "BRASILIA 00001378 001.2 OF 003". They may be glued to content on the same line.
-PAGE_BREAK = re.compile(
-    r"(?<![A-Za-z0-9])[A-Z][A-Z'.]{1,20}(?: [A-Z][A-Z'.]{1,20}){0,3} 0{2,}\d{1,6} +\d{3}(?:\.\d)? +OF +\d{3}\b[ \t]*"
-)
+# Anchored on the zero-padded serial so the scan is cheap; the post name before it is trimmed after.
+PAGE_BREAK = re.compile(r" 0{2,}\d{1,6} +\d{3}(?:\.\d)? +OF +\d{3}\b[ \t]*")
+_PLACE_TAIL = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z][A-Z'.]{1,20} ?){1,4}$")
 # Old-style page headers: "PAGE 02 ROME 01196 01 OF 02 082030Z", "PAGE 02 STATE 023763".
 PAGE_HEADER = re.compile(
     r"(?<![A-Za-z0-9])PAGE +\d{2,3} +[A-Z][A-Z'.]{0,12}(?: [A-Z][A-Z'.]{0,12}){0,2} +\d{3,7}"
@@ -30,7 +30,7 @@ PAGE_HEADER = re.compile(
 )
 # A bare classification word left at the foot of a page right before such a header.
 _PAGE_FOOT = re.compile(
-    r"[ \t]*(?:\n[ \t]*)?\b(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)[ \t]*(?:PTQ\d+)?[ \t]*\n(?:[ \t]*\n)*(?=[ \t]*PAGE +\d{2,3} )"
+    r"\b(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)[ \t]*(?:PTQ\d+)?[ \t]*\n(?:[ \t]*\n)*(?=[ \t]*PAGE +\d{2,3} )"
 )
 _PARTIAL_EXTRACT = re.compile(
     r"^This record is a partial extract of the original cable\..*$", re.MULTILINE | re.IGNORECASE
@@ -59,14 +59,33 @@ def normalize(raw: object) -> tuple[str, list[str]]:
         text = _NBSP.sub(" ", text)
     if "](" in text:
         text = _MD_LINK.sub(r"\1", text)
-    text = _MD_BOLD.sub("", text)
-    text = _BACKSLASH_EOL.sub("", text)
-    text = _PARTIAL_EXTRACT.sub("", text)
-    text = _PAGE_FOOT.sub("\n", text)
-    text = PAGE_HEADER.sub("", text)
-    text = PAGE_BREAK.sub("", text)
-    text = _TRAILING_WS.sub("", text)
+    if "**" in text or "__" in text:
+        text = _MD_BOLD.sub("", text)
+    if "\\" in text:
+        text = _BACKSLASH_EOL.sub("", text)
+    if "artial extract" in text:
+        text = _PARTIAL_EXTRACT.sub("", text)
+    if "PAGE " in text:
+        text = _PAGE_FOOT.sub("\n", text)
+        text = PAGE_HEADER.sub("", text)
+    if " OF " in text:
+        text = _drop_page_breaks(text)
+    text = "\n".join([line.rstrip(" \t") for line in text.split("\n")])
     return text, warnings
+
+
+def _drop_page_breaks(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in PAGE_BREAK.finditer(text):
+        head = text[max(pos, m.start() - 90) : m.start()]
+        pm = _PLACE_TAIL.search(head)
+        if pm is None:
+            continue
+        out.append(text[pos : m.start() - (len(head) - pm.start())])
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _WS = re.compile(r"\s+")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import Base, enum_column, utcnow
 
@@ -47,6 +49,12 @@ class Demarche(Base):
         enum_column(DemarcheStatus, "demarche_status"), default=DemarcheStatus.DRAFT
     )
     deadline: Mapped[date | None]
+    # FLASH and NIACT IMMEDIATE instructions must be acknowledged at once.
+    precedence: Mapped[Precedence] = mapped_column(
+        enum_column(Precedence, "precedence"),
+        default=Precedence.ROUTINE,
+        server_default=Precedence.ROUTINE.value,
+    )
     # Free text as instructions write it: "highest appropriate level", "Foreign Minister".
     delivery_level: Mapped[str | None] = mapped_column(String(200))
     source_cable_id: Mapped[int | None] = mapped_column(
@@ -57,6 +65,8 @@ class Demarche(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     issued_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # How many amendments since issue; posts compare it with what they last acted on.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
     # Optimistic locking: every write bumps it; a stale If-Match answers 412.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -85,6 +95,22 @@ class Demarche(Base):
     @property
     def tags(self) -> list[str]:
         return [t.tag for t in self.tag_rows]
+
+
+class DemarcheRevision(Base):
+    """The demarche as it stood before amendment `number`: earlier text stays readable."""
+
+    __tablename__ = "demarche_revisions"
+    __table_args__ = (UniqueConstraint("demarche_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
+    # Revision 0 is the text as issued; amendment n stores revision n-1 and makes n.
+    number: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Objective(Base):

@@ -3,22 +3,41 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.policy import Permission, require
+from app.concurrency import require_if_match, set_etag
 from app.demarches import service
 from app.demarches.models import DemarcheStatus
-from app.demarches.schemas import CancelIn, DemarcheIn, DemarcheOut, DemarchePage, DemarcheUpdate
+from app.demarches.schemas import (
+    AmendIn,
+    AuditEventOut,
+    CancelIn,
+    CloseIn,
+    DemarcheIn,
+    DemarcheOut,
+    DemarchePage,
+    DemarcheUpdate,
+    RevisionOut,
+)
 from app.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DemarcheOut)
-def create_demarche(data: DemarcheIn, session: SessionDep, actor: CurrentUser, request: Request):
+def create_demarche(
+    data: DemarcheIn, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+):
     """Create a draft demarche with its objectives, talking points, key dates and targets."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     demarche = service.create_draft(session, data, actor=actor)
+    return _answer(session, demarche, actor, response)
+
+
+def _answer(session, demarche, actor, response: Response) -> DemarcheOut:
+    session.flush()
+    set_etag(response, "demarche", demarche)
     return service.to_out(session, demarche, actor=actor)
 
 
@@ -55,10 +74,10 @@ def list_demarches(
 
 
 @router.get("/{demarche_id}", response_model=DemarcheOut)
-def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
-    """One demarche, with the talking points your clearance allows."""
+def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, response: Response):
+    """One demarche, with the talking points your clearance allows. Sends an ETag."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
-    return service.to_out(session, demarche, actor=actor)
+    return _answer(session, demarche, actor, response)
 
 
 @router.patch("/{demarche_id}", response_model=DemarcheOut)
@@ -68,21 +87,26 @@ def update_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
+    response: Response,
 ):
     """Edit a draft. Lists you send replace the draft's lists whole."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
     service.update_draft(session, demarche, data, actor=actor)
-    return service.to_out(session, demarche, actor=actor)
+    return _answer(session, demarche, actor, response)
 
 
 @router.post("/{demarche_id}/issue", response_model=DemarcheOut)
-def issue_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request):
+def issue_demarche(
+    demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
     service.issue(session, demarche, actor=actor)
-    return service.to_out(session, demarche, actor=actor)
+    return _answer(session, demarche, actor, response)
 
 
 @router.post("/{demarche_id}/cancel", response_model=DemarcheOut)
@@ -91,10 +115,60 @@ def cancel_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
+    response: Response,
     data: CancelIn | None = None,
 ):
     """Cancel a draft or issued demarche; its open taskings are cancelled with it."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
     service.cancel(session, demarche, actor=actor, reason=data.reason if data else "")
-    return service.to_out(session, demarche, actor=actor)
+    return _answer(session, demarche, actor, response)
+
+
+@router.post("/{demarche_id}/amend", response_model=DemarcheOut)
+def amend_demarche(
+    demarche_id: int,
+    data: AmendIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
+    response: Response,
+):
+    """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
+    demarche = service.get_visible(session, demarche_id, actor=actor)
+    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
+    service.amend(session, demarche, data, actor=actor)
+    return _answer(session, demarche, actor, response)
+
+
+@router.post("/{demarche_id}/close", response_model=DemarcheOut)
+def close_demarche(
+    demarche_id: int,
+    data: CloseIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
+    response: Response,
+):
+    """Close an issued demarche with a reason; taskings still open are cancelled."""
+    demarche = service.get_visible(session, demarche_id, actor=actor)
+    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
+    service.close(session, demarche, actor=actor, reason=data.reason)
+    return _answer(session, demarche, actor, response)
+
+
+@router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])
+def list_revisions(demarche_id: int, session: SessionDep, actor: CurrentUser):
+    """Earlier texts of an amended demarche, oldest first (revision 0 is as issued)."""
+    demarche = service.get_visible(session, demarche_id, actor=actor)
+    return service.revisions(session, demarche, actor=actor)
+
+
+@router.get("/{demarche_id}/timeline", response_model=list[AuditEventOut])
+def get_timeline(demarche_id: int, session: SessionDep, actor: CurrentUser):
+    """Every recorded change to the demarche and its taskings, in order, with who did it."""
+    demarche = service.get_visible(session, demarche_id, actor=actor)
+    return service.timeline(session, demarche, actor=actor)

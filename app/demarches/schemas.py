@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.cables.models import Precedence
 from app.classification import Classification
 from app.demarches.models import DemarcheStatus, PointUse, TaskingRole
 
@@ -63,6 +64,7 @@ class DemarcheIn(_In):
     subject: str = Field(min_length=3, max_length=300)
     summary: str = Field(default="", max_length=20_000)
     classification: Classification = Classification.UNCLASSIFIED
+    precedence: Precedence = Precedence.ROUTINE
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[str] = Field(default_factory=list, max_length=30)
@@ -88,6 +90,7 @@ class DemarcheUpdate(_In):
     subject: str | None = Field(default=None, min_length=3, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)
     classification: Classification | None = None
+    precedence: Precedence | None = None
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[str] | None = Field(default=None, max_length=30)
@@ -109,6 +112,45 @@ class DemarcheUpdate(_In):
 
 class CancelIn(_In):
     reason: str = Field(default="", max_length=2000)
+
+
+class CloseIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AmendIn(_In):
+    """What an amendment changes; anything left out stays as it is."""
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why, shown to the posts")
+    deadline: date | None = None
+    objectives: list[str] | None = Field(default=None, max_length=50)
+    talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
+    key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
+    targets: list[TargetIn] | None = Field(default=None, max_length=400)
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else clean_objectives(v)
+
+
+class RevisionOut(BaseModel):
+    number: int
+    reason: str
+    created_at: datetime
+    content: dict
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str | None
+    entity: str
+    entity_id: int
+    action: str
+    post: str | None
+    before: dict | None
+    after: dict | None
 
 
 class TalkingPointOut(BaseModel):
@@ -155,6 +197,9 @@ class DemarcheOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     issued_at: datetime | None
+    closed_at: datetime | None
+    precedence: str
+    revision: int = Field(description="Number of amendments since issue")
     version: int
     objectives: list[str]
     talking_points: list[TalkingPointOut]

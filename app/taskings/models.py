@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
+    and_,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, enum_column, utcnow
+from app.db import Base, enum_column, today_utc, utcnow
 from app.demarches.models import TaskingRole
 
 if TYPE_CHECKING:
@@ -37,6 +42,10 @@ class TaskingStatus(enum.StrEnum):
     ADVISED_AGAINST = "advised_against"
     WAIVED = "waived"
     CANCELLED = "cancelled"
+
+
+# Overdue is derived, never stored: these states still owe the desk a delivery.
+AWAITING_DELIVERY = frozenset({TaskingStatus.PENDING, TaskingStatus.ACKNOWLEDGED})
 
 
 class DeliveryLevel(enum.StrEnum):
@@ -92,6 +101,13 @@ class Tasking(Base):
     status: Mapped[TaskingStatus] = mapped_column(
         enum_column(TaskingStatus, "tasking_status"), default=TaskingStatus.PENDING
     )
+    acknowledged_at: Mapped[datetime | None]
+    planned_date: Mapped[date | None]  # when the post expects to deliver
+    officer: Mapped[str | None] = mapped_column(String(120))  # who at post carries it
+    # The reason given with the latest unable / advise against / reopen / cancel.
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The demarche revision this post last acted on: newer means "changed since".
+    seen_revision: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -106,6 +122,29 @@ class Tasking(Base):
     responses: Mapped[list[Response]] = relationship(
         back_populates="tasking", order_by="Response.id", cascade="all, delete-orphan"
     )
+
+    @hybrid_property
+    def is_late(self) -> bool:
+        """Past its due date and still not delivered (action taskings only)."""
+        return (
+            self.role == TaskingRole.ACTION
+            and self.status in AWAITING_DELIVERY
+            and self.due_date is not None
+            and self.due_date < today_utc()
+        )
+
+    @is_late.inplace.expression
+    @classmethod
+    def _is_late_expression(cls) -> ColumnElement[bool]:
+        return and_(
+            cls.role == TaskingRole.ACTION,
+            cls.status.in_(AWAITING_DELIVERY),
+            cls.due_date < today_utc(),
+        )
+
+    @property
+    def days_late(self) -> int:
+        return (today_utc() - self.due_date).days if self.is_late and self.due_date else 0
 
 
 class Delivery(Base):
@@ -146,7 +185,7 @@ class Response(Base):
     position: Mapped[Position] = mapped_column(enum_column(Position, "position"))
     summary: Mapped[str] = mapped_column(Text)
     follow_up_needed: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=text("false")
+        Boolean, default=False, server_default=sql_text("false")
     )
     reporting_cable_ref: Mapped[str | None] = mapped_column(String(40))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -160,6 +199,23 @@ class Response(Base):
     commitments: Mapped[list[Commitment]] = relationship(
         back_populates="response", order_by="Commitment.id", cascade="all, delete-orphan"
     )
+    revisions: Mapped[list[ResponseRevision]] = relationship(
+        order_by="ResponseRevision.version", cascade="all, delete-orphan"
+    )
+
+
+class ResponseRevision(Base):
+    """A response as it stood before a revision; the current text is on Response."""
+
+    __tablename__ = "response_revisions"
+    __table_args__ = (UniqueConstraint("response_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Commitment(Base):
@@ -176,6 +232,9 @@ class Commitment(Base):
     status: Mapped[CommitmentStatus] = mapped_column(
         enum_column(CommitmentStatus, "commitment_status"), default=CommitmentStatus.OPEN
     )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=sql_text("1"))
+
+    __mapper_args__ = {"version_id_col": version}
 
     response: Mapped[Response] = relationship(back_populates="commitments")
 
@@ -190,3 +249,19 @@ OPEN_STATUSES = frozenset(
         TaskingStatus.ADVISED_AGAINST,
     }
 )
+
+
+class IdempotencyKey(Base):
+    """A POST already answered: a retry with the same key gets the same answer, no new row."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    # Method and path the key was first used with: reuse on another request is refused.
+    request: Mapped[str] = mapped_column(String(200))
+    status_code: Mapped[int]
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

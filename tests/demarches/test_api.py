@@ -10,7 +10,7 @@ from app.auth.models import Role
 from app.classification import Classification
 from app.demarches.models import Demarche
 from app.taskings.models import Tasking
-from tests.factories import demarche_payload, future, make_post, make_user
+from tests.factories import demarche_payload, future, make_post, make_user, write
 
 
 def counts(db) -> tuple[int, int, int]:
@@ -66,7 +66,7 @@ def test_create_issue_and_read_back_matches_what_was_sent(client, world):
     assert created["key_dates"] == body["key_dates"]
     assert len(created["targets"]) == 6
 
-    r = client.post(f"/api/v1/demarches/{created['id']}/issue", headers=desk)
+    r = write(client, "POST", f"/api/v1/demarches/{created['id']}/issue", desk)
     assert r.status_code == 200, r.text
     issued = r.json()
     assert issued["status"] == "issued" and issued["issued_at"]
@@ -84,6 +84,19 @@ def test_create_issue_and_read_back_matches_what_was_sent(client, world):
     }
     again = client.get(f"/api/v1/demarches/{created['id']}", headers=desk).json()
     assert again == issued
+    assert client.get(f"/api/v1/demarches/{created['id']}", headers=desk).headers["etag"]
+
+
+def test_writes_need_the_current_etag(client, world, db):
+    posts, desk = world
+    r = client.post("/api/v1/demarches", json=demarche_payload(posts[:1]), headers=desk)
+    path = f"/api/v1/demarches/{r.json()['id']}"
+    stale = r.headers["etag"]
+    assert write(client, "PATCH", path, desk, json={"summary": "new"}).status_code == 200
+    _problem(client.post(f"{path}/issue", headers=desk), 428, "If-Match")
+    _problem(client.post(f"{path}/issue", headers={**desk, "If-Match": stale}), 412, "changed")
+    _problem(client.post(f"{path}/issue", headers={**desk, "If-Match": "*"}), 412, "changed")
+    assert client.get(path, headers=desk).json()["status"] == "draft"
 
 
 def test_list_filters_and_cursor_pagination(client, world):
@@ -97,7 +110,7 @@ def test_list_filters_and_cursor_pagination(client, world):
             deadline=future(10 + i).isoformat(),
         )
         ids.append(client.post("/api/v1/demarches", json=body, headers=desk).json()["id"])
-    client.post(f"/api/v1/demarches/{ids[0]}/issue", headers=desk)
+    write(client, "POST", f"/api/v1/demarches/{ids[0]}/issue", desk)
 
     def listed(**params) -> list[int]:
         r = client.get("/api/v1/demarches", params=params, headers=desk)
@@ -129,15 +142,17 @@ def test_list_filters_and_cursor_pagination(client, world):
 def test_update_while_draft_replaces_lists(client, world):
     posts, desk = world
     d = client.post("/api/v1/demarches", json=demarche_payload(posts[:1]), headers=desk).json()
-    r = client.patch(
+    r = write(
+        client,
+        "PATCH",
         f"/api/v1/demarches/{d['id']}",
+        desk,
         json={
             "objectives": ["Only this one."],
             "talking_points": [{"text": "New point"}],
             "targets": [{"post": "TRIPOLI"}],
             "deadline": future(20).isoformat(),
         },
-        headers=desk,
     )
     assert r.status_code == 200, r.text
     got = r.json()
@@ -173,7 +188,7 @@ def test_deadline_in_the_past_at_issue_time(client, world, db):
         headers=desk,
     ).json()
     before = counts(db)
-    _problem(client.post(f"/api/v1/demarches/{d['id']}/issue", headers=desk), 422, "in the past")
+    _problem(write(client, "POST", f"/api/v1/demarches/{d['id']}/issue", desk), 422, "in the past")
     assert counts(db) == before
     assert client.get(f"/api/v1/demarches/{d['id']}", headers=desk).json()["status"] == "draft"
 
@@ -181,19 +196,25 @@ def test_deadline_in_the_past_at_issue_time(client, world, db):
 def test_issuing_twice_is_a_conflict(client, world, db):
     posts, desk = world
     d = client.post("/api/v1/demarches", json=demarche_payload(posts[:2]), headers=desk).json()
-    assert client.post(f"/api/v1/demarches/{d['id']}/issue", headers=desk).status_code == 200
+    assert write(client, "POST", f"/api/v1/demarches/{d['id']}/issue", desk).status_code == 200
     before = counts(db)
-    _problem(client.post(f"/api/v1/demarches/{d['id']}/issue", headers=desk), 409, "already issued")
+    _problem(
+        write(client, "POST", f"/api/v1/demarches/{d['id']}/issue", desk), 409, "already issued"
+    )
     assert counts(db) == before
 
 
 def test_editing_an_issued_demarches_points_is_a_conflict(client, world, db):
     posts, desk = world
     d = client.post("/api/v1/demarches", json=demarche_payload(posts[:1]), headers=desk).json()
-    client.post(f"/api/v1/demarches/{d['id']}/issue", headers=desk)
+    write(client, "POST", f"/api/v1/demarches/{d['id']}/issue", desk)
     before = counts(db)
-    r = client.patch(
-        f"/api/v1/demarches/{d['id']}", json={"talking_points": [{"text": "x"}]}, headers=desk
+    r = write(
+        client,
+        "PATCH",
+        f"/api/v1/demarches/{d['id']}",
+        desk,
+        json={"talking_points": [{"text": "x"}]},
     )
     _problem(r, 409, "amendment")
     assert counts(db) == before
@@ -234,14 +255,14 @@ def test_oversized_body_is_413(client, world, db, app):
 def test_cancel_cancels_open_taskings(client, world):
     posts, desk = world
     d = client.post("/api/v1/demarches", json=demarche_payload(posts[:2]), headers=desk).json()
-    client.post(f"/api/v1/demarches/{d['id']}/issue", headers=desk)
-    r = client.post(
-        f"/api/v1/demarches/{d['id']}/cancel", json={"reason": "overtaken"}, headers=desk
+    write(client, "POST", f"/api/v1/demarches/{d['id']}/issue", desk)
+    r = write(
+        client, "POST", f"/api/v1/demarches/{d['id']}/cancel", desk, json={"reason": "overtaken"}
     )
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
     assert {t["status"] for t in r.json()["taskings"]} == {"cancelled"}
-    _problem(client.post(f"/api/v1/demarches/{d['id']}/cancel", headers=desk), 409, "cancelled")
+    _problem(write(client, "POST", f"/api/v1/demarches/{d['id']}/cancel", desk), 409, "cancelled")
 
 
 def test_withheld_points_above_clearance(client, world, db):

@@ -1,0 +1,245 @@
+"""Pure telegram parser: text of a State Department cable in, ParsedCable out. Never raises."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from . import _body, _header, _instruction, _refs
+from ._model import Addressee, KeyDate, Paragraph, ParsedCable, Reference, TalkingPoint
+from ._text import normalize
+
+__all__ = [
+    "Addressee",
+    "KeyDate",
+    "Paragraph",
+    "ParsedCable",
+    "Reference",
+    "TalkingPoint",
+    "looks_like_cable",
+    "parse_cable",
+]
+
+MAX_CHARS = 2_000_000  # longer input is truncated: no real cable comes close
+
+# Publisher metadata that may carry the year when the DTG is lost.
+_META_REFID = re.compile(r"^\s*refid:\s*(\d{2})([A-Z]+)(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
+_META_CANON = re.compile(r"(?:^|\t)(\d{2})([A-Z]{3,})(\d{1,7})(?:\t|\s*$)", re.MULTILINE)
+_META_ISO = re.compile(
+    r"(?:^|\t)((?:19|20)\d\d)-(\d\d)-(\d\d)(?:[ T]\d\d:\d\d(?::\d\d)?)?(?:\t|\s*$)", re.MULTILINE
+)
+_META_DATE = re.compile(
+    r"^\s*date:\s*(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b", re.MULTILINE | re.IGNORECASE
+)
+_SIPDIS_LINE = re.compile(r"^[ \t]*(?:SIPDIS|SIPDIS SIPDIS)[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_BODY_START = re.compile(r"^[ \t]*(?:¶ ?)?1[.,](?!\d)", re.MULTILINE)
+_DELIVERY = re.compile(
+    r"\b(?:DELIVERED|DEMARCHE[DS]?|REFTEL (?:POINTS|REQUEST|DEMARCHE|INSTRUCTIONS?|MESSAGE|NON-?PAPER)|POINTS|RESPONSE|RESPONDED|"
+    r"CONVEYED|NONPAPER|NON-PAPER|DIPLOMATIC NOTE|PASSED|RAISED|REQUESTED)\b",
+    re.IGNORECASE,
+)
+_DEMARCHE_WORDS = re.compile(
+    r"\b(?:DEMARCHE|TALKING POINTS|POINTS|DELIVER|APPROACH|RAISE|URGE|NON-?PAPER|HOST GOVERNMENT|ACTION REQUEST|CONVEY)\b"
+)
+_GOVERNMENT = re.compile(
+    r"(?<!U\.S\. )(?<!\bUS )\b(?:GOVERNMENTS?|MINIST(?:ER|RY|RIES)|OFFICIALS?|AUTHORITIES|MFA|MOD|PRESIDEN[A-Z]*|DEMARCHE|TALKING POINTS|NON-?PAPER|UNSC|SECURITY COUNCIL)\b"
+)
+# Strong signs that a post's cable answers a tasking; weak ones count only when ref A is a STATE cable.
+_STRONG_REPLY = re.compile(
+    r"\bDELIVER(?:ED|Y)\b|\bREF(?:TEL|S?\s+[A-Z])\b.{0,30}\b(?:POINTS|DEMARCHE|NON-?PAPER|MESSAGE|INSTRUCTIONS|REQUEST|QUESTIONS|POSITION)|"
+    r"\bNON-?PAPER\b|\bAS REQUESTED\b|\bPER REFTEL\b|\bIN RESPONSE TO REF|\b(?:CITED|OUTLINED|DESCRIBED) IN REF",
+    re.DOTALL,
+)
+_WEAK_REPLY = re.compile(r"\bDEMARCH|\bPOINTS\b|\bRESPONSE TO (?:REF|DEMARCHE|OUR|THE U)")
+_COLLECTION_REQUEST = re.compile(r"\(C-[A-Z0-9]{2,4}-\d{3,6}\)")
+_PRECEDENCE_NAMES = ("FLASH", "NIACT IMMEDIATE", "IMMEDIATE", "PRIORITY", "ROUTINE")
+
+
+def parse_cable(text: str) -> ParsedCable:
+    """Parse one cable. Whatever cannot be read becomes a warning; this never raises."""
+    try:
+        return _parse(text)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raise"; keep the reason
+        return ParsedCable(warnings=(f"parser error: {type(exc).__name__}: {exc}"[:300],))
+
+
+def looks_like_cable(parsed: ParsedCable) -> bool:
+    """False for text that is not a cable at all (the API answers 422 with the warnings)."""
+    signals = sum(
+        bool(x)
+        for x in (
+            parsed.dtg,
+            parsed.originator,
+            parsed.subject,
+            parsed.tags,
+            parsed.classification,
+            parsed.mrn,
+        )
+    )
+    return signals >= 2
+
+
+def _parse(raw: str) -> ParsedCable:
+    warnings: list[str] = []
+    if isinstance(raw, str) and len(raw) > MAX_CHARS:
+        raw = raw[:MAX_CHARS]
+        warnings.append(f"input truncated to {MAX_CHARS} characters")
+    text, w = normalize(raw)
+    warnings.extend(w)
+    if not text.strip():
+        return ParsedCable(warnings=tuple(warnings + ["empty input"]))
+
+    h = _header.parse_header(text)
+    cable_day: date | None = h.dtg.date() if h.dtg else None
+    year = h.dtg.year if h.dtg else _fallback_year(text, h, warnings)
+
+    place = h.place
+    if place is None and h.originator:
+        place = _place_from_originator(h.originator)
+    mrn = (
+        f"{_refs.short_name(place) if place and _refs.short_name(place) == 'STATE' else place} {h.serial}"
+        if place and h.serial
+        else None
+    )
+    ref_id = _refs.canonical(year, place, h.serial) if (place and h.serial and year) else None
+    if ref_id is None:
+        warnings.append("no message reference number (ref_id unknown)")
+    if h.dtg is None:
+        warnings.append("no date-time group")
+    if h.originator is None:
+        warnings.append("no FM line (originator unknown)")
+    if h.subject is None:
+        warnings.append("no SUBJECT line")
+    if h.classification is None:
+        warnings.append("no classification line")
+
+    # References: search from the subject (REF can share its line) over the header zone.
+    subj_at = _subject_offset(text)
+    ref_from = subj_at if subj_at >= 0 else 0
+    first_para = _BODY_START.search(text, ref_from)
+    ref_limit = min(len(text), (first_para.start() if first_para else ref_from + 3000) + 1)
+    refs = _refs.parse_references(
+        _refs.ref_block(text, ref_from, max(ref_limit, ref_from + 1)), year
+    )
+
+    body_from = first_para.start() if first_para else ref_from
+    body = _SIPDIS_LINE.sub("", text[body_from:])
+    signature = _body.signature(body)
+    if signature:
+        # The signature is not part of the last paragraph (nor of its last talking point).
+        cut = body.rfind(signature)
+        if cut >= 0:
+            body = body[:cut]
+    paras = _body.split_paragraphs(body)
+    if not paras:
+        warnings.append("no numbered paragraphs")
+    summary = _body.summary(body)
+
+    is_state = (place is not None and _refs.short_name(place) == "STATE") or (
+        h.originator is not None and h.originator.upper().startswith("SECSTATE")
+    )
+    preamble = text[ref_from:body_from]
+    body_upper = body.upper()
+    ins = _instruction.action_pass(paras, body_upper, preamble)
+    kind = _kind(is_state, ins, refs, body_upper, h.subject)
+    if kind == "instruction":
+        # Deadlines and points only mean something for a tasking from headquarters.
+        ins = _instruction.analyse(paras, body, cable_day, h.subject, ins)
+
+    return ParsedCable(
+        ref_id=ref_id,
+        mrn=mrn,
+        dtg=h.dtg.strftime("%Y-%m-%dT%H:%M:00Z") if h.dtg else None,
+        precedence=h.precedence if h.precedence in _PRECEDENCE_NAMES else None,
+        originator=h.originator,
+        action_addressees=tuple(h.action),
+        info_addressees=tuple(h.info),
+        classification=h.classification,
+        captions=tuple(h.captions),
+        declassify_on=h.declassify_on.isoformat() if h.declassify_on else None,
+        classified_by=h.classified_by,
+        tags=tuple(h.tags),
+        subject=h.subject,
+        references=tuple(refs),
+        summary=summary,
+        paragraphs=tuple(paras),
+        signature=signature,
+        action_request=ins.action_request,
+        action_paragraphs=tuple(ins.action_paragraphs),
+        deadline=ins.deadline.isoformat() if ins.deadline else None,
+        delivery_level=ins.delivery_level,
+        objectives=tuple(ins.objectives),
+        talking_points=tuple(ins.talking_points),
+        key_dates=tuple(ins.key_dates),
+        info_only=tuple(ins.info_only),
+        target_description=ins.target_description,
+        kind=kind,
+        warnings=tuple(warnings),
+    )
+
+
+def _subject_offset(text: str) -> int:
+    m = _header._SUBJECT.search(text)
+    if m:
+        return m.start()
+    m2 = _header._TAGS.search(text)
+    return m2.start() if m2 else -1
+
+
+def _place_from_originator(originator: str) -> str | None:
+    o = originator.upper()
+    if o.startswith("SECSTATE"):
+        return "STATE"
+    m = re.match(r"^(?:AMEMBASSY|AMCONSUL|AMCONSULATE|USMISSION|AMEMB)\s+(.+)$", o)
+    return m.group(1) if m else o
+
+
+def _fallback_year(text: str, h: _header.Header, warnings: list[str]) -> int | None:
+    head = text[:20000]
+    m = _META_REFID.search(head)
+    if m:
+        return 2000 + int(m.group(1)) if int(m.group(1)) < 70 else 1900 + int(m.group(1))
+    if h.place and h.serial:
+        want = _refs.short_name(h.place) + h.serial
+        for cm in _META_CANON.finditer(head):
+            if cm.group(2) + str(int(cm.group(3))) == want:
+                yy = int(cm.group(1))
+                return 2000 + yy if yy < 70 else 1900 + yy
+    m2 = _META_ISO.search(head)
+    if m2:
+        return int(m2.group(1))
+    m3 = _META_DATE.search(head)
+    if m3:
+        return int(m3.group(3))
+    if h.declassify_on is not None:
+        # Declassification was usually set ten years out (E.O. 12958 default).
+        warnings.append("year inferred from the declassification date")
+        return h.declassify_on.year - 10
+    return None
+
+
+def _kind(
+    is_state: bool,
+    ins: _instruction.Instruction,
+    refs: list[Reference],
+    body: str,
+    subject: str | None,
+) -> str:
+    # body arrives upper-cased: the cue patterns are upper-case and case-sensitive (much faster).
+    subject = subject.upper() if subject else subject
+    if is_state:
+        if subject and _COLLECTION_REQUEST.search(subject):
+            return "other"
+        # A tasking with no government to approach (e.g. a check on a private firm) is not a demarche.
+        if (ins.action_request or _DEMARCHE_WORDS.search(body, 0, 6000)) and _GOVERNMENT.search(
+            body
+        ):
+            return "instruction"
+        return "other"
+    cited = [_refs.cited_place(r.text) for r in refs]
+    if "STATE" not in cited:
+        return "other"
+    text = (subject or "") + "\n" + body
+    if _STRONG_REPLY.search(text) or (cited[0] == "STATE" and _WEAK_REPLY.search(text)):
+        return "report"
+    return "other"

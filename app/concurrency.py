@@ -1,0 +1,47 @@
+"""Optimistic concurrency over HTTP: ETags out, If-Match in, 412 when stale.
+
+Every versioned row (demarche, tasking, response, commitment) has a version
+that SQLAlchemy bumps and checks on UPDATE, so even two writers that both pass
+the If-Match check cannot both win: the second UPDATE matches no row and
+answers 412 too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from app.errors import PreconditionFailed, PreconditionRequired
+
+
+def etag(kind: str, row_id: int, version: int) -> str:
+    return f'W/"{kind}-{row_id}-v{version}"'
+
+
+def _normalise(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def require_if_match(request: Request, kind: str, row: Any) -> None:
+    header = request.headers.get("if-match")
+    current = etag(kind, row.id, row.version)
+    if not header:
+        raise PreconditionRequired(
+            f"Send If-Match: {current} (the ETag of the {kind} you read) so that "
+            "you never overwrite someone else's change.",
+            current_etag=current,
+        )
+    tags = [_normalise(t) for t in header.split(",")]
+    # No "*": a client must show which version it read, or it could overwrite blind.
+    if _normalise(current) not in tags:
+        raise PreconditionFailed(
+            f"The {kind} changed since you read it (now version {row.version}); "
+            "reload it and try again.",
+            current_etag=current,
+        )
+
+
+def set_etag(response: Response, kind: str, row: Any) -> None:
+    response.headers["ETag"] = etag(kind, row.id, row.version)

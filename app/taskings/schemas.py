@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.demarches.models import TaskingRole
+from app.taskings.models import (
+    CommitmentStatus,
+    DeliveryLevel,
+    DeliveryMethod,
+    Position,
+    TaskingStatus,
+)
+from app.taskings.workflow import Action
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AcknowledgeIn(_In):
+    planned_date: date | None = Field(default=None, description="When the post plans to deliver")
+    officer: str | None = Field(default=None, max_length=120, description="Who will deliver")
+
+
+class ReasonIn(_In):
+    reason: str = Field(default="", max_length=4000)
+
+
+class DeliveryIn(_In):
+    delivered_on: date = Field(description="The day of the meeting, in the post's local sense")
+    delivered_by: str = Field(min_length=1, max_length=120)
+    recipient_name: str = Field(min_length=1, max_length=120)
+    recipient_title: str = Field(default="", max_length=160)
+    recipient_office: str = Field(default="", max_length=160)
+    level: DeliveryLevel
+    method: DeliveryMethod
+    points: list[int] = Field(
+        default_factory=list, description="Positions of the talking points delivered"
+    )
+    notes: str = Field(default="", max_length=20_000)
+
+
+class CommitmentIn(_In):
+    text: str = Field(min_length=1, max_length=2000)
+    due_date: date | None = None
+
+
+class ResponseIn(_In):
+    position: Position
+    summary: str = Field(min_length=1, max_length=20_000)
+    commitments: list[CommitmentIn] = Field(default_factory=list, max_length=30)
+    follow_up_needed: bool = False
+    reporting_cable_ref: str | None = Field(default=None, max_length=40)
+
+
+class CommitmentUpdate(_In):
+    status: CommitmentStatus
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    tasking_id: int
+    delivered_on: date
+    delivered_by: str
+    recipient_name: str
+    recipient_title: str
+    recipient_office: str
+    level: DeliveryLevel
+    method: DeliveryMethod
+    points: list[int]
+    notes: str
+    created_at: datetime
+
+
+class CommitmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    text: str
+    due_date: date | None
+    status: CommitmentStatus
+    version: int
+
+
+class ResponseRevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    content: dict
+    revised_at: datetime
+
+
+class ResponseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    tasking_id: int
+    position: Position
+    summary: str
+    follow_up_needed: bool
+    reporting_cable_ref: str | None
+    commitments: list[CommitmentOut]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    revisions: list[ResponseRevisionOut] = Field(description="Earlier texts, oldest first")
+
+
+class TaskingOut(BaseModel):
+    id: int
+    demarche_id: int
+    demarche_subject: str
+    post: str
+    post_name: str
+    country: str
+    role: TaskingRole
+    status: TaskingStatus
+    due_date: date | None
+    overdue: bool = Field(description="Late, or an urgent instruction not acknowledged in time")
+    days_late: int
+    unacknowledged_urgent: bool
+    acknowledged_at: datetime | None
+    planned_date: date | None
+    officer: str | None
+    reason: str | None
+    version: int
+    allowed_actions: list[Action] = Field(description="What you may do from this state")
+    changed_since_seen: bool = Field(
+        description="The demarche was amended after this post last acted on it"
+    )
+    changes: list[str] = Field(description="What the amendments changed since then")
+    deliveries: list[DeliveryOut]
+    responses: list[ResponseOut]
+
+
+class TaskingPage(BaseModel):
+    items: list[TaskingOut]
+    next_cursor: str | None
+    limit: int
+
+
+class CommitmentRow(CommitmentOut):
+    tasking_id: int
+    demarche_id: int
+    post: str
+    overdue: bool
+
+
+class CommitmentPage(BaseModel):
+    items: list[CommitmentRow]

@@ -1,0 +1,499 @@
+"""The tasking workflow's service functions. Each checks the transition table, writes the
+change and its audit event, and flushes; the caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import jsonable, record
+from app.auth.models import Role, User
+from app.auth.policy import Permission, allows, deny, visible_demarches
+from app.cables.models import Precedence
+from app.db import today_utc, utcnow
+from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus, TaskingRole
+from app.errors import Conflict, Invalid, NotFound
+from app.posts.models import Post
+from app.settings import Settings
+from app.taskings.models import (
+    Commitment,
+    CommitmentStatus,
+    Delivery,
+    Response,
+    ResponseRevision,
+    Tasking,
+    TaskingStatus,
+)
+from app.taskings.schemas import AcknowledgeIn, CommitmentUpdate, DeliveryIn, ResponseIn
+from app.taskings.workflow import (
+    BY_ACTION,
+    FINISHED,
+    Action,
+    Side,
+    Transition,
+    allowed_actions,
+    transition_for,
+)
+
+URGENT = (Precedence.FLASH, Precedence.NIACT_IMMEDIATE)
+
+
+# -- seeing -------------------------------------------------------------------
+
+
+def visible_taskings(actor: User) -> ColumnElement[bool]:
+    """Taskings of visible demarches; a post officer sees only their own post's."""
+    clause = Tasking.demarche_id.in_(select(Demarche.id).where(visible_demarches(actor)))
+    if actor.role == Role.POST_OFFICER:
+        return and_(clause, Tasking.post_id == actor.post_id)
+    return clause
+
+
+def _loaded(stmt: Select[Any]) -> Select[Any]:
+    return stmt.options(
+        selectinload(Tasking.deliveries),
+        selectinload(Tasking.responses).selectinload(Response.commitments),
+        selectinload(Tasking.responses).selectinload(Response.revisions),
+        selectinload(Tasking.post),
+        selectinload(Tasking.demarche),
+    )
+
+
+def get_visible(session: Session, tasking_id: int, *, actor: User) -> Tasking:
+    tasking = session.scalar(
+        _loaded(select(Tasking)).where(Tasking.id == tasking_id, visible_taskings(actor))
+    )
+    if tasking is None:
+        raise NotFound(f"No tasking {tasking_id}.")
+    return tasking
+
+
+def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(hours=settings.urgent_ack_hours)
+
+
+def is_unacknowledged_urgent(tasking: Tasking, settings: Settings) -> bool:
+    return (
+        tasking.demarche.precedence in URGENT
+        and tasking.status == TaskingStatus.PENDING
+        and tasking.created_at <= urgent_cutoff(settings)
+    )
+
+
+def overdue_clause(settings: Settings) -> ColumnElement[bool]:
+    """SQL for 'overdue': late, or urgent and unacknowledged past the window."""
+    urgent = and_(
+        Tasking.status == TaskingStatus.PENDING,
+        Tasking.created_at <= urgent_cutoff(settings),
+        Tasking.demarche_id.in_(select(Demarche.id).where(Demarche.precedence.in_(URGENT))),
+    )
+    return or_(Tasking.is_late, urgent)
+
+
+@dataclass(frozen=True)
+class TaskingFilters:
+    demarche_id: int | None = None
+    post: str | None = None
+    status: TaskingStatus | None = None
+    overdue: bool | None = None
+
+
+def list_visible(
+    session: Session,
+    *,
+    actor: User,
+    settings: Settings,
+    filters: TaskingFilters,
+    limit: int,
+    after_id: int | None = None,
+) -> list[Tasking]:
+    stmt = _loaded(select(Tasking)).where(visible_taskings(actor))
+    if filters.demarche_id is not None:
+        stmt = stmt.where(Tasking.demarche_id == filters.demarche_id)
+    if filters.post:
+        stmt = stmt.where(
+            Tasking.post_id.in_(select(Post.id).where(Post.code == filters.post.upper()))
+        )
+    if filters.status:
+        stmt = stmt.where(Tasking.status == filters.status)
+    if filters.overdue is not None:
+        clause = overdue_clause(settings)
+        stmt = stmt.where(clause if filters.overdue else ~clause)
+    if after_id is not None:
+        stmt = stmt.where(Tasking.id > after_id)
+    return list(session.scalars(stmt.order_by(Tasking.id).limit(limit + 1)))
+
+
+def side_of(actor: User, tasking: Tasking) -> Side | None:
+    """Which side of the workflow this actor may move for this tasking, if any."""
+    if allows(actor, Permission.ACT_FOR_POST) and actor.post_id == tasking.post_id:
+        return Side.POST
+    if allows(actor, Permission.MANAGE_TASKINGS):
+        return Side.DESK
+    return None
+
+
+def actions_for(actor: User, tasking: Tasking) -> list[Action]:
+    side = side_of(actor, tasking)
+    if side is None:
+        return []
+    return [
+        a
+        for a in allowed_actions(tasking.status, tasking.role, side)
+        if tasking.demarche.status == DemarcheStatus.ISSUED
+        or (a == Action.REOPEN and tasking.demarche.status == DemarcheStatus.CLOSED)
+    ]
+
+
+def changes_since_seen(session: Session, tasking: Tasking) -> list[str]:
+    """Which parts of the demarche its amendments changed since this post last acted."""
+    demarche = tasking.demarche
+    if demarche.revision <= tasking.seen_revision:
+        return []
+    from app.demarches.service import snapshot  # demarches import taskings, not the reverse
+
+    then = session.scalar(
+        select(DemarcheRevision.content).where(
+            DemarcheRevision.demarche_id == demarche.id,
+            DemarcheRevision.number == tasking.seen_revision,
+        )
+    )
+    if then is None:
+        return ["demarche"]
+    now = jsonable(snapshot(demarche))
+    return sorted(k for k in now if k not in ("status",) and then.get(k) != now[k])
+
+
+# -- moving -------------------------------------------------------------------
+
+
+def snapshot(t: Tasking) -> dict[str, Any]:
+    return {
+        "status": t.status,
+        "due_date": t.due_date,
+        "planned_date": t.planned_date,
+        "officer": t.officer,
+        "reason": t.reason,
+    }
+
+
+def check_move(tasking: Tasking, action: Action, *, actor: User) -> Transition:
+    """The transition for this move, or the precise refusal: 403, then 409. Writes nothing."""
+    t = transition_for(action, tasking.status, tasking.role)
+    expected_side = t.side if t else BY_ACTION[action].side
+    if side_of(actor, tasking) != expected_side:
+        who = "the tasked post" if expected_side == Side.POST else "the desk"
+        raise deny(actor, f"Only {who} may {action.value.replace('_', ' ')} this tasking.")
+    # A closed demarche's taskings stay still, except a reopen, which reopens it too.
+    if tasking.demarche.status != DemarcheStatus.ISSUED and not (
+        action == Action.REOPEN and tasking.demarche.status == DemarcheStatus.CLOSED
+    ):
+        raise Conflict(
+            f"Demarche {tasking.demarche_id} is {tasking.demarche.status.value}; "
+            "its taskings can no longer move.",
+            current_state=tasking.status.value,
+            allowed_actions=[],
+        )
+    if t is None:
+        allowed = allowed_actions(tasking.status, tasking.role)
+        raise Conflict(
+            f"Cannot {action.value.replace('_', ' ')} a {tasking.role.value} tasking that is "
+            f"{tasking.status.value}. Allowed from {tasking.status.value}: "
+            f"{', '.join(a.value for a in allowed) or 'nothing'}.",
+            current_state=tasking.status.value,
+            allowed_actions=[a.value for a in allowed],
+        )
+    return t
+
+
+def _move(
+    session: Session,
+    tasking: Tasking,
+    action: Action,
+    *,
+    actor: User,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Transition:
+    """Check the table, then change the state and write the audit event."""
+    t = check_move(tasking, action, actor=actor)
+    if t.reason_required and not (reason or "").strip():
+        raise Invalid(f"Give a reason to {action.value.replace('_', ' ')}.")
+    before = snapshot(tasking)
+    tasking.status = t.target
+    if reason and reason.strip():
+        tasking.reason = reason.strip()
+    # Touch the row even when the state stays (another delivery): the version bump is
+    # what lets If-Match and the version check catch a concurrent writer.
+    tasking.updated_at = utcnow()
+    if t.side == Side.POST:
+        tasking.seen_revision = tasking.demarche.revision
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="tasking",
+        entity_id=tasking.id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action=action.value,
+        before=before,
+        after={**snapshot(tasking), **(extra or {})},
+    )
+    settle_demarche(session, tasking.demarche, actor=actor)
+    return t
+
+
+def settle_demarche(session: Session, demarche: Demarche, *, actor: User) -> None:
+    """A demarche closes itself when no action tasking is open, and reopens with one."""
+    open_action = session.scalar(
+        select(Tasking.id)
+        .where(
+            Tasking.demarche_id == demarche.id,
+            Tasking.role == TaskingRole.ACTION,
+            Tasking.status.not_in(FINISHED),
+        )
+        .limit(1)
+    )
+    if demarche.status == DemarcheStatus.ISSUED and open_action is None:
+        demarche.status = DemarcheStatus.CLOSED
+        demarche.closed_at = utcnow()
+        change = ("close", DemarcheStatus.ISSUED, "no action tasking is open")
+    elif demarche.status == DemarcheStatus.CLOSED and open_action is not None:
+        demarche.status = DemarcheStatus.ISSUED
+        demarche.closed_at = None
+        change = ("reopen", DemarcheStatus.CLOSED, "a tasking was reopened")
+    else:
+        return
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action=change[0],
+        before={"status": change[1]},
+        after={"status": demarche.status, "reason": change[2]},
+    )
+
+
+def acknowledge(session: Session, tasking: Tasking, data: AcknowledgeIn, *, actor: User) -> Tasking:
+    check_move(tasking, Action.ACKNOWLEDGE, actor=actor)
+    tasking.planned_date = data.planned_date or tasking.planned_date
+    tasking.officer = data.officer or tasking.officer
+    tasking.acknowledged_at = utcnow()
+    _move(session, tasking, Action.ACKNOWLEDGE, actor=actor)
+    return tasking
+
+
+def deliver(session: Session, tasking: Tasking, data: DeliveryIn, *, actor: User) -> Delivery:
+    """Log one approach to the host government; several may be logged."""
+    check_move(tasking, Action.DELIVER, actor=actor)
+    positions = {p.position for p in tasking.demarche.talking_points}
+    unknown = sorted(set(data.points) - positions)
+    if unknown:
+        raise Invalid(
+            f"No talking point numbered {', '.join(map(str, unknown))} on this demarche "
+            f"(it has {len(positions)})."
+        )
+    delivery = Delivery(
+        tasking_id=tasking.id,
+        created_by_id=actor.id,
+        **data.model_dump(exclude={"points"}),
+        points=sorted(set(data.points)),
+    )
+    session.add(delivery)
+    session.flush()
+    tasking.deliveries.append(delivery)
+    _move(
+        session,
+        tasking,
+        Action.DELIVER,
+        actor=actor,
+        extra={
+            "delivery_id": delivery.id,
+            "recipient": delivery.recipient_name,
+            "level": delivery.level,
+            "method": delivery.method,
+            "delivered_on": delivery.delivered_on,
+        },
+    )
+    return delivery
+
+
+def _response_content(r: Response) -> dict[str, Any]:
+    return {
+        "position": r.position,
+        "summary": r.summary,
+        "follow_up_needed": r.follow_up_needed,
+        "reporting_cable_ref": r.reporting_cable_ref,
+        "commitments": [
+            {"text": c.text, "due_date": c.due_date, "status": c.status} for c in r.commitments
+        ],
+    }
+
+
+def report_response(
+    session: Session, tasking: Tasking, data: ResponseIn, *, actor: User
+) -> Response:
+    """Record what the host government said; a later change is a revision, not a new report."""
+    check_move(tasking, Action.REPORT_RESPONSE, actor=actor)
+    response = Response(
+        tasking_id=tasking.id,
+        created_by_id=actor.id,
+        position=data.position,
+        summary=data.summary,
+        follow_up_needed=data.follow_up_needed,
+        reporting_cable_ref=data.reporting_cable_ref,
+        commitments=[Commitment(text=c.text, due_date=c.due_date) for c in data.commitments],
+    )
+    session.add(response)
+    session.flush()
+    tasking.responses.append(response)
+    record(
+        session,
+        actor_id=actor.id,
+        entity="response",
+        entity_id=response.id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action="create",
+        after=_response_content(response),
+    )
+    _move(
+        session,
+        tasking,
+        Action.REPORT_RESPONSE,
+        actor=actor,
+        extra={"response_id": response.id, "position": response.position},
+    )
+    return response
+
+
+def revise_response(
+    session: Session, response: Response, data: ResponseIn, *, actor: User
+) -> Response:
+    """Replace a response's text, keeping the earlier one as a revision."""
+    tasking = response.tasking
+    side = side_of(actor, tasking)
+    if side is None:
+        raise deny(actor, "Only the tasked post or the desk may revise this response.")
+    if tasking.status not in (TaskingStatus.REPORTED, TaskingStatus.CLOSED):
+        raise Conflict(
+            f"The tasking is {tasking.status.value}; a response is revised once reported.",
+            current_state=tasking.status.value,
+            allowed_actions=[a.value for a in allowed_actions(tasking.status, tasking.role)],
+        )
+    before = _response_content(response)
+    session.add(
+        ResponseRevision(
+            response_id=response.id,
+            version=response.version,
+            content=jsonable(before),
+            revised_by_id=actor.id,
+        )
+    )
+    response.position = data.position
+    response.summary = data.summary
+    response.follow_up_needed = data.follow_up_needed
+    response.reporting_cable_ref = data.reporting_cable_ref
+    response.commitments = [Commitment(text=c.text, due_date=c.due_date) for c in data.commitments]
+    response.updated_at = utcnow()
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="response",
+        entity_id=response.id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action="revise",
+        before=before,
+        after=_response_content(response),
+    )
+    if side == Side.POST:
+        tasking.seen_revision = tasking.demarche.revision
+    return response
+
+
+def get_visible_response(session: Session, response_id: int, *, actor: User) -> Response:
+    response = session.scalar(
+        select(Response)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .where(Response.id == response_id, visible_taskings(actor))
+        .options(selectinload(Response.commitments), selectinload(Response.revisions))
+    )
+    if response is None:
+        raise NotFound(f"No response {response_id}.")
+    return response
+
+
+def move_with_reason(
+    session: Session, tasking: Tasking, action: Action, *, actor: User, reason: str = ""
+) -> Tasking:
+    """The moves that carry only a reason: unable, advise against, waive, insist, accept,
+    reopen, cancel."""
+    _move(session, tasking, action, actor=actor, reason=reason)
+    return tasking
+
+
+# -- commitments --------------------------------------------------------------
+
+
+def list_commitments(
+    session: Session, *, actor: User, status: CommitmentStatus | None, overdue: bool | None
+) -> list[tuple[Commitment, Tasking, str]]:
+    stmt = (
+        select(Commitment, Tasking, Post.code)
+        .join(Response, Response.id == Commitment.response_id)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .join(Post, Post.id == Tasking.post_id)
+        .where(visible_taskings(actor))
+    )
+    if status:
+        stmt = stmt.where(Commitment.status == status)
+    late = and_(Commitment.status == CommitmentStatus.OPEN, Commitment.due_date < today_utc())
+    if overdue is not None:
+        stmt = stmt.where(late if overdue else ~late)
+    rows = session.execute(stmt.order_by(Commitment.due_date, Commitment.id).limit(1000)).all()
+    return [(c, t, code) for c, t, code in rows]
+
+
+def get_visible_commitment(session: Session, commitment_id: int, *, actor: User) -> Commitment:
+    c = session.scalar(
+        select(Commitment)
+        .join(Response, Response.id == Commitment.response_id)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .where(Commitment.id == commitment_id, visible_taskings(actor))
+    )
+    if c is None:
+        raise NotFound(f"No commitment {commitment_id}.")
+    return c
+
+
+def update_commitment(
+    session: Session, commitment: Commitment, data: CommitmentUpdate, *, actor: User
+) -> Commitment:
+    tasking = commitment.response.tasking
+    if side_of(actor, tasking) is None:
+        raise deny(actor, "Only the tasked post or the desk may follow up a commitment.")
+    before = {"status": commitment.status}
+    commitment.status = data.status
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="commitment",
+        entity_id=commitment.id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action="update",
+        before=before,
+        after={"status": commitment.status},
+    )
+    return commitment
