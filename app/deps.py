@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -12,6 +13,8 @@ from app.auth.models import User
 from app.auth.service import user_for_token
 from app.errors import Unauthorized
 from app.settings import Settings
+
+log = logging.getLogger("app.access")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -47,9 +50,11 @@ def current_user(request: Request, session: SessionDep) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
+        log.info("denied user=- route=%s reason=no bearer token", request.url.path)
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer <token>'.")
     user = user_for_token(session, secret.strip())
     if user is None:
+        log.info("denied user=- route=%s reason=invalid, expired or revoked token", request.url.path)
         raise Unauthorized("The access token is invalid, expired or revoked.")
     request.state.user = user
     return user

@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from urllib.parse import quote
+
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -91,9 +93,25 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+def wants_html(request: Request) -> bool:
+    """Pages get a readable page; the API (and its docs) get problem JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/openapi.json", "/health"))
+
+
+def html_error(request: Request, status: int, title: str, detail: str) -> Response:
+    from app.web import render  # pages import errors, not the reverse
+
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return render(request, "error.html", status_code=status, title=title, detail=detail)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_html(request):
+            return html_error(request, exc.status, exc.title, exc.detail)
         headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else None
         return problem(
             exc.status,
@@ -106,8 +124,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        if wants_html(request):
+            fields = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+            return html_error(request, 422, "Please check the form", fields)
         if any(e.get("type") == "json_invalid" for e in errors):
             first = next(e for e in errors if e.get("type") == "json_invalid")
             msg = (first.get("ctx") or {}).get("error", "invalid JSON")
@@ -130,11 +151,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.url.path}."
+        if wants_html(request):
+            return html_error(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "Error"),

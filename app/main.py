@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
+from app.auth.pages import router as auth_pages
+from app.auth.router import router as auth_router
+from app.dashboards.pages import router as dashboard_pages
 from app.db import make_engine, make_sessionmaker
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
@@ -45,10 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
 
     api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
     api.include_router(posts_router)
     api.include_router(demarches_router)
     api.include_router(taskings_router)
     app.include_router(api)
+    app.include_router(auth_pages)
+    app.include_router(dashboard_pages)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/health", tags=["health"])
     def health(session: SessionDep) -> dict[str, str]:

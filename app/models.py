@@ -1,8 +1,8 @@
 """Every domain's models, imported once so Alembic and the mappers see one metadata."""
 
 from app.audit import AuditEvent
-from app.auth.models import ApiToken, Role, User
-from app.cables.models import Cable
+from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
+from app.cables.models import Cable, CableReply
 from app.db import Base
 from app.demarches.models import (
     Demarche,
@@ -28,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Cable",
+    "CableReply",
     "Collective",
     "Commitment",
     "Delivery",
@@ -37,6 +38,7 @@ __all__ = [
     "IdempotencyKey",
     "DemarcheTarget",
     "KeyDate",
+    "LoginAttempt",
     "Objective",
     "Post",
     "Response",
@@ -45,4 +47,5 @@ __all__ = [
     "TalkingPoint",
     "Tasking",
     "User",
+    "WebSession",
 ]

@@ -67,3 +67,11 @@ def client(app, db: Session) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
     app.dependency_overrides.clear()
+
+
+def pytest_report_header(config) -> str:
+    from tests.databases import POSTGRES_URL
+
+    if POSTGRES_URL:
+        return f"databases: sqlite and postgresql ({POSTGRES_URL.rsplit('@', 1)[-1]})"
+    return "databases: sqlite only (set TEST_POSTGRES_URL to add PostgreSQL)"

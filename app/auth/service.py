@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, Role, User
-from app.auth.passwords import hash_password, new_token_secret, token_digest
+from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
+from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
 from app.classification import Classification
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -89,6 +90,9 @@ def user_for_token(session: Session, secret: str, *, now: datetime | None = None
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
+    # Record use at most hourly: a write on every request would cost more than it tells.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(hours=1):
+        token.last_used_at = now
     return user
 
 
@@ -96,4 +100,123 @@ def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(f"No user '{username}'.")
+    return user
+
+
+# -- sign-in, sessions and tokens -----------------------------------------------
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+SESSION_TTL = timedelta(hours=12)
+
+
+def login_allowed(session: Session, *, username: str, address: str) -> bool:
+    """False once a user, or an address, has failed too often in the window."""
+    since = utcnow() - LOGIN_WINDOW
+    by_user = session.scalar(
+        select(func.count()).where(LoginAttempt.username == username.strip().lower(),
+                                   LoginAttempt.at >= since)
+    ) or 0
+    by_address = session.scalar(
+        select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+    ) or 0
+    return by_user < MAX_FAILURES_PER_USER and by_address < MAX_FAILURES_PER_ADDRESS
+
+
+def authenticate(session: Session, *, username: str, password: str, address: str) -> User | None:
+    """The user if the password is right; otherwise None, and the failure is counted."""
+    name = username.strip().lower()
+    user = session.scalar(select(User).where(User.username == name))
+    ok = verify_password(user.password_hash if user else None, password)
+    if ok and user is not None and user.active:
+        return user
+    session.add(LoginAttempt(username=name[:64], address=address[:64]))
+    session.flush()
+    return None
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    web_session: WebSession
+    cookie: str  # the secret for the browser; only its hash is stored
+
+
+def open_session(session: Session, *, user: User) -> OpenedSession:
+    secret = secrets.token_urlsafe(32)
+    ws = WebSession(
+        user_id=user.id,
+        token_hash=token_digest(secret),
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + SESSION_TTL,
+    )
+    session.add(ws)
+    session.flush()
+    return OpenedSession(web_session=ws, cookie=secret)
+
+
+def session_for_cookie(session: Session, cookie: str) -> WebSession | None:
+    ws = session.scalar(
+        select(WebSession)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == token_digest(cookie))
+    )
+    if ws is None or ws.revoked_at is not None or ws.expires_at <= utcnow():
+        return None
+    if not ws.user.active:
+        return None
+    return ws
+
+
+def close_session(session: Session, ws: WebSession) -> None:
+    ws.revoked_at = utcnow()
+    session.flush()
+
+
+def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    )
+
+
+def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None:
+        raise NotFound(f"No token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: Role | None = None,
+    clearance: Classification | None = None,
+    post_code: str | None = None,
+    active: bool | None = None,
+    full_name: str | None = None,
+) -> User:
+    new_role = role or user.role
+    post = user.post
+    if post_code is not None:
+        post = session.scalar(select(Post).where(Post.code == post_code.upper()))
+        if post is None:
+            raise Invalid(f"Unknown post '{post_code}'.")
+    if new_role == Role.POST_OFFICER and post is None:
+        raise Invalid("A post officer needs a post.")
+    if new_role != Role.POST_OFFICER:
+        post = None
+    user.role, user.post = new_role, post
+    if clearance is not None:
+        user.clearance = clearance
+    if active is not None:
+        user.active = active
+    if full_name:
+        user.full_name = full_name
+    session.flush()
     return user

@@ -390,12 +390,10 @@ def revise_response(
             allowed_actions=[a.value for a in allowed_actions(tasking.status, tasking.role)],
         )
     before = _response_content(response)
-    session.add(
+    # Appended to the loaded collection, so the answer to this request lists it too.
+    response.revisions.append(
         ResponseRevision(
-            response_id=response.id,
-            version=response.version,
-            content=jsonable(before),
-            revised_by_id=actor.id,
+            version=response.version, content=jsonable(before), revised_by_id=actor.id
         )
     )
     response.position = data.position

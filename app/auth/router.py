@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select
+
+from app.auth import service
+from app.auth.models import User
+from app.auth.policy import Permission, require
+from app.auth.schemas import NewToken, TokenIn, TokenOut, UserIn, UserOut, UserUpdate
+from app.deps import CurrentUser, SessionDep
+
+router = APIRouter(tags=["users and tokens"])
+
+
+def user_out(u: User) -> UserOut:
+    return UserOut(
+        id=u.id,
+        username=u.username,
+        full_name=u.full_name,
+        role=u.role,
+        clearance=u.clearance,
+        post=u.post.code if u.post else None,
+        active=u.active,
+    )
+
+
+@router.get("/me", response_model=UserOut)
+def who_am_i(actor: CurrentUser):
+    """The user your credentials belong to."""
+    return user_out(actor)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(session: SessionDep, actor: CurrentUser):
+    """Your personal access tokens (never their secrets)."""
+    return service.list_tokens(session, user=actor)
+
+
+@router.post("/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
+def create_token(data: TokenIn, session: SessionDep, actor: CurrentUser):
+    """Create a personal access token. The secret is in this answer and nowhere else."""
+    issued = service.issue_token(
+        session, user=actor, name=data.name, ttl=timedelta(days=data.days) if data.days else None
+    )
+    return NewToken(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, session: SessionDep, actor: CurrentUser):
+    """Revoke one of your tokens; it stops working at once."""
+    return service.revoke_token(session, user=actor, token_id=token_id)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(session: SessionDep, actor: CurrentUser, request: Request):
+    """Every user (administrators)."""
+    require(actor, Permission.MANAGE_USERS, route=request.url.path)
+    return [user_out(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(data: UserIn, session: SessionDep, actor: CurrentUser, request: Request):
+    """Add a user (administrators)."""
+    require(actor, Permission.MANAGE_USERS, route=request.url.path)
+    user = service.add_user(
+        session,
+        username=data.username,
+        full_name=data.full_name,
+        role=data.role,
+        clearance=data.clearance,
+        post_code=data.post,
+        password=data.password,
+    )
+    return user_out(user)
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def update_user(
+    username: str, data: UserUpdate, session: SessionDep, actor: CurrentUser, request: Request
+):
+    """Change a user's role, clearance, post or active flag (administrators)."""
+    require(actor, Permission.MANAGE_USERS, route=request.url.path)
+    user = service.get_user(session, username)
+    service.update_user(
+        session,
+        user,
+        role=data.role,
+        clearance=data.clearance,
+        post_code=data.post,
+        active=data.active,
+        full_name=data.full_name,
+    )
+    return user_out(user)

@@ -1,0 +1,95 @@
+"""What every server-rendered page shares: templates, the signed-in user, CSRF, banners."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.auth.models import User, WebSession
+from app.auth.service import session_for_cookie
+from app.classification import Classification
+from app.deps import SessionDep
+from app.errors import DomainError, Forbidden
+
+log = logging.getLogger("app.access")
+
+SESSION_COOKIE = "dmt_session"
+LOGIN_CSRF_COOKIE = "dmt_login_csrf"
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+
+class LoginRequired(DomainError):
+    """A page asked for by someone not signed in: the handler redirects to /login."""
+
+    status, title, type_slug = 401, "Sign in required", "login-required"
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def current_web_session(request: Request, session: SessionDep) -> WebSession:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    ws = session_for_cookie(session, cookie) if cookie else None
+    if ws is None:
+        log.info("denied user=- route=%s reason=no valid session", request.url.path)
+        raise LoginRequired("Sign in to see this page.")
+    request.state.user = ws.user
+    request.state.web_session = ws
+    return ws
+
+
+WebSessionDep = Annotated[WebSession, Depends(current_web_session)]
+
+
+def page_user(ws: WebSessionDep) -> User:
+    return ws.user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def check_csrf(request: Request, ws: WebSessionDep, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Every form POST carries the session's CSRF token; a forged or missing one is refused."""
+    if not csrf_token or not hmac.compare_digest(csrf_token, ws.csrf_token):
+        log.warning(
+            "denied user=%s route=%s reason=bad csrf token", ws.user.username, request.url.path
+        )
+        raise Forbidden("This form has expired or did not come from this site; reload the page.")
+
+
+CsrfChecked = Depends(check_csrf)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    banner: Classification | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page with the user, the CSRF token and the classification banner.
+
+    The banner is the highest classification of what the page shows; pages pass it,
+    and it defaults to UNCLASSIFIED.
+    """
+    ws: WebSession | None = getattr(request.state, "web_session", None)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": ws.user if ws else None,
+            "csrf_token": ws.csrf_token if ws else "",
+            "banner": (banner or Classification.UNCLASSIFIED).value,
+            **context,
+        },
+        status_code=status_code,
+    )
