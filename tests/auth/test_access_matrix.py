@@ -1,0 +1,330 @@
+"""Every API route × every role × own / other post × clearance below, at and above.
+
+The routes come from the app's own route table, so a new route without a rule
+here fails the suite. Expected answers: 404 where the reader may not know the
+record exists (exactly as for a missing id), 403 where they may see it but not
+do this, and anything but 401/403/404/5xx where they may.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import Role, User
+from app.auth.service import issue_token
+from app.classification import Classification
+from app.concurrency import etag
+from app.demarches.models import Demarche
+from app.taskings import service as workflow
+from app.taskings.models import Commitment, Response, Tasking
+from app.taskings.schemas import DeliveryIn, ResponseIn
+from tests.factories import demarche_payload, future, make_post, make_user, write
+from tests.routes import RouteKey, route_table
+
+API = "/api/v1"
+CONF = Classification.CONFIDENTIAL
+
+# -- the world ----------------------------------------------------------------
+
+
+@dataclass
+class Actor:
+    name: str
+    user: User
+    headers: dict[str, str]
+    spare_token_id: int  # a second token of theirs, for the revoke route
+
+
+@dataclass
+class World:
+    actors: dict[str, Actor]
+    demarche_id: int
+    tasking_id: int  # post A's tasking
+    response_id: int
+    commitment_id: int
+    post_a: str
+    post_b: str
+    classification: Classification
+
+
+ROLES: dict[str, tuple[Role, Classification, str | None]] = {
+    "desk": (Role.DESK_OFFICER, Classification.SECRET, None),
+    "desk_confidential": (Role.DESK_OFFICER, CONF, None),
+    "post_own": (Role.POST_OFFICER, CONF, "A"),  # the tasking's post
+    "post_other": (Role.POST_OFFICER, CONF, "B"),  # tasked by the same demarche
+    "post_untasked": (Role.POST_OFFICER, CONF, "C"),  # not tasked at all
+    "viewer": (Role.VIEWER, CONF, None),
+    "admin": (Role.ADMINISTRATOR, CONF, None),
+}
+
+
+def build_world(client, db, classification: Classification) -> World:
+    posts = {k: make_post(db, f"MX{k}{classification.rank}") for k in "ABC"}
+    actors = {}
+    for name, (role, clearance, post) in ROLES.items():
+        user, headers = make_user(db, role, clearance, posts[post] if post else None,
+                                  username=f"{name}-{classification.rank}")
+        spare = issue_token(db, user=user, name="spare").token.id
+        db.commit()
+        actors[name] = Actor(name, user, headers, spare)
+    desk = actors["desk"].headers
+    body = demarche_payload([posts["A"], posts["B"]], classification=classification.value,
+                            talking_points=[{"text": "Point one.", "classification": "UNCLASSIFIED"}])
+    d = client.post(f"{API}/demarches", json=body, headers=desk).json()
+    assert write(client, "POST", f"{API}/demarches/{d['id']}/issue", desk).status_code == 200
+    tasking = db.scalar(select(Tasking).where(Tasking.demarche_id == d["id"],
+                                              Tasking.post_id == posts["A"].id))
+    # Set up through the services, as the post would: the SECRET variant is above the
+    # post officer's clearance, so the API would (rightly) refuse them.
+    officer = actors["post_own"].user
+    workflow.deliver(db, tasking, DeliveryIn(delivered_on=date.today(), delivered_by="PolChief",
+                                             recipient_name="X", level="minister",
+                                             method="meeting"), actor=officer)
+    workflow.report_response(db, tasking, ResponseIn(
+        position="supports", summary="Yes.",
+        commitments=[{"text": "Will vote yes", "due_date": future(3)}]), actor=officer)
+    db.commit()
+    response = db.scalar(select(Response).where(Response.tasking_id == tasking.id))
+    commitment = db.scalar(select(Commitment).where(Commitment.response_id == response.id))
+    return World(actors, d["id"], tasking.id, response.id, commitment.id,
+                 posts["A"].code, posts["B"].code, classification)
+
+
+# -- who may know a record exists -----------------------------------------------
+
+
+def sees_demarche(a: Actor, w: World) -> bool:
+    if w.classification > a.user.clearance:
+        return False
+    return a.user.role != Role.POST_OFFICER or a.name in ("post_own", "post_other")
+
+
+def sees_tasking(a: Actor, w: World) -> bool:
+    return sees_demarche(a, w) and (a.user.role != Role.POST_OFFICER or a.name == "post_own")
+
+
+def always(_a: Actor, _w: World) -> bool:
+    return True
+
+
+# -- who may do it, once they may see it ------------------------------------------
+
+
+def roles(*allowed: Role) -> Callable[[Actor, World], bool]:
+    return lambda a, _w: a.user.role in allowed
+
+
+def own_post_or_desk(a: Actor, _w: World) -> bool:
+    return a.name == "post_own" or a.user.role == Role.DESK_OFFICER
+
+
+def own_post(a: Actor, _w: World) -> bool:
+    return a.name == "post_own"
+
+
+@dataclass(frozen=True)
+class Rule:
+    visible: Callable[[Actor, World], bool]
+    may: Callable[[Actor, World], bool]
+    body: Callable[[World], Any] | None = None
+    etag: str | None = None  # which record's ETag goes in If-Match
+
+
+DESK = roles(Role.DESK_OFFICER)
+ADMIN = roles(Role.ADMINISTRATOR)
+ANYONE = always
+INGEST = roles(Role.DESK_OFFICER, Role.POST_OFFICER)
+
+
+def _post_body(w: World) -> dict[str, Any]:
+    return {"code": f"NEW{w.classification.rank}", "name": "AMEMBASSY NEW", "kind": "embassy",
+            "city": "New", "country": "Newland", "region": "EUR"}
+
+
+def _delivery(_w: World) -> dict[str, Any]:
+    return {"delivered_on": date.today().isoformat(), "delivered_by": "PolChief",
+            "recipient_name": "Y", "level": "minister", "method": "call"}
+
+
+def _response(_w: World) -> dict[str, Any]:
+    return {"position": "opposes", "summary": "No."}
+
+
+RULES: dict[RouteKey, Rule] = {
+    RouteKey("GET", "/api/v1/me"): Rule(always, ANYONE),
+    RouteKey("GET", "/api/v1/tokens"): Rule(always, ANYONE),
+    RouteKey("POST", "/api/v1/tokens"): Rule(always, ANYONE, body=lambda w: {"name": "t"}),
+    RouteKey("DELETE", "/api/v1/tokens/{token_id}"): Rule(always, ANYONE),
+    RouteKey("GET", "/api/v1/users"): Rule(always, ADMIN),
+    RouteKey("POST", "/api/v1/users"): Rule(always, ADMIN, body=lambda w: {
+        "username": f"new{w.classification.rank}", "full_name": "N", "role": "viewer",
+        "clearance": "SBU"}),
+    RouteKey("PATCH", "/api/v1/users/{username}"): Rule(always, ADMIN, body=lambda w: {"full_name": "Renamed"}),
+    RouteKey("GET", "/api/v1/posts"): Rule(always, ANYONE),
+    RouteKey("GET", "/api/v1/posts/{code}"): Rule(always, ANYONE),
+    RouteKey("POST", "/api/v1/posts"): Rule(always, ADMIN, body=_post_body),
+    RouteKey("PATCH", "/api/v1/posts/{code}"): Rule(always, ADMIN, body=lambda w: {"city": "Elsewhere"}),
+    RouteKey("POST", "/api/v1/posts/{code}/deactivate"): Rule(always, ADMIN),
+    RouteKey("GET", "/api/v1/demarches"): Rule(always, ANYONE),
+    RouteKey("POST", "/api/v1/demarches"): Rule(always, DESK, body=lambda w: demarche_payload([])),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
+    RouteKey("PATCH", "/api/v1/demarches/{demarche_id}"): Rule(
+        sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"),
+    RouteKey("POST", "/api/v1/demarches/{demarche_id}/issue"): Rule(sees_demarche, DESK, etag="demarche"),
+    RouteKey("POST", "/api/v1/demarches/{demarche_id}/cancel"): Rule(
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+    RouteKey("POST", "/api/v1/demarches/{demarche_id}/close"): Rule(
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+    RouteKey("POST", "/api/v1/demarches/{demarche_id}/amend"): Rule(
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+    RouteKey("GET", "/api/v1/taskings"): Rule(always, ANYONE),
+    RouteKey("GET", "/api/v1/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("POST", "/api/v1/taskings/{tasking_id}/acknowledge"): Rule(sees_tasking, own_post, etag="tasking"),
+    RouteKey("POST", "/api/v1/taskings/{tasking_id}/deliveries"): Rule(
+        sees_tasking, own_post, body=_delivery, etag="tasking"),
+    RouteKey("POST", "/api/v1/taskings/{tasking_id}/responses"): Rule(
+        sees_tasking, own_post, body=_response, etag="tasking"),
+    **{
+        RouteKey("POST", f"/api/v1/taskings/{{tasking_id}}/{a}"): Rule(
+            sees_tasking, own_post, body=lambda w: {"reason": "r"}, etag="tasking")
+        for a in ("mark-unable", "advise-against")
+    },
+    **{
+        RouteKey("POST", f"/api/v1/taskings/{{tasking_id}}/{a}"): Rule(
+            sees_tasking, DESK, body=lambda w: {"reason": "r"}, etag="tasking")
+        for a in ("waive", "insist", "accept", "reopen", "cancel")
+    },
+    RouteKey("GET", "/api/v1/responses/{response_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("PUT", "/api/v1/responses/{response_id}"): Rule(
+        sees_tasking, own_post_or_desk, body=_response, etag="response"),
+    RouteKey("GET", "/api/v1/commitments"): Rule(always, ANYONE),
+    RouteKey("PATCH", "/api/v1/commitments/{commitment_id}"): Rule(
+        sees_tasking, own_post_or_desk, body=lambda w: {"status": "fulfilled"}, etag="commitment"),
+}
+
+# Cable routes have their own matrix in tests/cables (they need cables to act on);
+# pages are covered by tests/auth/test_pages_access.py. Listed here so that every
+# route of the app is accounted for.
+ELSEWHERE = {
+    "/api/v1/cables", "/api/v1/cables/{cable_id}", "/api/v1/cables/replies",
+    "/api/v1/cables/replies/{reply_id}", "/api/v1/cables/replies/{reply_id}/confirm",
+    "/api/v1/cables/replies/{reply_id}/match", "/api/v1/cables/replies/{reply_id}/reject",
+    "/api/v1/cables/{cable_id}/draft-demarche",
+}
+PUBLIC = {RouteKey("GET", "/health")}
+
+
+def api_routes() -> list[RouteKey]:
+    from app.main import create_app
+
+    return [k for k in route_table(create_app()) if k.path.startswith("/api/")]
+
+
+ALL_API = api_routes()
+
+
+def test_every_api_route_has_a_rule():
+    missing = [str(k) for k in ALL_API if k not in RULES and k.path not in ELSEWHERE]
+    assert not missing, f"routes without an access rule: {missing}"
+
+
+def _url(key: RouteKey, w: World, actor: Actor) -> str:
+    return (key.path
+            .replace("{demarche_id}", str(w.demarche_id))
+            .replace("{tasking_id}", str(w.tasking_id))
+            .replace("{response_id}", str(w.response_id))
+            .replace("{commitment_id}", str(w.commitment_id))
+            .replace("{code}", w.post_a)
+            .replace("{username}", w.actors["viewer"].user.username)
+            .replace("{token_id}", str(actor.spare_token_id)))
+
+
+def _if_match(client, db, rule: Rule, w: World) -> dict[str, str]:
+    if rule.etag is None:
+        return {}
+    row: Any = {
+        "demarche": lambda: db.get(Demarche, w.demarche_id),
+        "tasking": lambda: db.get(Tasking, w.tasking_id),
+        "response": lambda: db.get(Response, w.response_id),
+        "commitment": lambda: db.get(Commitment, w.commitment_id),
+    }[rule.etag]()
+    db.refresh(row)
+    return {"If-Match": etag(rule.etag, row.id, row.version)}
+
+
+@pytest.mark.parametrize("key", [k for k in ALL_API if k in RULES], ids=str)
+def test_route_answers_each_role_as_the_rules_say(client, db, key: RouteKey):
+    rule = RULES[key]
+    failures = []
+    for classification in (Classification.UNCLASSIFIED, CONF, Classification.SECRET):
+        w = build_world(client, db, classification)
+        # Least privileged first, the desk last: allowed writes then cannot hide a refusal.
+        for name in ("post_untasked", "post_other", "viewer", "admin", "desk_confidential",
+                     "post_own", "desk"):
+            a = w.actors[name]
+            headers = {**a.headers, **_if_match(client, db, rule, w)}
+            body = rule.body(w) if rule.body else None
+            r = client.request(key.method, _url(key, w, a), headers=headers,
+                               json=body if body is not None else None)
+            if not rule.visible(a, w):
+                expected = "404"
+                ok = r.status_code == 404
+            elif not rule.may(a, w):
+                expected = "403"
+                ok = r.status_code == 403
+            else:
+                expected = "allowed"
+                ok = r.status_code not in (401, 403, 404) and r.status_code < 500
+            if not ok:
+                failures.append(f"{classification.value} {name}: expected {expected}, "
+                                f"got {r.status_code} {r.text[:160]}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("key", [k for k in ALL_API if k not in PUBLIC], ids=str)
+def test_no_valid_credentials_is_401_before_any_lookup(client, db, key: RouteKey):
+    user, _ = make_user(db, Role.DESK_OFFICER)
+    revoked = issue_token(db, user=user, name="revoked")
+    revoked.token.revoked_at = revoked.token.created_at
+    from datetime import timedelta
+
+    from app.auth.service import issue_token as _issue
+
+    expired = _issue(db, user=user, name="expired", ttl=timedelta(seconds=-1))
+    disabled_user, disabled = make_user(db, Role.DESK_OFFICER)
+    disabled_user.active = False
+    db.commit()
+    path = (key.path.replace("{code}", "NOPE").replace("{username}", "nobody")
+            .split("{")[0].rstrip("/") + ("/999999" if "{" in key.path else ""))
+    if "{" in key.path:
+        path = key.path
+        for p in ("demarche_id", "tasking_id", "response_id", "commitment_id", "token_id",
+                  "cable_id", "reply_id"):
+            path = path.replace("{" + p + "}", "999999")
+        path = path.replace("{code}", "NOPE").replace("{username}", "nobody")
+    for headers in (
+        {},
+        {"Authorization": "Bearer dmt_not-a-real-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": f"Bearer {revoked.secret}"},
+        {"Authorization": f"Bearer {expired.secret}"},
+        disabled,
+    ):
+        r = client.request(key.method, path, headers=headers, json={})
+        assert r.status_code == 401, (headers, r.status_code, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_public_routes_need_no_credentials(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
