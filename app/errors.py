@@ -127,8 +127,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if wants_html(request):
-            fields = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
-            return html_error(request, 422, "Please check the form", fields)
+            listed = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+            return html_error(request, 422, "Please check the form", listed)
         if any(e.get("type") == "json_invalid" for e in errors):
             first = next(e for e in errors if e.get("type") == "json_invalid")
             msg = (first.get("ctx") or {}).get("error", "invalid JSON")

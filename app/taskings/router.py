@@ -117,6 +117,8 @@ def acknowledge_tasking(
 ):
     """The post acknowledges the instruction (optionally with a planned date and officer)."""
     t = service.get_visible(session, tasking_id, actor=actor)
+    # Who first (403), then is your copy current (428, 412), then the state (409).
+    service.require_side(actor, t, Action.ACKNOWLEDGE)
     require_if_match(request, "tasking", t)
     service.acknowledge(session, t, data or AcknowledgeIn(), actor=actor)
     return _answer(session, t, actor, settings, response)
@@ -130,6 +132,8 @@ def log_delivery(
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
     t = service.get_visible(session, tasking_id, actor=actor)
+    # Who first (403), then is your copy current (428, 412), then the state (409).
+    service.require_side(actor, t, Action.DELIVER)
     require_if_match(request, "tasking", t)
     delivery = service.deliver(session, t, data, actor=actor)
     body = DeliveryOut.model_validate(delivery).model_dump(mode="json")
@@ -145,6 +149,8 @@ def report_response(
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
     t = service.get_visible(session, tasking_id, actor=actor)
+    # Who first (403), then is your copy current (428, 412), then the state (409).
+    service.require_side(actor, t, Action.REPORT_RESPONSE)
     require_if_match(request, "tasking", t)
     r = service.report_response(session, t, data, actor=actor)
     session.flush()
@@ -164,6 +170,8 @@ def _reason_route(action: Action, summary: str):
         data: ReasonIn | None = None,
     ) -> TaskingOut:
         t = service.get_visible(session, tasking_id, actor=actor)
+        # Who first (403), then is your copy current (428, 412), then the state (409).
+        service.require_side(actor, t, action)
         require_if_match(request, "tasking", t)
         service.move_with_reason(
             session, t, action, actor=actor, reason=(data or ReasonIn()).reason
@@ -209,6 +217,7 @@ def revise_response(
 ):
     """Revise a response; the earlier text is kept as a revision. Needs If-Match."""
     r = service.get_visible_response(session, response_id, actor=actor)
+    service.require_follow_up_side(actor, r.tasking)
     require_if_match(request, "response", r)
     service.revise_response(session, r, data, actor=actor)
     session.flush()
@@ -259,6 +268,7 @@ def update_commitment(
 ):
     """Follow up a commitment: fulfilled, broken or dropped. Needs If-Match."""
     c = service.get_visible_commitment(session, commitment_id, actor=actor)
+    service.require_follow_up_side(actor, c.response.tasking)
     require_if_match(request, "commitment", c)
     service.update_commitment(session, c, data, actor=actor)
     session.flush()

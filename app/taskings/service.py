@@ -137,6 +137,14 @@ def side_of(actor: User, tasking: Tasking) -> Side | None:
     return None
 
 
+def require_follow_up_side(actor: User, tasking: Tasking) -> Side:
+    """Responses and commitments are followed up by the tasked post or the desk."""
+    side = side_of(actor, tasking)
+    if side is None:
+        raise deny(actor, "Only the tasked post or the desk may follow this up.")
+    return side
+
+
 def actions_for(actor: User, tasking: Tasking) -> list[Action]:
     side = side_of(actor, tasking)
     if side is None:
@@ -181,13 +189,18 @@ def snapshot(t: Tasking) -> dict[str, Any]:
     }
 
 
+def require_side(actor: User, tasking: Tasking, action: Action) -> None:
+    """403 unless this actor is on the side of the workflow that takes this action."""
+    expected = BY_ACTION[action].side
+    if side_of(actor, tasking) != expected:
+        who = "the tasked post" if expected == Side.POST else "the desk"
+        raise deny(actor, f"Only {who} may {action.value.replace('_', ' ')} this tasking.")
+
+
 def check_move(tasking: Tasking, action: Action, *, actor: User) -> Transition:
     """The transition for this move, or the precise refusal: 403, then 409. Writes nothing."""
+    require_side(actor, tasking, action)
     t = transition_for(action, tasking.status, tasking.role)
-    expected_side = t.side if t else BY_ACTION[action].side
-    if side_of(actor, tasking) != expected_side:
-        who = "the tasked post" if expected_side == Side.POST else "the desk"
-        raise deny(actor, f"Only {who} may {action.value.replace('_', ' ')} this tasking.")
     # A closed demarche's taskings stay still, except a reopen, which reopens it too.
     if tasking.demarche.status != DemarcheStatus.ISSUED and not (
         action == Action.REOPEN and tasking.demarche.status == DemarcheStatus.CLOSED
@@ -380,9 +393,7 @@ def revise_response(
 ) -> Response:
     """Replace a response's text, keeping the earlier one as a revision."""
     tasking = response.tasking
-    side = side_of(actor, tasking)
-    if side is None:
-        raise deny(actor, "Only the tasked post or the desk may revise this response.")
+    side = require_follow_up_side(actor, tasking)
     if tasking.status not in (TaskingStatus.REPORTED, TaskingStatus.CLOSED):
         raise Conflict(
             f"The tasking is {tasking.status.value}; a response is revised once reported.",
@@ -478,8 +489,7 @@ def update_commitment(
     session: Session, commitment: Commitment, data: CommitmentUpdate, *, actor: User
 ) -> Commitment:
     tasking = commitment.response.tasking
-    if side_of(actor, tasking) is None:
-        raise deny(actor, "Only the tasked post or the desk may follow up a commitment.")
+    require_follow_up_side(actor, tasking)
     before = {"status": commitment.status}
     commitment.status = data.status
     session.flush()
