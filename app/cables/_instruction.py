@@ -119,7 +119,9 @@ def analyse(
     """Full reading of an instruction (given its action pass): deadline, level, points, dates, targets."""
     texts = [(p.number, p.text) for p in paras] or [(None, body)]
     flats = [fold(t) for _, t in texts]  # folded once: every prose pattern below reads these
-    action_flats = [f for (n, _), f in zip(texts, flats, strict=True) if n in ins.action_paragraphs] or flats[:3]
+    action_flats = [
+        f for (n, _), f in zip(texts, flats, strict=True) if n in ins.action_paragraphs
+    ] or flats[:3]
     ins.deadline = _deadline(action_flats, flats, cable_day, subject)
     ins.delivery_level = _level(action_flats) or _level(flats)
     ins.target_description = _target(action_flats)
@@ -208,11 +210,15 @@ def _info_only(texts: list[str]) -> list[str]:
     names: list[str] = []
     for text in texts:
         low = text.lower()
-        if "except" not in low and "info" not in low:
+        has_except = "except" in low
+        has_info_only = "info" in low and "only" in low
+        if not (has_except or has_info_only):
             continue
-        flat = text  # already folded
-        for rx in _INFO_ONLY:
-            for m in rx.finditer(flat):
+        # Each pattern runs only where its key word appears: the last one is costly.
+        for rx, wanted in zip(_INFO_ONLY, (has_except, has_info_only, has_info_only), strict=True):
+            if not wanted:
+                continue
+            for m in rx.finditer(text):  # already folded
                 for name in _NAME_SPLIT.split(m.group(1)):
                     name = name.strip(" .")
                     if 2 < len(name) < 40 and name.upper() not in (

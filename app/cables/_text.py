@@ -88,9 +88,8 @@ def _drop_page_breaks(text: str) -> str:
     return "".join(out)
 
 
-_WS = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
-    """Collapse whitespace to single spaces."""
-    return _WS.sub(" ", text).strip()
+    """Collapse whitespace to single spaces (str.split is several times faster than a regex)."""
+    return " ".join(text.split())
