@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from urllib.parse import quote
-
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -157,7 +156,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.url.path}."
         if wants_html(request):
-            return html_error(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
+            return html_error(
+                request, exc.status_code, titles.get(exc.status_code, "Error"), detail
+            )
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "Error"),

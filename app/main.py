@@ -12,14 +12,18 @@ from sqlalchemy import text
 import app.models  # noqa: F401  (configure every mapper before the first request)
 from app.auth.pages import router as auth_pages
 from app.auth.router import router as auth_router
+from app.cables.pages import router as cable_pages
+from app.cables.router import router as cables_router
 from app.dashboards.pages import router as dashboard_pages
 from app.db import make_engine, make_sessionmaker
+from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
+from app.taskings.pages import router as tasking_pages
 from app.taskings.router import router as taskings_router
 
 API_PREFIX = "/api/v1"
@@ -54,9 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(posts_router)
     api.include_router(demarches_router)
     api.include_router(taskings_router)
+    api.include_router(cables_router)
     app.include_router(api)
     app.include_router(auth_pages)
     app.include_router(dashboard_pages)
+    app.include_router(demarche_pages)
+    app.include_router(tasking_pages)
+    app.include_router(cable_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/health", tags=["health"])

@@ -7,10 +7,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.auth.passwords import use_fast_hashing_for_tests
 from app.deps import get_session
 from app.main import create_app
 from app.settings import Settings
 from tests.databases import BACKENDS, drop_database, fresh_database, migrated_engine
+
+use_fast_hashing_for_tests()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

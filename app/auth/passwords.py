@@ -17,6 +17,12 @@ _hasher = PasswordHasher()
 TOKEN_PREFIX = "dmt_"
 
 
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters, for test suites only: the real cost is the point in production."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

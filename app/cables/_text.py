@@ -88,8 +88,6 @@ def _drop_page_breaks(text: str) -> str:
     return "".join(out)
 
 
-
-
 def fold(text: str) -> str:
     """Collapse whitespace to single spaces (str.split is several times faster than a regex)."""
     return " ".join(text.split())

@@ -1,14 +1,30 @@
-"""`cable` sub-commands: parse telegram files into JSON Lines or a short summary."""
+"""`cable` sub-commands: parse telegram files (JSON Lines or a summary), bulk-import them."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from .parser import looks_like_cable, parse_cable
+from .models import Cable
+from .parser import ParsedCable, looks_like_cable, parse_cable
 
 cable_app = typer.Typer(help="Read State Department telegrams.", no_args_is_help=True)
 
@@ -88,3 +104,168 @@ def _summary(console: Console, name: str, parsed: object) -> None:
         console.print("  [yellow]does not look like a cable[/]")
     for w in p.warnings:
         console.print(f"  [yellow]warning:[/] {w}")
+
+
+# -- bulk import ------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    duplicates: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.imported / self.seconds if self.seconds else 0.0
+
+
+def cable_files(paths: Iterable[Path]) -> list[Path]:
+    """Files given, and the files under folders given (sorted, so runs are repeatable)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".txt", ""))
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def _read_and_parse(path: Path) -> tuple[str, str | None, ParsedCable | None]:
+    """(text, error, parsed): runs in worker processes, so it touches no database."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return "", f"cannot read: {exc.strerror or exc}", None
+    return text, None, parse_cable(text)
+
+
+def run_import(
+    session: Session,
+    items: Iterable[tuple[str, str, str | None, ParsedCable | None]],
+    *,
+    batch_size: int = 200,
+    on_item: Callable[[], None] | None = None,
+) -> ImportResult:
+    """Store (name, text, error, parsed) items, committing every `batch_size` cables.
+
+    Duplicates (same ref id, in this run or already stored) are skipped; a failure
+    is recorded and the import goes on. A batch is written in a few round trips; if
+    it fails (a bad row, a concurrent importer), it is retried cable by cable, each
+    in its own savepoint, so one bad cable never takes the others with it.
+    """
+    from .service import ref_id_for
+
+    result = ImportResult()
+    started = time.perf_counter()
+    seen: set[str] = set()
+    batch: list[tuple[str, str, ParsedCable]] = []
+    for name, text, error, parsed in items:
+        if on_item:
+            on_item()
+        if error or parsed is None:
+            result.failures.append((name, error or "unreadable"))
+            continue
+        if not looks_like_cable(parsed):
+            result.failures.append((name, "not a cable: " + "; ".join(parsed.warnings[:3])))
+            continue
+        ref_id = ref_id_for(text, parsed)
+        if ref_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(ref_id)
+        batch.append((name, text, parsed))
+        if len(batch) >= batch_size:
+            _store_batch(session, batch, result)
+            batch = []
+    if batch:
+        _store_batch(session, batch, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _store_batch(
+    session: Session, batch: list[tuple[str, str, ParsedCable]], result: ImportResult
+) -> None:
+    from .service import ingest_batch, ingest_parsed, ref_id_for
+
+    refs = [ref_id_for(text, parsed) for _, text, parsed in batch]
+    stored = set(session.scalars(select(Cable.ref_id).where(Cable.ref_id.in_(refs))))
+    new = [item for item, ref in zip(batch, refs, strict=True) if ref not in stored]
+    result.duplicates += len(batch) - len(new)
+    try:
+        with session.begin_nested():
+            ingest_batch(session, [(text, parsed) for _, text, parsed in new], actor=None)
+        result.imported += len(new)
+    except Exception:  # noqa: BLE001 - fall back to one cable at a time to find the bad one
+        for name, text, parsed in new:
+            try:
+                with session.begin_nested():
+                    got = ingest_parsed(session, text, parsed, actor=None, savepoint=False)
+            except Exception as exc:  # noqa: BLE001 - report it at the end, keep importing
+                result.failures.append((name, f"{type(exc).__name__}: {exc}"[:300]))
+                continue
+            if got.created:
+                result.imported += 1
+            else:
+                result.duplicates += 1
+    session.commit()
+
+
+@cable_app.command("import")
+def import_cables(
+    paths: list[Path] = typer.Argument(..., help="Cable files, or folders of them."),
+    batch_size: int = typer.Option(200, "--batch", min=1, help="Commit every N cables."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Parsing processes (0: one per CPU, up to 8)."
+    ),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Defaults to DATABASE_URL from the settings."
+    ),
+) -> None:
+    """Import cables into the database: duplicates skipped, failures listed at the end."""
+    import app.models  # noqa: F401  (every mapper configured before the first query)
+    from app.db import make_engine, make_sessionmaker
+    from app.settings import get_settings
+
+    console = Console(highlight=False, soft_wrap=True)
+    files = cable_files(paths)
+    engine = make_engine(database_url or get_settings().database_url)
+    n_workers = workers or min(8, os.cpu_count() or 1)
+    with (
+        make_sessionmaker(engine)() as session,
+        Progress(
+            TextColumn("[bold]importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
+        task = progress.add_task("cables", total=len(files))
+        if n_workers > 1 and len(files) > 50:
+            with ProcessPoolExecutor(n_workers) as pool:
+                parsed = pool.map(_read_and_parse, files, chunksize=16)
+                items = ((str(f), *r) for f, r in zip(files, parsed, strict=True))
+                result = run_import(
+                    session, items, batch_size=batch_size, on_item=lambda: progress.advance(task)
+                )
+        else:
+            items = ((str(f), *_read_and_parse(f)) for f in files)
+            result = run_import(
+                session, items, batch_size=batch_size, on_item=lambda: progress.advance(task)
+            )
+    engine.dispose()
+    console.print(
+        f"imported {result.imported}, skipped {result.duplicates} duplicate(s), "
+        f"{len(result.failures)} failed, in {result.seconds:.1f} s ({result.rate:.0f} cables/s)"
+    )
+    for name, why in result.failures:
+        console.print(f"[red]failed[/] {name}: {why}")
+    if result.failures:
+        raise typer.Exit(code=1)

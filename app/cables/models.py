@@ -63,9 +63,7 @@ class CableReply(Base):
     __tablename__ = "cable_replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cable_id: Mapped[int] = mapped_column(
-        ForeignKey("cables.id", ondelete="CASCADE"), unique=True
-    )
+    cable_id: Mapped[int] = mapped_column(ForeignKey("cables.id", ondelete="CASCADE"), unique=True)
     status: Mapped[ReplyStatus] = mapped_column(
         enum_column(ReplyStatus, "reply_status"), index=True
     )

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit import jsonable, record
 from app.auth.models import Role, User
@@ -54,12 +54,13 @@ def visible_taskings(actor: User) -> ColumnElement[bool]:
 
 
 def _loaded(stmt: Select[Any]) -> Select[Any]:
+    # Post and demarche are many-to-one: joined into the main query, not two more round trips.
     return stmt.options(
         selectinload(Tasking.deliveries),
         selectinload(Tasking.responses).selectinload(Response.commitments),
         selectinload(Tasking.responses).selectinload(Response.revisions),
-        selectinload(Tasking.post),
-        selectinload(Tasking.demarche),
+        joinedload(Tasking.post, innerjoin=True),
+        joinedload(Tasking.demarche, innerjoin=True),
     )
 
 
@@ -189,17 +190,28 @@ def snapshot(t: Tasking) -> dict[str, Any]:
     }
 
 
-def require_side(actor: User, tasking: Tasking, action: Action) -> None:
-    """403 unless this actor is on the side of the workflow that takes this action."""
+def require_side(
+    actor: User, tasking: Tasking, action: Action, *, from_post_cable: bool = False
+) -> None:
+    """403 unless this actor is on the side of the workflow that takes this action.
+
+    The desk may record the post's own moves from the post's report cable: the cable
+    is the post's act, the desk officer only transcribes it.
+    """
     expected = BY_ACTION[action].side
-    if side_of(actor, tasking) != expected:
+    side = side_of(actor, tasking)
+    if from_post_cable and expected == Side.POST and side == Side.DESK:
+        return
+    if side != expected:
         who = "the tasked post" if expected == Side.POST else "the desk"
         raise deny(actor, f"Only {who} may {action.value.replace('_', ' ')} this tasking.")
 
 
-def check_move(tasking: Tasking, action: Action, *, actor: User) -> Transition:
+def check_move(
+    tasking: Tasking, action: Action, *, actor: User, from_post_cable: bool = False
+) -> Transition:
     """The transition for this move, or the precise refusal: 403, then 409. Writes nothing."""
-    require_side(actor, tasking, action)
+    require_side(actor, tasking, action, from_post_cable=from_post_cable)
     t = transition_for(action, tasking.status, tasking.role)
     # A closed demarche's taskings stay still, except a reopen, which reopens it too.
     if tasking.demarche.status != DemarcheStatus.ISSUED and not (
@@ -231,9 +243,12 @@ def _move(
     actor: User,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
+    from_post_cable: str | None = None,
 ) -> Transition:
     """Check the table, then change the state and write the audit event."""
-    t = check_move(tasking, action, actor=actor)
+    t = check_move(tasking, action, actor=actor, from_post_cable=bool(from_post_cable))
+    if from_post_cable:
+        extra = {**(extra or {}), "from_cable": from_post_cable}
     if t.reason_required and not (reason or "").strip():
         raise Invalid(f"Give a reason to {action.value.replace('_', ' ')}.")
     before = snapshot(tasking)
@@ -304,9 +319,20 @@ def acknowledge(session: Session, tasking: Tasking, data: AcknowledgeIn, *, acto
     return tasking
 
 
-def deliver(session: Session, tasking: Tasking, data: DeliveryIn, *, actor: User) -> Delivery:
-    """Log one approach to the host government; several may be logged."""
-    check_move(tasking, Action.DELIVER, actor=actor)
+def deliver(
+    session: Session,
+    tasking: Tasking,
+    data: DeliveryIn,
+    *,
+    actor: User,
+    from_post_cable: str | None = None,
+) -> Delivery:
+    """Log one approach to the host government; several may be logged.
+
+    from_post_cable: the ref id of the post's report cable this is transcribed from,
+    which lets a desk officer record it.
+    """
+    check_move(tasking, Action.DELIVER, actor=actor, from_post_cable=bool(from_post_cable))
     positions = {p.position for p in tasking.demarche.talking_points}
     unknown = sorted(set(data.points) - positions)
     if unknown:
@@ -328,6 +354,7 @@ def deliver(session: Session, tasking: Tasking, data: DeliveryIn, *, actor: User
         tasking,
         Action.DELIVER,
         actor=actor,
+        from_post_cable=from_post_cable,
         extra={
             "delivery_id": delivery.id,
             "recipient": delivery.recipient_name,
@@ -352,10 +379,15 @@ def _response_content(r: Response) -> dict[str, Any]:
 
 
 def report_response(
-    session: Session, tasking: Tasking, data: ResponseIn, *, actor: User
+    session: Session,
+    tasking: Tasking,
+    data: ResponseIn,
+    *,
+    actor: User,
+    from_post_cable: str | None = None,
 ) -> Response:
     """Record what the host government said; a later change is a revision, not a new report."""
-    check_move(tasking, Action.REPORT_RESPONSE, actor=actor)
+    check_move(tasking, Action.REPORT_RESPONSE, actor=actor, from_post_cable=bool(from_post_cable))
     response = Response(
         tasking_id=tasking.id,
         created_by_id=actor.id,
@@ -383,6 +415,7 @@ def report_response(
         tasking,
         Action.REPORT_RESPONSE,
         actor=actor,
+        from_post_cable=from_post_cable,
         extra={"response_id": response.id, "position": response.position},
     )
     return response
@@ -403,9 +436,7 @@ def revise_response(
     before = _response_content(response)
     # Appended to the loaded collection, so the answer to this request lists it too.
     response.revisions.append(
-        ResponseRevision(
-            version=response.version, content=jsonable(before), revised_by_id=actor.id
-        )
+        ResponseRevision(version=response.version, content=jsonable(before), revised_by_id=actor.id)
     )
     response.position = data.position
     response.summary = data.summary

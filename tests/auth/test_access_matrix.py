@@ -21,9 +21,13 @@ from app.auth.service import issue_token
 from app.classification import Classification
 from app.concurrency import etag
 from app.demarches.models import Demarche
+from app.cables import service as cables
+from app.cables.models import CableReply
 from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
+from tests.cables.test_ingest import instruction
+from tests.cables.test_replies import REPORT
 from tests.factories import demarche_payload, future, make_post, make_user, write
 from tests.routes import RouteKey, route_table
 
@@ -51,6 +55,8 @@ class World:
     post_a: str
     post_b: str
     classification: Classification
+    cable_id: int  # the demarche's source (instruction) cable
+    reply_id: int  # post A's report cable, matched to its tasking
 
 
 ROLES: dict[str, tuple[Role, Classification, str | None]] = {
@@ -65,35 +71,89 @@ ROLES: dict[str, tuple[Role, Classification, str | None]] = {
 
 
 def build_world(client, db, classification: Classification) -> World:
-    posts = {k: make_post(db, f"MX{k}{classification.rank}") for k in "ABC"}
+    # Letters only: cables write post names in their message numbers ("PARIS 001234").
+    posts = {k: make_post(db, f"MX{k}{'QRST'[classification.rank]}") for k in "ABC"}
     actors = {}
     for name, (role, clearance, post) in ROLES.items():
-        user, headers = make_user(db, role, clearance, posts[post] if post else None,
-                                  username=f"{name}-{classification.rank}")
+        user, headers = make_user(
+            db,
+            role,
+            clearance,
+            posts[post] if post else None,
+            username=f"{name}-{classification.rank}",
+        )
         spare = issue_token(db, user=user, name="spare").token.id
         db.commit()
         actors[name] = Actor(name, user, headers, spare)
     desk = actors["desk"].headers
-    body = demarche_payload([posts["A"], posts["B"]], classification=classification.value,
-                            talking_points=[{"text": "Point one.", "classification": "UNCLASSIFIED"}])
+    body = demarche_payload(
+        [posts["A"], posts["B"]],
+        classification=classification.value,
+        talking_points=[{"text": "Point one.", "classification": "UNCLASSIFIED"}],
+    )
     d = client.post(f"{API}/demarches", json=body, headers=desk).json()
     assert write(client, "POST", f"{API}/demarches/{d['id']}/issue", desk).status_code == 200
-    tasking = db.scalar(select(Tasking).where(Tasking.demarche_id == d["id"],
-                                              Tasking.post_id == posts["A"].id))
+    tasking = db.scalar(
+        select(Tasking).where(Tasking.demarche_id == d["id"], Tasking.post_id == posts["A"].id)
+    )
     # Set up through the services, as the post would: the SECRET variant is above the
     # post officer's clearance, so the API would (rightly) refuse them.
     officer = actors["post_own"].user
-    workflow.deliver(db, tasking, DeliveryIn(delivered_on=date.today(), delivered_by="PolChief",
-                                             recipient_name="X", level="minister",
-                                             method="meeting"), actor=officer)
-    workflow.report_response(db, tasking, ResponseIn(
-        position="supports", summary="Yes.",
-        commitments=[{"text": "Will vote yes", "due_date": future(3)}]), actor=officer)
+    workflow.deliver(
+        db,
+        tasking,
+        DeliveryIn(
+            delivered_on=date.today(),
+            delivered_by="PolChief",
+            recipient_name="X",
+            level="minister",
+            method="meeting",
+        ),
+        actor=officer,
+    )
+    workflow.report_response(
+        db,
+        tasking,
+        ResponseIn(
+            position="supports",
+            summary="Yes.",
+            commitments=[{"text": "Will vote yes", "due_date": future(3)}],
+        ),
+        actor=officer,
+    )
     db.commit()
     response = db.scalar(select(Response).where(Response.tasking_id == tasking.id))
     commitment = db.scalar(select(Commitment).where(Commitment.response_id == response.id))
-    return World(actors, d["id"], tasking.id, response.id, commitment.id,
-                 posts["A"].code, posts["B"].code, classification)
+
+    # The demarche's instruction cable, and post A's report citing it.
+    marking = " ".join(classification.value) if classification.value != "SBU" else "SBU"
+    serial = f"7{classification.rank}0{d['id']}"
+    source = cables.ingest(
+        db, instruction(serial=serial, marking=marking), actor=actors["desk"].user
+    ).cable
+    db.get(Demarche, d["id"]).source_cable_id = source.id
+    db.flush()
+    report = (
+        REPORT.replace("AMEMBASSY HANOI", f"AMEMBASSY {posts['A'].code}")
+        .replace("C O N F I D E N T I A L HANOI 001234", f"{marking} {posts['A'].code} {serial}")
+        .format(ref=serial)
+    )
+    reply = cables.ingest(db, report, actor=actors["desk"].user)
+    db.commit()
+    reply_row = db.scalar(select(CableReply).where(CableReply.cable_id == reply.cable.id))
+    assert reply_row is not None and reply_row.tasking_id == tasking.id, "report not matched"
+    return World(
+        actors,
+        d["id"],
+        tasking.id,
+        response.id,
+        commitment.id,
+        posts["A"].code,
+        posts["B"].code,
+        classification,
+        source.id,
+        reply_row.id,
+    )
 
 
 # -- who may know a record exists -----------------------------------------------
@@ -134,6 +194,9 @@ class Rule:
     may: Callable[[Actor, World], bool]
     body: Callable[[World], Any] | None = None
     etag: str | None = None  # which record's ETag goes in If-Match
+    # The role check comes before any lookup: a role that may never do this gets 403
+    # for every id, existing or not, which tells nothing either.
+    role_first: bool = False
 
 
 DESK = roles(Role.DESK_OFFICER)
@@ -143,13 +206,24 @@ INGEST = roles(Role.DESK_OFFICER, Role.POST_OFFICER)
 
 
 def _post_body(w: World) -> dict[str, Any]:
-    return {"code": f"NEW{w.classification.rank}", "name": "AMEMBASSY NEW", "kind": "embassy",
-            "city": "New", "country": "Newland", "region": "EUR"}
+    return {
+        "code": f"NEW{w.classification.rank}",
+        "name": "AMEMBASSY NEW",
+        "kind": "embassy",
+        "city": "New",
+        "country": "Newland",
+        "region": "EUR",
+    }
 
 
 def _delivery(_w: World) -> dict[str, Any]:
-    return {"delivered_on": date.today().isoformat(), "delivered_by": "PolChief",
-            "recipient_name": "Y", "level": "minister", "method": "call"}
+    return {
+        "delivered_on": date.today().isoformat(),
+        "delivered_by": "PolChief",
+        "recipient_name": "Y",
+        "level": "minister",
+        "method": "call",
+    }
 
 
 def _response(_w: World) -> dict[str, Any]:
@@ -162,14 +236,25 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/api/v1/tokens"): Rule(always, ANYONE, body=lambda w: {"name": "t"}),
     RouteKey("DELETE", "/api/v1/tokens/{token_id}"): Rule(always, ANYONE),
     RouteKey("GET", "/api/v1/users"): Rule(always, ADMIN),
-    RouteKey("POST", "/api/v1/users"): Rule(always, ADMIN, body=lambda w: {
-        "username": f"new{w.classification.rank}", "full_name": "N", "role": "viewer",
-        "clearance": "SBU"}),
-    RouteKey("PATCH", "/api/v1/users/{username}"): Rule(always, ADMIN, body=lambda w: {"full_name": "Renamed"}),
+    RouteKey("POST", "/api/v1/users"): Rule(
+        always,
+        ADMIN,
+        body=lambda w: {
+            "username": f"new{w.classification.rank}",
+            "full_name": "N",
+            "role": "viewer",
+            "clearance": "SBU",
+        },
+    ),
+    RouteKey("PATCH", "/api/v1/users/{username}"): Rule(
+        always, ADMIN, body=lambda w: {"full_name": "Renamed"}
+    ),
     RouteKey("GET", "/api/v1/posts"): Rule(always, ANYONE),
     RouteKey("GET", "/api/v1/posts/{code}"): Rule(always, ANYONE),
     RouteKey("POST", "/api/v1/posts"): Rule(always, ADMIN, body=_post_body),
-    RouteKey("PATCH", "/api/v1/posts/{code}"): Rule(always, ADMIN, body=lambda w: {"city": "Elsewhere"}),
+    RouteKey("PATCH", "/api/v1/posts/{code}"): Rule(
+        always, ADMIN, body=lambda w: {"city": "Elsewhere"}
+    ),
     RouteKey("POST", "/api/v1/posts/{code}/deactivate"): Rule(always, ADMIN),
     RouteKey("GET", "/api/v1/demarches"): Rule(always, ANYONE),
     RouteKey("POST", "/api/v1/demarches"): Rule(always, DESK, body=lambda w: demarche_payload([])),
@@ -177,48 +262,84 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
     RouteKey("PATCH", "/api/v1/demarches/{demarche_id}"): Rule(
-        sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"),
-    RouteKey("POST", "/api/v1/demarches/{demarche_id}/issue"): Rule(sees_demarche, DESK, etag="demarche"),
+        sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"
+    ),
+    RouteKey("POST", "/api/v1/demarches/{demarche_id}/issue"): Rule(
+        sees_demarche, DESK, etag="demarche"
+    ),
     RouteKey("POST", "/api/v1/demarches/{demarche_id}/cancel"): Rule(
-        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"
+    ),
     RouteKey("POST", "/api/v1/demarches/{demarche_id}/close"): Rule(
-        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"
+    ),
     RouteKey("POST", "/api/v1/demarches/{demarche_id}/amend"): Rule(
-        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"),
+        sees_demarche, DESK, body=lambda w: {"reason": "r"}, etag="demarche"
+    ),
     RouteKey("GET", "/api/v1/taskings"): Rule(always, ANYONE),
     RouteKey("GET", "/api/v1/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
-    RouteKey("POST", "/api/v1/taskings/{tasking_id}/acknowledge"): Rule(sees_tasking, own_post, etag="tasking"),
+    RouteKey("POST", "/api/v1/taskings/{tasking_id}/acknowledge"): Rule(
+        sees_tasking, own_post, etag="tasking"
+    ),
     RouteKey("POST", "/api/v1/taskings/{tasking_id}/deliveries"): Rule(
-        sees_tasking, own_post, body=_delivery, etag="tasking"),
+        sees_tasking, own_post, body=_delivery, etag="tasking"
+    ),
     RouteKey("POST", "/api/v1/taskings/{tasking_id}/responses"): Rule(
-        sees_tasking, own_post, body=_response, etag="tasking"),
+        sees_tasking, own_post, body=_response, etag="tasking"
+    ),
     **{
         RouteKey("POST", f"/api/v1/taskings/{{tasking_id}}/{a}"): Rule(
-            sees_tasking, own_post, body=lambda w: {"reason": "r"}, etag="tasking")
+            sees_tasking, own_post, body=lambda w: {"reason": "r"}, etag="tasking"
+        )
         for a in ("mark-unable", "advise-against")
     },
     **{
         RouteKey("POST", f"/api/v1/taskings/{{tasking_id}}/{a}"): Rule(
-            sees_tasking, DESK, body=lambda w: {"reason": "r"}, etag="tasking")
+            sees_tasking, DESK, body=lambda w: {"reason": "r"}, etag="tasking"
+        )
         for a in ("waive", "insist", "accept", "reopen", "cancel")
     },
     RouteKey("GET", "/api/v1/responses/{response_id}"): Rule(sees_tasking, ANYONE),
     RouteKey("PUT", "/api/v1/responses/{response_id}"): Rule(
-        sees_tasking, own_post_or_desk, body=_response, etag="response"),
+        sees_tasking, own_post_or_desk, body=_response, etag="response"
+    ),
     RouteKey("GET", "/api/v1/commitments"): Rule(always, ANYONE),
     RouteKey("PATCH", "/api/v1/commitments/{commitment_id}"): Rule(
-        sees_tasking, own_post_or_desk, body=lambda w: {"status": "fulfilled"}, etag="commitment"),
+        sees_tasking, own_post_or_desk, body=lambda w: {"status": "fulfilled"}, etag="commitment"
+    ),
 }
 
-# Cable routes have their own matrix in tests/cables (they need cables to act on);
-# pages are covered by tests/auth/test_pages_access.py. Listed here so that every
-# route of the app is accounted for.
-ELSEWHERE = {
-    "/api/v1/cables", "/api/v1/cables/{cable_id}", "/api/v1/cables/replies",
-    "/api/v1/cables/replies/{reply_id}", "/api/v1/cables/replies/{reply_id}/confirm",
-    "/api/v1/cables/replies/{reply_id}/match", "/api/v1/cables/replies/{reply_id}/reject",
-    "/api/v1/cables/{cable_id}/draft-demarche",
-}
+
+def _confirm(w: World) -> dict[str, Any]:
+    return {"delivery": _delivery(w), "response": _response(w)}
+
+
+RULES.update(
+    {
+        RouteKey("GET", "/api/v1/cables"): Rule(always, ANYONE),
+        RouteKey("POST", "/api/v1/cables"): Rule(
+            always,
+            INGEST,
+            body=lambda w: {"text": instruction(serial=f"9{w.classification.rank}{w.demarche_id}")},
+        ),
+        # A post sees the instruction behind a demarche it may see, and its own reports.
+        RouteKey("GET", "/api/v1/cables/{cable_id}"): Rule(sees_demarche, ANYONE),
+        RouteKey("POST", "/api/v1/cables/{cable_id}/draft-demarche"): Rule(
+            sees_demarche, DESK, role_first=True
+        ),
+        RouteKey("GET", "/api/v1/cables/replies"): Rule(always, ANYONE),
+        RouteKey("GET", "/api/v1/cables/replies/{reply_id}"): Rule(sees_tasking, ANYONE),
+        RouteKey("POST", "/api/v1/cables/replies/{reply_id}/confirm"): Rule(
+            sees_tasking, own_post_or_desk, body=_confirm, etag="tasking"
+        ),
+        RouteKey("POST", "/api/v1/cables/replies/{reply_id}/reject"): Rule(
+            sees_tasking, own_post_or_desk, body=lambda w: {"note": "wrong demarche"}
+        ),
+        RouteKey("POST", "/api/v1/cables/replies/{reply_id}/match"): Rule(
+            sees_tasking, DESK, body=lambda w: {"tasking_id": w.tasking_id}
+        ),
+    }
+)
 PUBLIC = {RouteKey("GET", "/health")}
 
 
@@ -232,19 +353,22 @@ ALL_API = api_routes()
 
 
 def test_every_api_route_has_a_rule():
-    missing = [str(k) for k in ALL_API if k not in RULES and k.path not in ELSEWHERE]
+    missing = [str(k) for k in ALL_API if k not in RULES and k not in PUBLIC]
     assert not missing, f"routes without an access rule: {missing}"
 
 
 def _url(key: RouteKey, w: World, actor: Actor) -> str:
-    return (key.path
-            .replace("{demarche_id}", str(w.demarche_id))
-            .replace("{tasking_id}", str(w.tasking_id))
-            .replace("{response_id}", str(w.response_id))
-            .replace("{commitment_id}", str(w.commitment_id))
-            .replace("{code}", w.post_a)
-            .replace("{username}", w.actors["viewer"].user.username)
-            .replace("{token_id}", str(actor.spare_token_id)))
+    return (
+        key.path.replace("{demarche_id}", str(w.demarche_id))
+        .replace("{tasking_id}", str(w.tasking_id))
+        .replace("{response_id}", str(w.response_id))
+        .replace("{commitment_id}", str(w.commitment_id))
+        .replace("{cable_id}", str(w.cable_id))
+        .replace("{reply_id}", str(w.reply_id))
+        .replace("{code}", w.post_a)
+        .replace("{username}", w.actors["viewer"].user.username)
+        .replace("{token_id}", str(actor.spare_token_id))
+    )
 
 
 def _if_match(client, db, rule: Rule, w: World) -> dict[str, str]:
@@ -267,14 +391,28 @@ def test_route_answers_each_role_as_the_rules_say(client, db, key: RouteKey):
     for classification in (Classification.UNCLASSIFIED, CONF, Classification.SECRET):
         w = build_world(client, db, classification)
         # Least privileged first, the desk last: allowed writes then cannot hide a refusal.
-        for name in ("post_untasked", "post_other", "viewer", "admin", "desk_confidential",
-                     "post_own", "desk"):
+        for name in (
+            "post_untasked",
+            "post_other",
+            "viewer",
+            "admin",
+            "desk_confidential",
+            "post_own",
+            "desk",
+        ):
             a = w.actors[name]
             headers = {**a.headers, **_if_match(client, db, rule, w)}
             body = rule.body(w) if rule.body else None
-            r = client.request(key.method, _url(key, w, a), headers=headers,
-                               json=body if body is not None else None)
-            if not rule.visible(a, w):
+            r = client.request(
+                key.method,
+                _url(key, w, a),
+                headers=headers,
+                json=body if body is not None else None,
+            )
+            if rule.role_first and not rule.may(a, w):
+                expected = "403"
+                ok = r.status_code == 403
+            elif not rule.visible(a, w):
                 expected = "404"
                 ok = r.status_code == 404
             elif not rule.may(a, w):
@@ -284,8 +422,10 @@ def test_route_answers_each_role_as_the_rules_say(client, db, key: RouteKey):
                 expected = "allowed"
                 ok = r.status_code not in (401, 403, 404) and r.status_code < 500
             if not ok:
-                failures.append(f"{classification.value} {name}: expected {expected}, "
-                                f"got {r.status_code} {r.text[:160]}")
+                failures.append(
+                    f"{classification.value} {name}: expected {expected}, "
+                    f"got {r.status_code} {r.text[:160]}"
+                )
     assert not failures, "\n".join(failures)
 
 
@@ -302,12 +442,20 @@ def test_no_valid_credentials_is_401_before_any_lookup(client, db, key: RouteKey
     disabled_user, disabled = make_user(db, Role.DESK_OFFICER)
     disabled_user.active = False
     db.commit()
-    path = (key.path.replace("{code}", "NOPE").replace("{username}", "nobody")
-            .split("{")[0].rstrip("/") + ("/999999" if "{" in key.path else ""))
+    path = key.path.replace("{code}", "NOPE").replace("{username}", "nobody").split("{")[0].rstrip(
+        "/"
+    ) + ("/999999" if "{" in key.path else "")
     if "{" in key.path:
         path = key.path
-        for p in ("demarche_id", "tasking_id", "response_id", "commitment_id", "token_id",
-                  "cable_id", "reply_id"):
+        for p in (
+            "demarche_id",
+            "tasking_id",
+            "response_id",
+            "commitment_id",
+            "token_id",
+            "cable_id",
+            "reply_id",
+        ):
             path = path.replace("{" + p + "}", "999999")
         path = path.replace("{code}", "NOPE").replace("{username}", "nobody")
     for headers in (

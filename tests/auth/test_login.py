@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 
 from app.auth.models import Role
-from app.auth.service import MAX_FAILURES_PER_USER
+from app.auth.service import MAX_FAILURES_PER_USER, add_user
 from app.classification import Classification
-from app.auth.service import add_user
 
 
 def _user(db, name="dana", password="correct horse battery", **kw):
-    u = add_user(db, username=name, full_name="Dana W", role=kw.get("role", Role.DESK_OFFICER),
-                 clearance=Classification.SECRET, password=password)
+    u = add_user(
+        db,
+        username=name,
+        full_name="Dana W",
+        role=kw.get("role", Role.DESK_OFFICER),
+        clearance=Classification.SECRET,
+        password=password,
+    )
     db.commit()
     return u
 
@@ -25,9 +30,11 @@ def _login_form(client) -> str:
 
 def sign_in(client, username="dana", password="correct horse battery", next_url="/"):
     token = _login_form(client)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, "next": next_url},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_url},
+        follow_redirects=False,
+    )
 
 
 def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(client, db):
@@ -42,16 +49,21 @@ def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(client, db):
     assert home.status_code == 200 and "Dana W" in home.text
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
-    assert client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert (
+        client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    )
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_cookie_is_secure_over_https(client, db):
     _user(db)
     token = _login_form(client)
-    r = client.post("/login", data={"username": "dana", "password": "correct horse battery",
-                                    "csrf_token": token}, headers={"x-forwarded-proto": "https"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "dana", "password": "correct horse battery", "csrf_token": token},
+        headers={"x-forwarded-proto": "https"},
+        follow_redirects=False,
+    )
     cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("dmt_session="))
     assert "Secure" in cookie
 
@@ -61,7 +73,10 @@ def test_wrong_password_and_unknown_user_read_the_same(client, db):
     wrong = sign_in(client, password="nope")
     unknown = sign_in(client, username="ghost", password="nope")
     assert wrong.status_code == unknown.status_code == 401
-    assert "Wrong user name or password." in wrong.text and "Wrong user name or password." in unknown.text
+    assert (
+        "Wrong user name or password." in wrong.text
+        and "Wrong user name or password." in unknown.text
+    )
     assert 'value="dana"' in wrong.text  # what was typed is kept (but never the password)
     assert "nope" not in wrong.text
 
@@ -70,8 +85,11 @@ def test_login_form_without_or_with_forged_csrf_is_refused(client, db):
     _user(db)
     _login_form(client)
     for token in ("", "forged-token"):
-        r = client.post("/login", data={"username": "dana", "password": "correct horse battery",
-                                        "csrf_token": token}, follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={"username": "dana", "password": "correct horse battery", "csrf_token": token},
+            follow_redirects=False,
+        )
         assert r.status_code == 403 and "dmt_session" not in r.headers.get("set-cookie", "")
 
 
@@ -97,7 +115,9 @@ def test_next_only_goes_to_this_site(client, db):
     for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
         assert sign_in(client, next_url=target).headers["location"] == "/"
         client.cookies.clear()
-    assert sign_in(client, next_url="/overdue?sort=worst").headers["location"] == "/overdue?sort=worst"
+    assert (
+        sign_in(client, next_url="/overdue?sort=worst").headers["location"] == "/overdue?sort=worst"
+    )
 
 
 def test_disabling_a_user_ends_their_session_at_once(client, db):

@@ -50,33 +50,59 @@ def test_expired_token_is_refused(client, db):
 def test_administrators_manage_users_and_passwords_never_come_back(client, db):
     make_post(db, "HANOI")
     _, admin = make_user(db, Role.ADMINISTRATOR, Classification.UNCLASSIFIED)
-    r = client.post("/api/v1/users", json={
-        "username": "minh", "full_name": "Minh Tran", "role": "post_officer",
-        "clearance": "CONFIDENTIAL", "post": "HANOI", "password": "a long enough password"},
-        headers=admin)
+    r = client.post(
+        "/api/v1/users",
+        json={
+            "username": "minh",
+            "full_name": "Minh Tran",
+            "role": "post_officer",
+            "clearance": "CONFIDENTIAL",
+            "post": "HANOI",
+            "password": "a long enough password",
+        },
+        headers=admin,
+    )
     assert r.status_code == 201, r.text
     assert r.json()["post"] == "HANOI"
     assert "password" not in r.text and "hash" not in r.text and "argon2" not in r.text
-    r = client.post("/api/v1/users", json={
-        "username": "nopost", "full_name": "X", "role": "post_officer", "clearance": "SBU"},
-        headers=admin)
+    r = client.post(
+        "/api/v1/users",
+        json={"username": "nopost", "full_name": "X", "role": "post_officer", "clearance": "SBU"},
+        headers=admin,
+    )
     assert r.status_code == 422 and "post" in r.json()["detail"]
-    r = client.patch("/api/v1/users/minh", json={"active": False, "clearance": "SECRET"}, headers=admin)
+    r = client.patch(
+        "/api/v1/users/minh", json={"active": False, "clearance": "SECRET"}, headers=admin
+    )
     assert r.json()["active"] is False and r.json()["clearance"] == "SECRET"
     listed = client.get("/api/v1/users", headers=admin).json()
     assert "minh" in {u["username"] for u in listed}
-    assert all(set(u) == {"id", "username", "full_name", "role", "clearance", "post", "active"}
-               for u in listed)
+    assert all(
+        set(u) == {"id", "username", "full_name", "role", "clearance", "post", "active"}
+        for u in listed
+    )
 
 
 def test_denied_requests_are_logged_with_user_route_and_reason(client, db, caplog):
     _, viewer = make_user(db, Role.VIEWER, Classification.SBU, username="vera")
     with caplog.at_level("INFO", logger="app.access"):
-        client.post("/api/v1/posts", json={"code": "X1", "name": "AMEMBASSY X", "kind": "embassy",
-                                           "city": "X", "country": "X", "region": "EUR"},
-                    headers=viewer)
+        client.post(
+            "/api/v1/posts",
+            json={
+                "code": "X1",
+                "name": "AMEMBASSY X",
+                "kind": "embassy",
+                "city": "X",
+                "country": "X",
+                "region": "EUR",
+            },
+            headers=viewer,
+        )
         client.get("/api/v1/demarches")
     lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
-    assert any("user=vera" in m and "route=/api/v1/posts" in m and "manage_posts" in m for m in lines)
-    assert any("user=-" in m and "route=/api/v1/demarches" in m and "no bearer token" in m
-               for m in lines)
+    assert any(
+        "user=vera" in m and "route=/api/v1/posts" in m and "manage_posts" in m for m in lines
+    )
+    assert any(
+        "user=-" in m and "route=/api/v1/demarches" in m and "no bearer token" in m for m in lines
+    )

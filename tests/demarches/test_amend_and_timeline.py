@@ -23,34 +23,49 @@ def issued(client, db):
 
 
 def _tasking(client, demarche, post, headers):
-    return next(t for t in client.get(
-        f"/api/v1/demarches/{demarche['id']}", headers=headers).json()["taskings"]
-        if t["post"] == post)
+    return next(
+        t
+        for t in client.get(f"/api/v1/demarches/{demarche['id']}", headers=headers).json()[
+            "taskings"
+        ]
+        if t["post"] == post
+    )
 
 
 def test_amendment_is_a_numbered_revision_and_earlier_text_stays_readable(client, issued):
     d, desk, hanoi = issued
     path = f"/api/v1/demarches/{d['id']}"
     hanoi_tasking = _tasking(client, d, "HANOI", desk)
-    r = write(client, "POST", f"{path}/amend", desk, etag_path=path, json={
-        "reason": "Council vote moved; new point on the review.",
-        "deadline": future(15).isoformat(),
-        "talking_points": [{"text": "New first point."}],
-        "targets": [{"post": "HANOI"}, {"post": "TRIPOLI"}],
-    })
+    r = write(
+        client,
+        "POST",
+        f"{path}/amend",
+        desk,
+        etag_path=path,
+        json={
+            "reason": "Council vote moved; new point on the review.",
+            "deadline": future(15).isoformat(),
+            "talking_points": [{"text": "New first point."}],
+            "targets": [{"post": "HANOI"}, {"post": "TRIPOLI"}],
+        },
+    )
     assert r.status_code == 200, r.text
     amended = r.json()
     assert amended["revision"] == 1
     assert [p["text"] for p in amended["talking_points"]] == ["New first point."]
     states = {t["post"]: t["status"] for t in amended["taskings"]}
     assert states == {"HANOI": "pending", "SANJOSE": "cancelled", "TRIPOLI": "pending"}
-    assert all(t["due_date"] == future(15).isoformat() for t in amended["taskings"]
-               if t["status"] == "pending")
+    assert all(
+        t["due_date"] == future(15).isoformat()
+        for t in amended["taskings"]
+        if t["status"] == "pending"
+    )
 
     revisions = client.get(f"{path}/revisions", headers=desk).json()
     assert [r["number"] for r in revisions] == [0]
     assert [p["text"] for p in revisions[0]["content"]["talking_points"]] == [
-        p["text"] for p in d["talking_points"]]
+        p["text"] for p in d["talking_points"]
+    ]
     assert revisions[0]["reason"].startswith("Council vote moved")
 
     # The post sees that the demarche changed since it last acted, and what changed.
@@ -58,8 +73,9 @@ def test_amendment_is_a_numbered_revision_and_earlier_text_stays_readable(client
     assert seen["changed_since_seen"] is True
     assert {"deadline", "talking_points", "targets"} <= set(seen["changes"])
     etag = client.get(f"/api/v1/taskings/{hanoi_tasking['id']}", headers=hanoi).headers["etag"]
-    r = client.post(f"/api/v1/taskings/{hanoi_tasking['id']}/acknowledge",
-                    headers={**hanoi, "If-Match": etag})
+    r = client.post(
+        f"/api/v1/taskings/{hanoi_tasking['id']}/acknowledge", headers={**hanoi, "If-Match": etag}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["changed_since_seen"] is False and r.json()["changes"] == []
 
@@ -87,12 +103,19 @@ def test_timeline_reads_back_in_order_with_every_actor(client, db):
     actors = {e["actor"] for e in events}
     assert {"desk", "hanoi", "sanjose"} <= actors
     actions = {(e["entity"], e["action"]) for e in events}
-    assert {("tasking", "deliver"), ("tasking", "report_response"), ("tasking", "accept"),
-            ("response", "create"), ("tasking", "advise_against")} <= actions
+    assert {
+        ("tasking", "deliver"),
+        ("tasking", "report_response"),
+        ("tasking", "accept"),
+        ("response", "create"),
+        ("tasking", "advise_against"),
+    } <= actions
 
     # A post sees its own records and the desk's, never another post's reporting.
     mine = client.get(f"/api/v1/demarches/{marovia['id']}/timeline", headers=token["hanoi"]).json()
     assert {e["post"] for e in mine} <= {None, "HANOI"}
+    # Every tasking event names its post, so none slips through as "no post".
+    assert all(e["post"] for e in events if e["entity"] in ("tasking", "response"))
     assert "sanjose" not in {e["actor"] for e in mine}
     # The SECRET point stays out of a CONFIDENTIAL reader's copy of the audit snapshots.
     assert "do not share this assessment" not in str(mine)

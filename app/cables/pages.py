@@ -1,0 +1,319 @@
+"""Importing cables in the browser: an instruction becomes a draft demarche, a post's
+reply is matched to its tasking and its suggested delivery and response confirmed.
+
+The same service functions as POST /api/v1/cables and the reply review API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.policy import Permission, require
+from app.cables import service
+from app.cables.models import CableReply, ReplyStatus
+from app.cables.schemas import ConfirmReplyIn
+from app.classification import Classification, from_marking
+from app.dashboards.queries import PAGE_SIZE
+from app.demarches import service as demarches
+from app.demarches.pages import STALE
+from app.demarches.schemas import DemarcheUpdate, TargetIn
+from app.deps import SessionDep
+from app.errors import DomainError, Invalid
+from app.posts.models import Post
+from app.taskings import service as taskings
+from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
+from app.web import CsrfChecked, PageUser, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _import_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    error: str = "",
+    text: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    unmatched, _ = service.list_replies(
+        session, actor=user, status=ReplyStatus.UNMATCHED, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "cables/import.html",
+        status_code=status_code,
+        banner=max(
+            (from_marking(c.classification) for _, c in unmatched),
+            default=Classification.UNCLASSIFIED,
+            key=lambda c: c.rank,
+        ),
+        unmatched=unmatched,
+        error=error,
+        text=text,
+    )
+
+
+async def _text_of(text: str, upload: UploadFile | None) -> str:
+    if upload is not None and upload.filename:
+        return (await upload.read()).decode("utf-8", errors="replace")
+    return text
+
+
+@router.get("/cables/import", name="import_cable")
+def import_cable(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require(user, Permission.INGEST_CABLES, route=request.url.path)
+    return _import_page(request, session, user)
+
+
+@router.post("/cables/import/instruction", dependencies=[CsrfChecked])
+async def import_instruction(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    text: Annotated[str, Form(max_length=2_000_000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    raw = await _text_of(text, file)
+    if not raw.strip():
+        return _import_page(
+            request,
+            session,
+            user,
+            status_code=422,
+            error="Paste the cable's text or choose a file.",
+        )
+    try:
+        ingested = service.ingest(session, raw, actor=user)
+        drafted = service.draft_demarche(session, ingested.cable, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return _import_page(
+            request, session, user, status_code=exc.status, error=exc.detail, text=raw
+        )
+    return _draft_page(
+        request,
+        session,
+        user,
+        drafted.demarche.id,
+        raw=ingested.cable.raw_text,
+        unresolved=[
+            u.model_dump() if hasattr(u, "model_dump") else vars(u) for u in drafted.unresolved
+        ],
+        warnings=drafted.warnings,
+    )
+
+
+def _draft_page(
+    request: Request,
+    session: Session,
+    user: User,
+    demarche_id: int,
+    *,
+    raw: str,
+    unresolved: list[dict[str, Any]],
+    warnings: list[str],
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    d = demarches.get_visible(session, demarche_id, actor=user)
+    posts = [
+        (code, name)
+        for code, name in session.execute(
+            select(Post.code, Post.name).where(Post.active.is_(True)).order_by(Post.code)
+        )
+    ]
+    return render(
+        request,
+        "cables/draft.html",
+        status_code=status_code,
+        banner=d.classification,
+        d=d,
+        raw=raw,
+        unresolved=unresolved,
+        warnings=warnings,
+        posts=posts,
+        error=error,
+    )
+
+
+@router.post("/cables/drafts/{demarche_id}/targets", dependencies=[CsrfChecked])
+def add_targets(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    user: PageUser,
+    version: Annotated[int, Form()],
+    posts: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Fix the addressees the registry could not place: add posts to the draft."""
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    d = demarches.get_visible(session, demarche_id, actor=user)
+    if version != d.version:
+        raise Invalid(STALE.format(kind="demarche", read=version, now=d.version))
+    have = [
+        TargetIn(post=t.post.code, role=t.role, countries=[t.country], due_date=t.due_date)
+        for t in d.targets
+    ]
+    codes = {t.post for t in have}
+    extra = [TargetIn(post=c) for c in dict.fromkeys(posts or []) if c.upper() not in codes]
+    demarches.update_draft(session, d, DemarcheUpdate(targets=have + extra), actor=user)
+    return RedirectResponse(f"/demarches/{demarche_id}?done=created", status_code=303)
+
+
+def _reply_page(
+    request: Request,
+    session: Session,
+    user: User,
+    reply: CableReply,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    cable = service.get_visible(session, reply.cable_id, actor=user)
+    tasking = (
+        taskings.get_visible(session, reply.tasking_id, actor=user)
+        if reply.tasking_id is not None
+        else None
+    )
+    s = dict(reply.suggestion or {})
+    if isinstance(s.get("commitments"), list):
+        s["commitments"] = "\n".join(map(str, s["commitments"]))
+    return render(
+        request,
+        "cables/reply.html",
+        status_code=status_code,
+        banner=from_marking(cable.classification),
+        reply=reply,
+        cable=cable,
+        tasking=tasking,
+        v=values or s,
+        errors=errors or {},
+        levels=list(DeliveryLevel),
+        methods=list(DeliveryMethod),
+        positions=list(Position),
+    )
+
+
+@router.post("/cables/import/reply", dependencies=[CsrfChecked])
+async def import_reply(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    text: Annotated[str, Form(max_length=2_000_000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    require(user, Permission.INGEST_CABLES, route=request.url.path)
+    raw = await _text_of(text, file)
+    try:
+        ingested = service.ingest(session, raw, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return _import_page(
+            request, session, user, status_code=exc.status, error=exc.detail, text=raw
+        )
+    if ingested.reply is None:
+        return _import_page(
+            request,
+            session,
+            user,
+            status_code=422,
+            text=raw,
+            error="This cable reads as an instruction, not a post's reply.",
+        )
+    return RedirectResponse(f"/cables/replies/{ingested.reply.id}", status_code=303)
+
+
+@router.get("/cables/replies/{reply_id}", name="cable_reply")
+def show_reply(request: Request, reply_id: int, session: SessionDep, user: PageUser):
+    reply = service.get_reply(session, reply_id, actor=user)
+    return _reply_page(request, session, user, reply)
+
+
+@router.post("/cables/replies/{reply_id}/confirm", dependencies=[CsrfChecked])
+def confirm_reply(
+    request: Request,
+    reply_id: int,
+    session: SessionDep,
+    user: PageUser,
+    delivered_on: Annotated[str, Form()] = "",
+    delivered_by: Annotated[str, Form(max_length=400)] = "",
+    recipient_name: Annotated[str, Form(max_length=400)] = "",
+    recipient_title: Annotated[str, Form(max_length=400)] = "",
+    recipient_office: Annotated[str, Form(max_length=400)] = "",
+    level: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "",
+    position: Annotated[str, Form()] = "",
+    summary: Annotated[str, Form(max_length=20_000)] = "",
+    commitments: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    reply = service.get_reply(session, reply_id, actor=user)
+    values = {
+        "delivered_on": delivered_on,
+        "delivered_by": delivered_by,
+        "recipient_name": recipient_name,
+        "recipient_title": recipient_title,
+        "recipient_office": recipient_office,
+        "level": level,
+        "method": method,
+        "position": position,
+        "summary": summary,
+        "commitments": commitments,
+    }
+    try:
+        data = ConfirmReplyIn.model_validate(
+            {
+                "delivery": {
+                    "delivered_on": delivered_on or None,
+                    "delivered_by": delivered_by,
+                    "recipient_name": recipient_name,
+                    "recipient_title": recipient_title,
+                    "recipient_office": recipient_office,
+                    "level": level,
+                    "method": method,
+                },
+                "response": {
+                    "position": position,
+                    "summary": summary,
+                    "commitments": [
+                        {"text": c.strip()} for c in commitments.splitlines() if c.strip()
+                    ],
+                },
+            }
+        )
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            name = next((str(p) for p in reversed(e["loc"]) if isinstance(p, str)), "form")
+            errors.setdefault(name, e["msg"].removeprefix("Value error, "))
+        return _reply_page(
+            request, session, user, reply, values=values, errors=errors, status_code=422
+        )
+    try:
+        tasking = service.reply_tasking(session, reply, actor=user)
+        service.confirm_reply(session, reply, tasking, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        reply = service.get_reply(session, reply_id, actor=user)
+        return _reply_page(
+            request,
+            session,
+            user,
+            reply,
+            values=values,
+            errors={"form": exc.detail},
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/demarches/{tasking.demarche_id}?done=moved", status_code=303)

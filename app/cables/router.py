@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from app.auth.policy import Permission, require
+from app.cables import service
+from app.cables.models import Cable, CableKind, CableReply, ReplyStatus
+from app.cables.schemas import (
+    CableOut,
+    CablePage,
+    CableSummary,
+    CableTextIn,
+    ConfirmReplyIn,
+    DraftOut,
+    IngestOut,
+    MatchReplyIn,
+    RejectReplyIn,
+    ReplyBrief,
+    ReplyOut,
+    ReplyPage,
+)
+from app.concurrency import require_if_match, set_etag
+from app.demarches import service as demarches
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.errors import Invalid
+
+router = APIRouter(prefix="/cables", tags=["cables"])
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {"schema": CableTextIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+async def cable_text(request: Request) -> str:
+    """The cable from a text/plain body, JSON {"text": ...}, or a multipart `file` field."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Invalid("Send the cable as a multipart field named 'file'.")
+        raw = await upload.read()
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        try:
+            return CableTextIn.model_validate_json(await request.body()).text
+        except ValidationError as exc:
+            raise Invalid(
+                'Send JSON as {"text": "<the cable>"}.',
+                errors=[
+                    {"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                    for e in exc.errors()
+                ],
+            ) from exc
+    else:
+        raw = await request.body()
+    # Real cables carry stray bytes; a replacement character is better than a refusal.
+    return raw.decode("utf-8", errors="replace")
+
+
+CableText = Annotated[str, Depends(cable_text)]
+
+
+def _brief(reply: CableReply | None) -> ReplyBrief | None:
+    if reply is None:
+        return None
+    return ReplyBrief(
+        id=reply.id, status=reply.status, demarche_id=reply.demarche_id, tasking_id=reply.tasking_id
+    )
+
+
+def _summary(c: Cable) -> CableSummary:
+    return CableSummary(
+        id=c.id,
+        ref_id=c.ref_id,
+        kind=c.kind,
+        dtg=c.dtg,
+        originator=c.originator,
+        classification=c.classification,
+        subject=c.subject,
+        received_at=c.received_at,
+    )
+
+
+def _out(c: Cable, reply: CableReply | None) -> CableOut:
+    return CableOut(
+        **_summary(c).model_dump(),
+        precedence=c.precedence.value if c.precedence else None,
+        captions=c.captions,
+        tags=c.tags,
+        parsed=c.parsed,
+        raw_text=c.raw_text,
+        reply=_brief(reply),
+    )
+
+
+def _reply_out(r: CableReply, c: Cable) -> ReplyOut:
+    return ReplyOut(
+        id=r.id,
+        cable_id=c.id,
+        cable_ref_id=c.ref_id,
+        cable_subject=c.subject,
+        originator=c.originator,
+        status=r.status,
+        demarche_id=r.demarche_id,
+        tasking_id=r.tasking_id,
+        suggestion=r.suggestion,
+        evidence=r.evidence,
+        note=r.note,
+        created_at=r.created_at,
+        reviewed_at=r.reviewed_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestOut,
+    openapi_extra=_BODY_DOC,
+    responses={200: {"description": "Already stored: the existing cable"}},
+)
+def ingest_cable(
+    # Who is asking is settled before the body is read: no credentials, 401 first.
+    session: SessionDep,
+    actor: CurrentUser,
+    text: CableText,
+    request: Request,
+    response: Response,
+):
+    """Store a cable (text, JSON or file upload); a report is matched to the tasking it answers."""
+    require(actor, Permission.INGEST_CABLES, route=request.url.path)
+    got = service.ingest(session, text, actor=actor)
+    if not got.created:
+        response.status_code = status.HTTP_200_OK
+    return IngestOut(
+        **_out(got.cable, got.reply).model_dump(),
+        created=got.created,
+        warnings=list(got.parsed.warnings),
+    )
+
+
+@router.get("", response_model=CablePage)
+def list_cables(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    kind: CableKind | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+):
+    """Cables you may see, newest first, paginated by cursor."""
+    limit = min(limit or settings.default_page_size, settings.max_page_size)
+    rows, next_cursor = service.list_visible(
+        session, actor=actor, kind=kind, limit=limit, cursor=cursor
+    )
+    return CablePage(items=[_summary(c) for c in rows], next_cursor=next_cursor, limit=limit)
+
+
+@router.get("/replies", response_model=ReplyPage)
+def list_replies(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    status: ReplyStatus | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+):
+    """Report cables and their suggested delivery and response; ?status=unmatched for the queue."""
+    limit = min(limit or settings.default_page_size, settings.max_page_size)
+    rows, next_cursor = service.list_replies(
+        session, actor=actor, status=status, limit=limit, cursor=cursor
+    )
+    return ReplyPage(
+        items=[_reply_out(r, c) for r, c in rows], next_cursor=next_cursor, limit=limit
+    )
+
+
+def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
+    session.flush()
+    cable = session.get(Cable, reply.cable_id)
+    assert cable is not None
+    return _reply_out(reply, cable)
+
+
+@router.get("/replies/{reply_id}", response_model=ReplyOut)
+def get_reply(reply_id: int, session: SessionDep, actor: CurrentUser):
+    """One report cable's match and suggestion."""
+    return _reply_answer(session, service.get_reply(session, reply_id, actor=actor))
+
+
+@router.post("/replies/{reply_id}/confirm", response_model=ReplyOut)
+def confirm_reply(
+    reply_id: int,
+    data: ConfirmReplyIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
+    response: Response,
+):
+    """Log the (corrected) delivery and response on the tasking. Needs If-Match: the tasking's ETag."""
+    reply = service.get_reply(session, reply_id, actor=actor)
+    tasking = service.reply_tasking(session, reply, actor=actor)
+    require_if_match(request, "tasking", tasking)
+    service.confirm_reply(session, reply, tasking, data, actor=actor)
+    out = _reply_answer(session, reply)
+    set_etag(response, "tasking", tasking)
+    return out
+
+
+@router.post("/replies/{reply_id}/reject", response_model=ReplyOut)
+def reject_reply(reply_id: int, data: RejectReplyIn, session: SessionDep, actor: CurrentUser):
+    """Mark a reply's match or suggestion wrong, with a note; nothing is logged on a tasking."""
+    reply = service.get_reply(session, reply_id, actor=actor)
+    service.reject_reply(session, reply, data.note, actor=actor)
+    return _reply_answer(session, reply)
+
+
+@router.post("/replies/{reply_id}/match", response_model=ReplyOut)
+def match_reply(reply_id: int, data: MatchReplyIn, session: SessionDep, actor: CurrentUser):
+    """The desk attaches an unmatched reply to the tasking it answers."""
+    reply = service.get_reply(session, reply_id, actor=actor)
+    service.match_by_hand(session, reply, data.tasking_id, actor=actor)
+    return _reply_answer(session, reply)
+
+
+@router.get("/{cable_id}", response_model=CableOut)
+def get_cable(cable_id: int, session: SessionDep, actor: CurrentUser):
+    """One cable: parsed fields and the raw text."""
+    cable = service.get_visible(session, cable_id, actor=actor)
+    return _out(cable, service.reply_of(session, cable))
+
+
+@router.post(
+    "/{cable_id}/draft-demarche", status_code=status.HTTP_201_CREATED, response_model=DraftOut
+)
+def draft_demarche(
+    cable_id: int, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+):
+    """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
+    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    cable = service.get_visible(session, cable_id, actor=actor)
+    drafted = service.draft_demarche(session, cable, actor=actor)
+    session.flush()
+    set_etag(response, "demarche", drafted.demarche)
+    out = demarches.to_out(session, drafted.demarche, actor=actor)
+    return DraftOut(**out.model_dump(), unresolved=drafted.unresolved, warnings=drafted.warnings)
