@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.auth.service import issue_token
+from app.cables import service as cables
+from app.cables.models import CableReply
 from app.classification import Classification
 from app.concurrency import etag
 from app.demarches.models import Demarche
-from app.cables import service as cables
-from app.cables.models import CableReply
 from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
