@@ -54,7 +54,9 @@ def current_user(request: Request, session: SessionDep) -> User:
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer <token>'.")
     user = user_for_token(session, secret.strip())
     if user is None:
-        log.info("denied user=- route=%s reason=invalid, expired or revoked token", request.url.path)
+        log.info(
+            "denied user=- route=%s reason=invalid, expired or revoked token", request.url.path
+        )
         raise Unauthorized("The access token is invalid, expired or revoked.")
     request.state.user = user
     return user

@@ -56,7 +56,9 @@ def page_user(ws: WebSessionDep) -> User:
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def check_csrf(request: Request, ws: WebSessionDep, csrf_token: Annotated[str, Form()] = "") -> None:
+def check_csrf(
+    request: Request, ws: WebSessionDep, csrf_token: Annotated[str, Form()] = ""
+) -> None:
     """Every form POST carries the session's CSRF token; a forged or missing one is refused."""
     if not csrf_token or not hmac.compare_digest(csrf_token, ws.csrf_token):
         log.warning(

@@ -47,7 +47,11 @@ def _login_form(
     )
     # Double-submit token: there is no session yet to hold it.
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request),
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request),
         path="/login",
     )
     return response
@@ -70,16 +74,31 @@ def login(
     next_url = _safe_next(next)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf_token or not hmac.compare_digest(csrf_token, cookie_token):
-        return _login_form(request, next_url=next_url, username=username, status_code=403,
-                           error="The sign-in form expired; please try again.")
+        return _login_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status_code=403,
+            error="The sign-in form expired; please try again.",
+        )
     address = request.client.host if request.client else "unknown"
     if not service.login_allowed(session, username=username, address=address):
-        return _login_form(request, next_url=next_url, username=username, status_code=429,
-                           error="Too many failed sign-ins. Wait 15 minutes and try again.")
+        return _login_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status_code=429,
+            error="Too many failed sign-ins. Wait 15 minutes and try again.",
+        )
     user = service.authenticate(session, username=username, password=password, address=address)
     if user is None:
-        return _login_form(request, next_url=next_url, username=username, status_code=401,
-                           error="Wrong user name or password.")
+        return _login_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status_code=401,
+            error="Wrong user name or password.",
+        )
     opened = service.open_session(session, user=user)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(

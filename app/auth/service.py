@@ -114,13 +114,20 @@ SESSION_TTL = timedelta(hours=12)
 def login_allowed(session: Session, *, username: str, address: str) -> bool:
     """False once a user, or an address, has failed too often in the window."""
     since = utcnow() - LOGIN_WINDOW
-    by_user = session.scalar(
-        select(func.count()).where(LoginAttempt.username == username.strip().lower(),
-                                   LoginAttempt.at >= since)
-    ) or 0
-    by_address = session.scalar(
-        select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
-    ) or 0
+    by_user = (
+        session.scalar(
+            select(func.count()).where(
+                LoginAttempt.username == username.strip().lower(), LoginAttempt.at >= since
+            )
+        )
+        or 0
+    )
+    by_address = (
+        session.scalar(
+            select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+        )
+        or 0
+    )
     return by_user < MAX_FAILURES_PER_USER and by_address < MAX_FAILURES_PER_ADDRESS
 
 

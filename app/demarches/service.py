@@ -435,6 +435,7 @@ def issue(
             entity="tasking",
             entity_id=t.id,
             demarche_id=demarche.id,
+            post_id=t.post_id,  # a post's timeline shows its own line, not the others'
             action="create",
             after={
                 "post_id": t.post_id,
@@ -466,6 +467,7 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
             entity="tasking",
             entity_id=t.id,
             demarche_id=demarche.id,
+            post_id=t.post_id,
             action="cancel",
             before={"status": t.status},
             after={"status": TaskingStatus.CANCELLED, "reason": "demarche cancelled"},
