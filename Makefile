@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install
+.PHONY: run test lint install chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,18 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench migrations/env.py
 	$(BIN)/mypy app
 
+# The browser tests drive Debian's Chromium; install it when missing (root only),
+# otherwise say so: those tests then skip with the reason.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update && apt-get install -y chromium) || echo "note: could not install chromium: browser tests will skip"; \
+	  else \
+	    echo "note: /usr/bin/chromium is missing and installing it needs root: browser tests will skip"; \
+	  fi; \
+	fi
+
 # The PostgreSQL half runs when TEST_POSTGRES_URL is set (bash .ci/run sets it).
-test: lint
+test: chromium lint
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "note: TEST_POSTGRES_URL unset: SQLite only (bash .ci/run adds PostgreSQL)"; fi
 	$(BIN)/python -m pytest

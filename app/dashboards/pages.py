@@ -1,28 +1,80 @@
-"""Dashboard pages. (The outstanding-demarches home page grows with the dashboards issue.)"""
+"""Dashboard pages: outstanding demarches (the home page) and the overdue board."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
-from app.auth.policy import visible_demarches
-from app.classification import Classification
-from app.demarches.models import Demarche, DemarcheStatus
-from app.deps import SessionDep
+from app.dashboards import queries
+from app.db import today_utc
+from app.demarches.models import DemarcheStatus
+from app.deps import SessionDep, SettingsDep
+from app.posts.models import Region
 from app.web import PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
 
+def _enum_or_none(enum_cls, value: str | None):
+    # A hand-edited or stale bookmark must not break the page: unknown values are ignored.
+    try:
+        return enum_cls(value) if value else None
+    except ValueError:
+        return None
+
+
 @router.get("/", name="home")
-def home(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
-    rows = session.scalars(
-        select(Demarche)
-        .where(visible_demarches(user), Demarche.status == DemarcheStatus.ISSUED)
-        .order_by(Demarche.deadline, Demarche.id)
-        .limit(50)
-    ).all()
-    banner = max((d.classification for d in rows), default=Classification.UNCLASSIFIED,
-                 key=lambda c: c.rank)
-    return render(request, "dashboards/home.html", banner=banner, demarches=rows)
+def home(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    status: str = "",
+    region: str = "",
+    tag: str = "",
+    post: str = "",
+    overdue: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    filters = queries.HomeFilters(
+        status=_enum_or_none(DemarcheStatus, status) or DemarcheStatus.ISSUED,
+        region=_enum_or_none(Region, region),
+        tag=tag.strip()[:16].upper() or None,
+        post=post.strip()[:32].upper() or None,
+        overdue=overdue in ("1", "on", "true"),
+    )
+    result = queries.outstanding(session, actor=user, filters=filters, settings=settings, page=page)
+    tags, posts = queries.filter_choices(session, actor=user)
+    return render(
+        request,
+        "dashboards/home.html",
+        banner=result.banner,
+        result=result,
+        filters=filters,
+        statuses=list(DemarcheStatus),
+        regions=list(Region),
+        tags=tags,
+        posts=posts,
+        today=today_utc(),
+    )
+
+
+@router.get("/overdue", name="overdue_board")
+def overdue_board(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    sort: str = "worst",
+    page: int = 1,
+) -> HTMLResponse:
+    sort = sort if sort in ("worst", "region") else "worst"
+    board = queries.overdue_board(session, actor=user, settings=settings, sort=sort, page=page)
+    return render(
+        request,
+        "dashboards/overdue.html",
+        banner=board.banner,
+        board=board,
+        sort=sort,
+        bucket=queries.bucket,
+    )

@@ -1,0 +1,317 @@
+"""Read-only aggregates behind the pages: one query per table, never one per row.
+
+Every query goes through the policy's visibility filters (visible_demarches,
+visible_taskings), so a dashboard cannot show what the API would hide.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import User
+from app.auth.policy import visible_demarches
+from app.classification import Classification
+from app.db import today_utc
+from app.demarches.models import (
+    Demarche,
+    DemarcheStatus,
+    DemarcheTag,
+    DemarcheTarget,
+    TaskingRole,
+)
+from app.posts.models import Post, Region
+from app.settings import Settings
+from app.taskings.models import Position, Response, Tasking, TaskingStatus
+from app.taskings.service import overdue_clause, visible_taskings
+
+PAGE_SIZE = 50
+
+# The states a progress bar shows one by one; the rest are grouped as "other".
+PROGRESS_STATES: tuple[TaskingStatus, ...] = (
+    TaskingStatus.PENDING,
+    TaskingStatus.ACKNOWLEDGED,
+    TaskingStatus.DELIVERED,
+    TaskingStatus.REPORTED,
+    TaskingStatus.CLOSED,
+    TaskingStatus.UNABLE,
+)
+
+
+def highest(levels: list[Classification]) -> Classification:
+    return max(levels, default=Classification.UNCLASSIFIED, key=lambda c: c.rank)
+
+
+@dataclass
+class Progress:
+    """ACTION taskings of one demarche counted by state, and how many are overdue."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def segments(self) -> list[tuple[str, int, float]]:
+        """(state, count, percent) in workflow order, "other" last, zeros left out."""
+        total = self.total or 1
+        keys = [s.value for s in PROGRESS_STATES] + ["other"]
+        return [
+            (k, self.counts[k], 100 * self.counts[k] / total) for k in keys if self.counts.get(k)
+        ]
+
+
+def progress_by_demarche(
+    session: Session, ids: list[int], *, actor: User, settings: Settings
+) -> dict[int, Progress]:
+    """One GROUP BY over the taskings of these demarches that the actor may see."""
+    out: dict[int, Progress] = {i: Progress() for i in ids}
+    if not ids:
+        return out
+    overdue = overdue_clause(settings)
+    rows = session.execute(
+        select(
+            Tasking.demarche_id,
+            Tasking.status,
+            func.count(),
+            func.sum(case((overdue, 1), else_=0)),
+        )
+        .where(
+            Tasking.demarche_id.in_(ids),
+            Tasking.role == TaskingRole.ACTION,
+            visible_taskings(actor),
+        )
+        .group_by(Tasking.demarche_id, Tasking.status)
+    ).all()
+    shown = {s.value for s in PROGRESS_STATES}
+    for demarche_id, status, n, late in rows:
+        key = status.value if status.value in shown else "other"
+        p = out[demarche_id]
+        p.counts[key] = p.counts.get(key, 0) + n
+        p.overdue += int(late or 0)
+    return out
+
+
+# -- the outstanding demarches (home page) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeFilters:
+    status: DemarcheStatus = DemarcheStatus.ISSUED
+    region: Region | None = None
+    tag: str | None = None
+    post: str | None = None
+    overdue: bool = False
+
+    def query(self) -> dict[str, str]:
+        """The filters as URL parameters, for pagination links that keep them."""
+        q: dict[str, str] = {"status": self.status.value}
+        if self.region:
+            q["region"] = self.region.value
+        if self.tag:
+            q["tag"] = self.tag
+        if self.post:
+            q["post"] = self.post
+        if self.overdue:
+            q["overdue"] = "1"
+        return q
+
+
+def _filtered(actor: User, filters: HomeFilters, settings: Settings) -> Select[Any]:
+    stmt = select(Demarche).where(visible_demarches(actor), Demarche.status == filters.status)
+    targeted = select(Tasking.id).where(Tasking.demarche_id == Demarche.id, visible_taskings(actor))
+    if filters.region or filters.post:
+        posts = select(Post.id)
+        if filters.region:
+            posts = posts.where(Post.region == filters.region)
+        if filters.post:
+            posts = posts.where(Post.code == filters.post.upper())
+        # A draft has no taskings yet: match its chosen targets instead.
+        stmt = stmt.where(
+            exists(targeted.where(Tasking.post_id.in_(posts)))
+            | exists(
+                select(DemarcheTarget.id).where(
+                    DemarcheTarget.demarche_id == Demarche.id, DemarcheTarget.post_id.in_(posts)
+                )
+            )
+        )
+    if filters.tag:
+        stmt = stmt.where(
+            exists(
+                select(DemarcheTag.tag).where(
+                    DemarcheTag.demarche_id == Demarche.id, DemarcheTag.tag == filters.tag.upper()
+                )
+            )
+        )
+    if filters.overdue:
+        stmt = stmt.where(exists(targeted.where(overdue_clause(settings))))
+    return stmt
+
+
+@dataclass
+class HomePage:
+    demarches: list[Demarche]
+    progress: dict[int, Progress]
+    total: int
+    page: int
+    pages: int
+    banner: Classification
+
+
+def outstanding(
+    session: Session, *, actor: User, filters: HomeFilters, settings: Settings, page: int = 1
+) -> HomePage:
+    """Open demarches the actor may see, soonest deadline first (undated last)."""
+    stmt = _filtered(actor, filters, settings)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = list(
+        session.scalars(
+            stmt.options(selectinload(Demarche.tag_rows))
+            .order_by(Demarche.deadline.is_(None), Demarche.deadline, Demarche.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
+    progress = progress_by_demarche(session, [d.id for d in rows], actor=actor, settings=settings)
+    return HomePage(
+        demarches=rows,
+        progress=progress,
+        total=total,
+        page=page,
+        pages=pages,
+        banner=highest([d.classification for d in rows]),
+    )
+
+
+def filter_choices(session: Session, *, actor: User) -> tuple[list[str], list[tuple[str, str]]]:
+    """Tags on visible demarches and the active posts, for the filter form's lists."""
+    tags = list(
+        session.scalars(
+            select(DemarcheTag.tag)
+            .join(Demarche, Demarche.id == DemarcheTag.demarche_id)
+            .where(visible_demarches(actor))
+            .distinct()
+            .order_by(DemarcheTag.tag)
+        )
+    )
+    posts = [
+        (code, name)
+        for code, name in session.execute(
+            select(Post.code, Post.name).where(Post.active.is_(True)).order_by(Post.code)
+        )
+    ]
+    return tags, posts
+
+
+# -- responses by position (the chart) ----------------------------------------------
+
+
+def responses_by_position(
+    session: Session, demarche_id: int, *, actor: User
+) -> list[tuple[Position, int]]:
+    """Every position in order with its count (zeros kept, so the chart's axis is stable)."""
+    counts = dict(
+        session.execute(
+            select(Response.position, func.count())
+            .join(Tasking, Tasking.id == Response.tasking_id)
+            .where(Tasking.demarche_id == demarche_id, visible_taskings(actor))
+            .group_by(Response.position)
+        ).all()
+    )
+    return [(p, int(counts.get(p, 0))) for p in Position]
+
+
+# -- the overdue board --------------------------------------------------------------
+
+BUCKETS: tuple[tuple[int, str], ...] = ((1, "b1"), (4, "b2"), (8, "b3"), (15, "b4"))
+
+
+def bucket(days: int) -> str:
+    """A shading class for days late: b0 (urgent, not yet late) to b4 (15 days or more)."""
+    name = "b0"
+    for floor, cls in BUCKETS:
+        if days >= floor:
+            name = cls
+    return name
+
+
+@dataclass
+class BoardRow:
+    code: str
+    name: str
+    region: str
+    cells: dict[int, int]  # demarche id -> days late
+
+    @property
+    def worst(self) -> int:
+        return max(self.cells.values(), default=0)
+
+
+@dataclass
+class Board:
+    columns: list[tuple[int, str, date | None]]  # demarche id, subject, deadline
+    rows: list[BoardRow]
+    total_rows: int
+    page: int
+    pages: int
+    banner: Classification
+
+
+def overdue_board(
+    session: Session, *, actor: User, settings: Settings, sort: str = "worst", page: int = 1
+) -> Board:
+    """Posts x open demarches, each cell the days late of that post's overdue tasking."""
+    today = today_utc()
+    rows = session.execute(
+        select(
+            Post.code,
+            Post.name,
+            Post.region,
+            Demarche.id,
+            Demarche.subject,
+            Demarche.deadline,
+            Demarche.classification,
+            Tasking.due_date,
+        )
+        .join(Post, Post.id == Tasking.post_id)
+        .join(Demarche, Demarche.id == Tasking.demarche_id)
+        .where(
+            visible_taskings(actor),
+            Demarche.status == DemarcheStatus.ISSUED,
+            overdue_clause(settings),
+        )
+    ).all()
+    columns: dict[int, tuple[int, str, date | None]] = {}
+    by_post: dict[str, BoardRow] = {}
+    levels: list[Classification] = []
+    cells: dict[str, dict[int, int]] = defaultdict(dict)
+    for code, name, region, d_id, subject, deadline, level, due in rows:
+        columns[d_id] = (d_id, subject, deadline)
+        levels.append(level)
+        days = (today - due).days if due and due < today else 0
+        cells[code][d_id] = max(days, cells[code].get(d_id, 0))
+        by_post.setdefault(code, BoardRow(code, name, region.value, cells[code]))
+    ordered = list(by_post.values())
+    if sort == "region":
+        ordered.sort(key=lambda r: (r.region, r.code))
+    else:
+        ordered.sort(key=lambda r: (-r.worst, -len(r.cells), r.code))
+    total = len(ordered)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return Board(
+        columns=sorted(columns.values(), key=lambda c: (c[2] is None, c[2] or today, c[0])),
+        rows=ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total_rows=total,
+        page=page,
+        pages=pages,
+        banner=highest(levels),
+    )

@@ -1,0 +1,446 @@
+"""Demarche pages: read one, write one by hand, and the desk's moves on it.
+
+Thin adapters: each POST checks the version the form was read at (the page's
+If-Match), calls the same service function as the API, and redirects; a refusal
+re-renders the page with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from app.auth.models import User
+from app.auth.policy import Permission, allows, may_read_portion, require
+from app.cables.models import Precedence
+from app.classification import Classification, from_marking
+from app.dashboards import queries
+from app.db import today_utc
+from app.demarches import service
+from app.demarches.models import Demarche, PointUse
+from app.demarches.schemas import AmendIn, DemarcheIn
+from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError, Invalid
+from app.posts.models import Collective, Post, Region
+from app.settings import Settings
+from app.taskings.models import Position, Tasking
+from app.taskings.service import actions_for, visible_taskings
+from app.web import CsrfChecked, PageUser, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = queries.PAGE_SIZE
+DONE = {
+    "created": "Draft saved. Check it, then issue it to the posts.",
+    "issued": "Issued: each target post now has a tasking.",
+    "amended": "Amended: the posts will see what changed.",
+    "cancelled": "Cancelled.",
+    "closed": "Closed.",
+    "moved": "Tasking updated.",
+}
+STALE = (
+    "Someone else changed this {kind} after you opened the page (you read version {read}; "
+    "it is now version {now}). Nothing was saved: check the current state below and try again."
+)
+
+POSITION_PATTERNS = {
+    Position.SUPPORTS: "solid-dark",
+    Position.LEANS_SUPPORTIVE: "stripes",
+    Position.NONCOMMITTAL: "dots",
+    Position.LEANS_OPPOSED: "back-stripes",
+    Position.OPPOSES: "solid-red",
+    Position.DECLINED_TO_RESPOND: "cross",
+}
+
+
+def _page_of(items: list[Any], page: int) -> tuple[list[Any], int, int]:
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page, pages
+
+
+def show_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    demarche_id: int,
+    *,
+    page: int = 1,
+    tl: int = 1,
+    status_code: int = 200,
+    error: str = "",
+    notice: str = "",
+) -> HTMLResponse:
+    d = service.get_visible(session, demarche_id, actor=user)
+    author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
+    taskings = list(
+        session.scalars(
+            select(Tasking)
+            .join(Post, Post.id == Tasking.post_id)
+            .where(Tasking.demarche_id == d.id, visible_taskings(user))
+            .options(contains_eager(Tasking.post), selectinload(Tasking.responses))
+            .order_by(Post.code, Tasking.country)
+        )
+    )
+    progress = queries.progress_by_demarche(session, [d.id], actor=user, settings=settings)[d.id]
+    chart = queries.responses_by_position(session, d.id, actor=user)
+    events = service.timeline(session, d, actor=user)
+    revisions = service.revisions(session, d, actor=user)
+
+    last_action = {ev.entity_id: ev for ev in events if ev.entity == "tasking"}
+    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
+    withheld = len(d.talking_points) - len(readable)
+    shown, page, pages = _page_of(taskings, page)
+    events_shown, tl, tl_pages = _page_of(events, tl)
+    return render(
+        request,
+        "demarches/show.html",
+        status_code=status_code,
+        banner=queries.highest([d.classification] + [p.classification for p in readable]),
+        d=d,
+        author=author,
+        points=readable,
+        withheld=withheld,
+        taskings=shown,
+        tasking_count=len(taskings),
+        page=page,
+        pages=pages,
+        progress=progress,
+        chart=chart,
+        chart_max=max((n for _, n in chart), default=0),
+        patterns=POSITION_PATTERNS,
+        events=events_shown,
+        tl=tl,
+        tl_pages=tl_pages,
+        last_action=last_action,
+        revisions=revisions,
+        actions={t.id: actions_for(user, t) for t in taskings},
+        may_write=allows(user, Permission.WRITE_DEMARCHES),
+        today=today_utc(),
+        error=error,
+        notice=notice or DONE.get(request.query_params.get("done", ""), ""),
+    )
+
+
+# -- writing one by hand ----------------------------------------------------------
+
+_MARK = re.compile(r"^\((U|SBU|C|S)\)\s*", re.IGNORECASE)
+_PUBLIC = re.compile(r"^\[public\]\s*", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _points(text: str, default: Classification) -> list[dict[str, Any]]:
+    out = []
+    for para in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        para = para.strip()
+        if not para:
+            continue
+        use = PointUse.PRIVATE
+        if _PUBLIC.match(para):
+            use, para = PointUse.PUBLIC, _PUBLIC.sub("", para)
+        level = default
+        if m := _MARK.match(para):
+            level, para = from_marking(m.group(1)), _MARK.sub("", para)
+        out.append({"text": para, "classification": level, "use": use})
+    return out
+
+
+def _new_form_choices(session: Session) -> dict[str, Any]:
+    posts = list(session.scalars(select(Post).where(Post.active.is_(True)).order_by(Post.code)))
+    collectives = list(
+        session.scalars(
+            select(Collective).options(selectinload(Collective.members)).order_by(Collective.name)
+        )
+    )
+    return {"all_posts": posts, "collectives": collectives, "regions": list(Region)}
+
+
+def _new_form(
+    request: Request,
+    session: Session,
+    *,
+    form: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "demarches/new.html",
+        status_code=status_code,
+        banner=Classification.UNCLASSIFIED,
+        form=form,
+        errors=errors or {},
+        classifications=list(Classification),
+        precedences=[p.value for p in Precedence],
+        **_new_form_choices(session),
+    )
+
+
+def _expand_targets(
+    session: Session, posts: list[str], regions: list[str], collectives: list[str]
+) -> list[str]:
+    """Post codes from the posts chosen by name, by region and by collective, deduplicated."""
+    codes = [p.upper() for p in posts if p]
+    wanted_regions = [r for r in Region if r.value in regions]
+    if wanted_regions:
+        codes += session.scalars(
+            select(Post.code)
+            .where(Post.region.in_(wanted_regions), Post.active.is_(True))
+            .order_by(Post.code)
+        )
+    if collectives:
+        codes += session.scalars(
+            select(Post.code)
+            .join(Post.collectives)
+            .where(Collective.code.in_(collectives), Post.active.is_(True))
+            .order_by(Post.code)
+        )
+    return list(dict.fromkeys(codes))
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors keyed by the form field they belong to (the first per field)."""
+    out: dict[str, str] = {}
+    for e in exc.errors():
+        name = str(e["loc"][0]) if e["loc"] else "form"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "This field is required."
+        out.setdefault(name, msg)
+    return out
+
+
+@router.get("/demarches/new", name="new_demarche")
+def new_demarche(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    return _new_form(request, session, form={"classification": "UNCLASSIFIED"})
+
+
+@router.post("/demarches/new", dependencies=[CsrfChecked])
+def create_demarche(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    subject: Annotated[str, Form(max_length=300)] = "",
+    summary: Annotated[str, Form(max_length=20_000)] = "",
+    classification: Annotated[str, Form()] = "UNCLASSIFIED",
+    precedence: Annotated[str, Form()] = "ROUTINE",
+    deadline: Annotated[str, Form()] = "",
+    delivery_level: Annotated[str, Form(max_length=200)] = "",
+    tags: Annotated[str, Form(max_length=600)] = "",
+    objectives: Annotated[str, Form(max_length=20_000)] = "",
+    talking_points: Annotated[str, Form(max_length=100_000)] = "",
+    key_dates: Annotated[str, Form(max_length=10_000)] = "",
+    posts: Annotated[list[str] | None, Form()] = None,
+    regions: Annotated[list[str] | None, Form()] = None,
+    collectives: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    form = {
+        "subject": subject,
+        "summary": summary,
+        "classification": classification,
+        "precedence": precedence,
+        "deadline": deadline,
+        "delivery_level": delivery_level,
+        "tags": tags,
+        "objectives": objectives,
+        "talking_points": talking_points,
+        "key_dates": key_dates,
+        "posts": posts or [],
+        "regions": regions or [],
+        "collectives": collectives or [],
+    }
+    errors: dict[str, str] = {}
+    dates = []
+    for line in _lines(key_dates):
+        m = _DATE_LINE.match(line)
+        if not m:
+            errors["key_dates"] = f"Write each key date as YYYY-MM-DD and what happens: {line!r}"
+            break
+        dates.append({"date": m.group(1), "what": m.group(2)})
+    level = next((c for c in Classification if c.value == classification), None)
+    codes = _expand_targets(session, posts or [], regions or [], collectives or [])
+    raw = {
+        "subject": subject,
+        "summary": summary,
+        "classification": classification,
+        "precedence": precedence,
+        "deadline": deadline or None,
+        "delivery_level": delivery_level or None,
+        "tags": [t for t in re.split(r"[\s,;]+", tags) if t],
+        "objectives": _lines(objectives),
+        "talking_points": _points(talking_points, level or Classification.UNCLASSIFIED),
+        "key_dates": dates,
+        "targets": [{"post": c} for c in codes],
+    }
+    try:
+        data = DemarcheIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = {**field_errors(exc), **errors}
+    if errors:
+        return _new_form(request, session, form=form, errors=errors, status_code=422)
+    try:
+        demarche = service.create_draft(session, data, actor=user)
+    except DomainError as exc:
+        session.rollback()
+        return _new_form(
+            request, session, form=form, errors={"targets": exc.detail}, status_code=exc.status
+        )
+    return RedirectResponse(f"/demarches/{demarche.id}?done=created", status_code=303)
+
+
+# -- reading one --------------------------------------------------------------------
+
+
+@router.get("/demarches/{demarche_id}", name="show_demarche")
+def show_demarche(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    page: int = 1,
+    tl: int = 1,
+) -> HTMLResponse:
+    return show_page(request, session, settings, user, demarche_id, page=page, tl=tl)
+
+
+# -- the desk's moves -------------------------------------------------------------
+
+
+def _desk_move(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    demarche_id: int,
+    version: int,
+    done: str,
+    move,
+) -> Response:
+    d = service.get_visible(session, demarche_id, actor=user)
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    if version != d.version:
+        return show_page(
+            request,
+            session,
+            settings,
+            user,
+            demarche_id,
+            status_code=409,
+            error=STALE.format(kind="demarche", read=version, now=d.version),
+        )
+    try:
+        move(d)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return show_page(
+            request, session, settings, user, demarche_id, status_code=exc.status, error=exc.detail
+        )
+    return RedirectResponse(f"/demarches/{demarche_id}?done={done}", status_code=303)
+
+
+Version = Annotated[int, Form()]
+Reason = Annotated[str, Form(max_length=2000)]
+
+
+@router.post("/demarches/{demarche_id}/issue", dependencies=[CsrfChecked])
+def issue_demarche(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Version,
+) -> Response:
+    return _desk_move(
+        request,
+        session,
+        settings,
+        user,
+        demarche_id,
+        version,
+        "issued",
+        lambda d: service.issue(session, d, actor=user),
+    )
+
+
+@router.post("/demarches/{demarche_id}/cancel", dependencies=[CsrfChecked])
+def cancel_demarche(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Version,
+    reason: Reason = "",
+) -> Response:
+    return _desk_move(
+        request,
+        session,
+        settings,
+        user,
+        demarche_id,
+        version,
+        "cancelled",
+        lambda d: service.cancel(session, d, actor=user, reason=reason.strip()),
+    )
+
+
+@router.post("/demarches/{demarche_id}/close", dependencies=[CsrfChecked])
+def close_demarche(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Version,
+    reason: Reason = "",
+) -> Response:
+    def move(d: Demarche) -> None:
+        if not reason.strip():
+            raise Invalid("Give a reason to close the demarche.")
+        service.close(session, d, actor=user, reason=reason.strip())
+
+    return _desk_move(request, session, settings, user, demarche_id, version, "closed", move)
+
+
+@router.post("/demarches/{demarche_id}/amend", dependencies=[CsrfChecked])
+def amend_demarche(
+    request: Request,
+    demarche_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Version,
+    reason: Reason = "",
+    deadline: Annotated[str, Form()] = "",
+    objectives: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    def move(d: Demarche) -> None:
+        raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
+        if objectives.strip():
+            raw["objectives"] = _lines(objectives)
+        try:
+            data = AmendIn.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items()
+            )
+            raise Invalid(f"The amendment was not saved. {problems}") from exc
+        service.amend(session, d, data, actor=user)
+
+    return _desk_move(request, session, settings, user, demarche_id, version, "amended", move)

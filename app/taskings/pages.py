@@ -1,0 +1,408 @@
+"""The post's inbox and the tasking moves made from pages.
+
+Each form carries the tasking version it was read at; a stale one is refused
+with a readable message and nothing saved. Validation errors re-render the
+inbox with what was typed and a message beside each field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import Role, User
+from app.auth.policy import deny, may_read_portion
+from app.dashboards.queries import PAGE_SIZE, highest
+from app.db import today_utc
+from app.demarches.models import Demarche, DemarcheStatus
+from app.demarches.pages import STALE, field_errors, show_page
+from app.deps import SessionDep, SettingsDep
+from app.errors import DomainError, Invalid
+from app.settings import Settings
+from app.taskings import service
+from app.taskings.models import (
+    DeliveryLevel,
+    DeliveryMethod,
+    Position,
+    Tasking,
+    TaskingStatus,
+)
+from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
+from app.taskings.workflow import Action
+from app.web import CsrfChecked, PageUser, render
+
+router = APIRouter(include_in_schema=False)
+
+# What a post still has to do something about (advised_against waits on the desk, shown too).
+INBOX_STATES = (
+    TaskingStatus.PENDING,
+    TaskingStatus.ACKNOWLEDGED,
+    TaskingStatus.DELIVERED,
+    TaskingStatus.ADVISED_AGAINST,
+)
+# The moves that carry only a reason; the others have their own forms.
+REASON_MOVES = {
+    Action.MARK_UNABLE,
+    Action.ADVISE_AGAINST,
+    Action.WAIVE,
+    Action.INSIST,
+    Action.ACCEPT,
+    Action.REOPEN,
+    Action.CANCEL,
+}
+_COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
+
+
+def _require_post_officer(user: User, path: str) -> None:
+    if user.role != Role.POST_OFFICER or user.post_id is None:
+        raise deny(
+            user,
+            "The inbox lists what a post must do; it is for post officers. "
+            "Desk officers follow taskings from each demarche's page and the overdue board.",
+            reason="inbox without a post",
+            route=path,
+        )
+
+
+def inbox_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    *,
+    page: int = 1,
+    status_code: int = 200,
+    form_for: tuple[int, str] | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+) -> HTMLResponse:
+    _require_post_officer(user, request.url.path)
+    overdue = service.overdue_clause(settings)
+    stmt = select(Tasking).where(
+        service.visible_taskings(user),
+        Tasking.status.in_(INBOX_STATES),
+        Tasking.demarche_id.in_(
+            select(Demarche.id).where(Demarche.status == DemarcheStatus.ISSUED)
+        ),
+    )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    taskings = list(
+        session.scalars(
+            stmt.options(
+                selectinload(Tasking.demarche).selectinload(Demarche.talking_points),
+                selectinload(Tasking.deliveries),
+            )
+            .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
+    today = today_utc()
+    cards = [
+        {
+            "t": t,
+            "actions": service.actions_for(user, t),
+            "urgent": service.is_unacknowledged_urgent(t, settings),
+            "overdue": t.is_late or service.is_unacknowledged_urgent(t, settings),
+            "points": [
+                (p.position, p.text if may_read_portion(user, p.classification) else None)
+                for p in t.demarche.talking_points
+            ],
+            "changed": t.demarche.revision > t.seen_revision,
+        }
+        for t in taskings
+    ]
+    return render(
+        request,
+        "taskings/inbox.html",
+        status_code=status_code,
+        banner=highest([t.demarche.classification for t in taskings]),
+        cards=cards,
+        total=total,
+        page=page,
+        pages=pages,
+        today=today,
+        form_for=form_for,
+        values=values or {},
+        errors=errors or {},
+        notice=notice or _DONE.get(request.query_params.get("done", ""), ""),
+        levels=list(DeliveryLevel),
+        methods=list(DeliveryMethod),
+        positions=list(Position),
+    )
+
+
+_DONE = {
+    "acknowledge": "Acknowledged.",
+    "deliver": "Delivery logged. Report the response when you have it.",
+    "respond": "Response reported to the desk.",
+    "moved": "Tasking updated.",
+}
+
+
+@router.get("/inbox", name="inbox")
+def inbox(
+    request: Request, session: SessionDep, settings: SettingsDep, user: PageUser, page: int = 1
+) -> HTMLResponse:
+    return inbox_page(request, session, settings, user, page=page)
+
+
+def _load(session: Session, user: User, tasking_id: int) -> Tasking:
+    return service.get_visible(session, tasking_id, actor=user)
+
+
+@dataclass
+class Attempt:
+    """One submitted inbox form: enough to show it again, as typed, with what went wrong."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    user: User
+    tasking_id: int
+    kind: str
+    values: dict[str, Any]
+
+    def refuse(
+        self, errors: dict[str, str], status_code: int, *, rollback: bool = False
+    ) -> HTMLResponse:
+        if rollback:
+            self.session.rollback()
+        return inbox_page(
+            self.request,
+            self.session,
+            self.settings,
+            self.user,
+            status_code=status_code,
+            form_for=(self.tasking_id, self.kind),
+            values=self.values,
+            errors=errors,
+        )
+
+
+def _stale(t: Tasking, version: int) -> str | None:
+    if version != t.version:
+        return STALE.format(kind="tasking", read=version, now=t.version)
+    return None
+
+
+@router.post("/inbox/{tasking_id}/acknowledge", dependencies=[CsrfChecked])
+def acknowledge(
+    request: Request,
+    tasking_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Annotated[int, Form()],
+    planned_date: Annotated[str, Form()] = "",
+    officer: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    values = {"planned_date": planned_date, "officer": officer}
+    t = _load(session, user, tasking_id)
+    attempt = Attempt(request, session, settings, user, tasking_id, "acknowledge", values)
+    if msg := _stale(t, version):
+        return attempt.refuse(errors={"form": msg}, status_code=409)
+    try:
+        data = AcknowledgeIn.model_validate(
+            {"planned_date": planned_date or None, "officer": officer or None}
+        )
+    except ValidationError as exc:
+        return attempt.refuse(errors=field_errors(exc), status_code=422)
+    try:
+        service.acknowledge(session, t, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        return attempt.refuse(
+            errors={"form": exc.detail},
+            status_code=exc.status,
+            rollback=True,
+        )
+    return RedirectResponse("/inbox?done=acknowledge", status_code=303)
+
+
+@router.post("/inbox/{tasking_id}/deliver", dependencies=[CsrfChecked])
+def deliver(
+    request: Request,
+    tasking_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Annotated[int, Form()],
+    delivered_on: Annotated[str, Form()] = "",
+    delivered_by: Annotated[str, Form(max_length=400)] = "",
+    recipient_name: Annotated[str, Form(max_length=400)] = "",
+    recipient_title: Annotated[str, Form(max_length=400)] = "",
+    recipient_office: Annotated[str, Form(max_length=400)] = "",
+    level: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "",
+    points: Annotated[list[str] | None, Form()] = None,
+    notes: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    values: dict[str, Any] = {
+        "delivered_on": delivered_on,
+        "delivered_by": delivered_by,
+        "recipient_name": recipient_name,
+        "recipient_title": recipient_title,
+        "recipient_office": recipient_office,
+        "level": level,
+        "method": method,
+        "points": points or [],
+        "notes": notes,
+    }
+    t = _load(session, user, tasking_id)
+    attempt = Attempt(request, session, settings, user, tasking_id, "deliver", values)
+    if msg := _stale(t, version):
+        return attempt.refuse(errors={"form": msg}, status_code=409)
+    try:
+        data = DeliveryIn.model_validate({**values, "delivered_on": delivered_on or None})
+    except ValidationError as exc:
+        return attempt.refuse(errors=_errors(exc), status_code=422)
+    try:
+        service.deliver(session, t, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        field = "points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form"
+        return attempt.refuse(
+            errors={field: exc.detail},
+            status_code=exc.status,
+            rollback=True,
+        )
+    return RedirectResponse("/inbox?done=deliver", status_code=303)
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    out = field_errors(exc)
+    for e in exc.errors():
+        name = str(e["loc"][0]) if e["loc"] else "form"
+        if e["type"] == "enum":
+            out[name] = "Choose one of the options."
+        elif e["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+            out[name] = "Give a date as YYYY-MM-DD."
+        elif e["type"] == "string_too_short":
+            out[name] = "This field is required."
+    return out
+
+
+@router.post("/inbox/{tasking_id}/respond", dependencies=[CsrfChecked])
+def respond(
+    request: Request,
+    tasking_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Annotated[int, Form()],
+    position: Annotated[str, Form()] = "",
+    summary: Annotated[str, Form(max_length=20_000)] = "",
+    commitments: Annotated[str, Form(max_length=20_000)] = "",
+    follow_up_needed: Annotated[str, Form()] = "",
+    reporting_cable_ref: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    values = {
+        "position": position,
+        "summary": summary,
+        "commitments": commitments,
+        "follow_up_needed": follow_up_needed,
+        "reporting_cable_ref": reporting_cable_ref,
+    }
+    t = _load(session, user, tasking_id)
+    attempt = Attempt(request, session, settings, user, tasking_id, "respond", values)
+    if msg := _stale(t, version):
+        return attempt.refuse(errors={"form": msg}, status_code=409)
+    promised = []
+    for line in (x.strip() for x in commitments.splitlines()):
+        if not line:
+            continue
+        m = _COMMITMENT.match(line)
+        promised.append({"text": m.group(2), "due_date": m.group(1)} if m else {"text": line})
+    try:
+        data = ResponseIn.model_validate(
+            {
+                "position": position,
+                "summary": summary,
+                "commitments": promised,
+                "follow_up_needed": bool(follow_up_needed),
+                "reporting_cable_ref": reporting_cable_ref or None,
+            }
+        )
+    except ValidationError as exc:
+        return attempt.refuse(errors=_errors(exc), status_code=422)
+    try:
+        service.report_response(session, t, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        return attempt.refuse(
+            errors={"form": exc.detail},
+            status_code=exc.status,
+            rollback=True,
+        )
+    return RedirectResponse("/inbox?done=respond", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    return target if re.fullmatch(r"/(inbox|demarches/\d+)", target or "") else "/inbox"
+
+
+@router.post("/taskings/{tasking_id}/move", dependencies=[CsrfChecked])
+def move_tasking(
+    request: Request,
+    tasking_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    version: Annotated[int, Form()],
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    next: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    """Moves that carry only a reason (unable, advise against, accept, reopen, ...)."""
+    back = _safe_next(next)
+    t = _load(session, user, tasking_id)
+
+    def refused(message: str, status_code: int, rollback: bool = False) -> HTMLResponse:
+        if rollback:
+            session.rollback()
+        if back.startswith("/demarches/"):
+            return show_page(
+                request,
+                session,
+                settings,
+                user,
+                t.demarche_id,
+                status_code=status_code,
+                error=message,
+            )
+        return inbox_page(
+            request,
+            session,
+            settings,
+            user,
+            status_code=status_code,
+            form_for=(tasking_id, action),
+            values={"reason": reason},
+            errors={"form": message, "reason": message},
+        )
+
+    try:
+        move = Action(action)
+    except ValueError:
+        move = None
+    if move not in REASON_MOVES or move is None:
+        return refused(f"{action!r} is not a move this form can make.", 400)
+    if msg := _stale(t, version):
+        return refused(msg, 409)
+    try:
+        service.move_with_reason(session, t, move, actor=user, reason=reason)
+        session.flush()
+    except DomainError as exc:
+        return refused(exc.detail, exc.status, rollback=True)
+    return RedirectResponse(f"{back}?done=moved", status_code=303)

@@ -1,0 +1,253 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, against the real app.
+
+The app runs under uvicorn in a thread on a free loopback port, on a freshly
+migrated database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set).
+Screenshots of each page, desktop and phone width, go to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.classification import Classification
+from app.main import create_app
+from app.posts.models import Region
+from app.settings import Settings
+from tests.databases import BACKENDS, drop_database, fresh_database, migrated_engine
+from tests.pages import _seed
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium (make test tries apt-get) "
+    "to run the browser tests",
+)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+SUBJECT = "UNSC: URGE SUPPORT FOR THE MAROVIA RESOLUTION"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed_world(engine) -> None:
+    with Session(engine) as db:
+        hanoi = _seed.post(db, "HANOI", Region.EAP)
+        sanjose = _seed.post(db, "SANJOSE", Region.WHA)
+        paris = _seed.post(db, "PARIS", Region.EUR)
+        london = _seed.post(db, "LONDON", Region.EUR)
+        _seed.collective(db, "UNSC", "UN SECURITY COUNCIL COLLECTIVE", [hanoi, sanjose, paris])
+        desk = _seed.user(db, "desk")
+        _seed.user(db, "hanoi", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI")
+        _seed.user(db, "sanjose", Role.POST_OFFICER, Classification.CONFIDENTIAL, "SANJOSE")
+        today = date.today()
+        # Issued three weeks ago and due last week: London and Paris are late.
+        _seed.demarche(
+            db,
+            desk,
+            [london, paris],
+            subject="EU: FISHERIES ACCESS TALKS",
+            classification=Classification.SBU,
+            deadline=today - timedelta(days=9),
+            issued_on=today - timedelta(days=21),
+            tags=("EFIS",),
+            secret_point=False,
+        )
+        db.commit()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    url = fresh_database(request.param, tmp_path_factory.mktemp("browser-db"))
+    engine = migrated_engine(url)
+    _seed_world(engine)
+    app = create_app(Settings(database_url=url, log_level="WARNING"))
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", request.param
+    srv.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+class Visitor:
+    """One signed-in person in their own browser context (their own cookies)."""
+
+    def __init__(self, browser, base: str, backend: str, username: str) -> None:
+        self.context = browser.new_context(viewport=DESKTOP)
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.base, self.backend = base, backend
+        self.page.goto(f"{base}/login")
+        self.page.fill("#username", username)
+        self.page.fill("#password", _seed.PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"{base}/")
+
+    def go(self, path: str) -> None:
+        response = self.page.goto(f"{self.base}{path}")
+        assert response is not None and response.ok, (path, response and response.status)
+
+    def shoot(self, name: str) -> None:
+        """Desktop and phone screenshots of the current page (SQLite run only: same pages)."""
+        if self.backend != "sqlite":
+            return
+        SHOTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
+        self.page.set_viewport_size(PHONE)
+        self.page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
+        self.page.set_viewport_size(DESKTOP)
+
+    def text(self) -> str:
+        return self.page.content()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_desk_to_post_and_back(server, browser):
+    base, backend = server
+    # -- the desk writes a demarche by hand; a mistake keeps what was typed ----------
+    desk = Visitor(browser, base, backend, "desk")
+    desk.shoot("home")
+    desk.go("/demarches/new")
+    p = desk.page
+    p.fill("#subject", "no")
+    p.fill("#deadline", (date.today() + timedelta(days=8)).isoformat())
+    p.fill("#tags", "PREL UNSC")
+    p.fill("#objectives", "Secure a yes vote.\nLearn the instructions of the PR.")
+    p.fill(
+        "#talking_points",
+        "(U) We urge you to vote for the resolution.\n\n(C) We can accept a six-month review.",
+    )
+    p.select_option("#classification", "CONFIDENTIAL")
+    p.select_option("#posts", ["HANOI", "SANJOSE", "PARIS"])
+    p.get_by_role("button", name="Save draft").click()
+    assert p.locator("#subject-error").is_visible()
+    assert p.input_value("#objectives").startswith("Secure a yes vote.")
+    assert p.input_value("#tags") == "PREL UNSC"
+    desk.shoot("new-demarche-error")
+    p.fill("#subject", SUBJECT)
+    p.get_by_role("button", name="Save draft").click()
+    p.wait_for_url("**/demarches/*?done=created")
+    p.get_by_role("button", name="Issue to 3 targets").click()
+    p.wait_for_url("**?done=issued")
+    assert "3 pending" in desk.text()
+    demarche_url = p.url.split("?")[0]
+
+    # -- Hanoi sees it in the inbox, logs a delivery (after one mistake) and a response --
+    hanoi = Visitor(browser, base, backend, "hanoi")
+    hanoi.go("/inbox")
+    assert SUBJECT in hanoi.text()
+    card = hanoi.page.locator("article", has_text=SUBJECT)
+    card.get_by_text("Log a delivery").click()
+    card.get_by_label("Recipient title").fill("Vice Minister for Foreign Affairs")
+    card.get_by_label("Level").select_option("minister")
+    card.get_by_label("Method").select_option("meeting")
+    card.get_by_label("1. We urge you").check()
+    card.get_by_role("button", name="Log delivery").click()
+    card = hanoi.page.locator("article", has_text=SUBJECT)
+    assert card.locator("#recipient_name-error").is_visible()
+    assert card.get_by_label("Recipient title").input_value() == "Vice Minister for Foreign Affairs"
+    assert card.get_by_label("1. We urge you").is_checked()
+    hanoi.shoot("inbox-validation-error")
+    card.get_by_label("Recipient name").fill("Le Hoai Trung")
+    card.get_by_role("button", name="Log delivery").click()
+    hanoi.page.wait_for_url("**/inbox?done=deliver")
+    card = hanoi.page.locator("article", has_text=SUBJECT)
+    card.get_by_label("Position").select_option("leans_supportive")
+    card.get_by_label("What they said").fill("MFA will recommend a yes vote to the minister.")
+    card.get_by_role("button", name="Report response").click()
+    hanoi.page.wait_for_url("**/inbox?done=respond")
+    hanoi.shoot("inbox")
+    hanoi.close()
+
+    # -- San Jose cannot see Hanoi's report ------------------------------------------
+    sanjose = Visitor(browser, base, backend, "sanjose")
+    sanjose.go(demarche_url.removeprefix(base))
+    page = sanjose.text()
+    assert "HANOI" not in page and "recommend a yes vote" not in page
+    assert "leans supportive: 0" in page
+    assert "1 talking point above your clearance is withheld" not in page  # C point is readable
+    sanjose.shoot("demarche-post-view")
+    sanjose.close()
+
+    # -- the desk sees the state change, the chart and the timeline ---------------------
+    desk.go(demarche_url.removeprefix(base))
+    row = desk.page.locator("tr", has_text="HANOI")
+    assert "reported" in row.inner_text() and "leans supportive" in row.inner_text()
+    assert "leans supportive: 1" in desk.text()
+    assert desk.page.locator("svg[role=img]").is_visible()
+    timeline = desk.page.locator("ol.timeline").inner_text()
+    assert "report response" in timeline and "deliver" in timeline and "issue" in timeline
+    desk.shoot("demarche-desk-view")
+
+    # -- the overdue board shows the late posts, with numbers -------------------------
+    desk.go("/overdue")
+    board = desk.page.locator("table.heat")
+    assert "EU: FISHERIES ACCESS TALKS" in board.inner_text()
+    paris = board.locator("tr", has_text="PARIS").locator("td.cell").first
+    assert paris.inner_text().strip().startswith("9")
+    desk.shoot("overdue")
+    desk.go("/?overdue=1")
+    assert "EU: FISHERIES ACCESS TALKS" in desk.text() and SUBJECT not in desk.text()
+    desk.go("/")
+    desk.shoot("home-after")
+
+    # -- import an instruction cable: the parsed draft beside the original ----------------
+    cable = Path("/work/shared/cables/07STATE166909.txt")
+    if cable.exists():
+        desk.go("/cables/import")
+        desk.shoot("cable-import")
+        desk.page.fill("#instr-text", cable.read_text())
+        desk.page.get_by_role("button", name="Parse and draft").click()
+        assert desk.page.get_by_role("heading", name="As parsed").is_visible()
+        desk.shoot("cable-draft")
+    desk.close()
