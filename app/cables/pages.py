@@ -25,7 +25,7 @@ from app.demarches import service as demarches
 from app.demarches.pages import STALE
 from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep
-from app.errors import DomainError, Invalid
+from app.errors import Conflict, DomainError, Invalid
 from app.posts.models import Post
 from app.taskings import service as taskings
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -259,6 +259,13 @@ def confirm_reply(
     commitments: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     reply = service.get_reply(session, reply_id, actor=user)
+    # Who may confirm is settled before the form is read: a refusal is a 403, not a form error.
+    try:
+        tasking = service.reply_tasking(session, reply, actor=user)
+    except Conflict as exc:
+        return _reply_page(
+            request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
+        )
     values = {
         "delivered_on": delivered_on,
         "delivered_by": delivered_by,
@@ -301,7 +308,6 @@ def confirm_reply(
             request, session, user, reply, values=values, errors=errors, status_code=422
         )
     try:
-        tasking = service.reply_tasking(session, reply, actor=user)
         service.confirm_reply(session, reply, tasking, data, actor=user)
         session.flush()
     except DomainError as exc:
