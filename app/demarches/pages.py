@@ -429,11 +429,32 @@ def amend_demarche(
     reason: Reason = "",
     deadline: Annotated[str, Form()] = "",
     objectives: Annotated[str, Form(max_length=20_000)] = "",
+    talking_points: Annotated[str, Form(max_length=100_000)] = "",
+    add_posts: Annotated[str, Form(max_length=2_000)] = "",
+    remove: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     def move(d: Demarche) -> None:
         raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
         if objectives.strip():
             raw["objectives"] = _lines(objectives)
+        if talking_points.strip():
+            raw["talking_points"] = _points(talking_points, d.classification)
+        added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
+        if added or remove:
+            # The amendment's target list is the current one, less what was ticked, plus
+            # the codes typed; the service cancels and creates taskings to match.
+            dropped = set(remove or ())
+            kept = [
+                {
+                    "post": t.post.code,
+                    "role": t.role.value,
+                    "countries": [t.country],
+                    "due_date": t.due_date,
+                }
+                for t in d.targets
+                if f"{t.post.code}|{t.country}" not in dropped
+            ]
+            raw["targets"] = kept + [{"post": code} for code in added]
         try:
             data = AmendIn.model_validate(raw)
         except ValidationError as exc:

@@ -181,6 +181,52 @@ def test_desk_cancel_and_amend_call_the_services(client, db, world):
     assert db.get(Demarche, d.id).status == DemarcheStatus.CANCELLED
 
 
+def test_amend_from_the_page_changes_points_and_targets(client, db, world):
+    d = world["demarche"]
+    csrf = _seed.login(client, "desk")
+    r = client.post(
+        f"/demarches/{d.id}/amend",
+        data={
+            "csrf_token": csrf,
+            "version": d.version,
+            "reason": "Paris drops out; Tokyo joins; a new point",
+            "talking_points": "[public] We welcome the review.\n\n(C) Hold this one back.",
+            "remove": [f"PARIS|{world['posts'][2].country}"],
+            "add_posts": "tokyo",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and "TOKYO" in r.text  # not in the registry yet: nothing saved
+    _seed.post(db, "TOKYO", Region.EAP)
+    db.commit()
+    db.expire_all()
+    r = client.post(
+        f"/demarches/{d.id}/amend",
+        data={
+            "csrf_token": csrf,
+            "version": db.get(Demarche, d.id).version,
+            "reason": "Paris drops out; Tokyo joins; a new point",
+            "talking_points": "[public] We welcome the review.\n\n(C) Hold this one back.",
+            "remove": [f"PARIS|{world['posts'][2].country}"],
+            "add_posts": "tokyo",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    db.expire_all()
+    amended = db.get(Demarche, d.id)
+    assert [(p.text, p.use.value, p.classification.value) for p in amended.talking_points] == [
+        ("We welcome the review.", "public", amended.classification.value),
+        ("Hold this one back.", "private", "CONFIDENTIAL"),
+    ]
+    states = {
+        t.post.code: t.status
+        for t in db.scalars(select(Tasking).where(Tasking.demarche_id == d.id))
+    }
+    assert states["PARIS"] == TaskingStatus.CANCELLED and states["TOKYO"] == TaskingStatus.PENDING
+    assert states["HANOI"] == TaskingStatus.PENDING
+
+
 # -- the inbox ----------------------------------------------------------------------
 
 
