@@ -37,7 +37,11 @@ class TaskingRole(enum.StrEnum):
 
 class Demarche(Base):
     __tablename__ = "demarches"
-    __table_args__ = (Index("ix_demarches_status_deadline", "status", "deadline"),)
+    __table_args__ = (
+        Index("ix_demarches_status_deadline", "status", "deadline"),
+        # "Urgent and unacknowledged" selects FLASH / NIACT demarches: 5% of the table.
+        Index("ix_demarches_precedence", "precedence"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(300))

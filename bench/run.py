@@ -1,0 +1,711 @@
+"""Load-test the tracker over loopback and print its figures beside the stack's ceiling.
+
+For each database given (built by bench/generate.py), it starts the app with production
+settings (`demarche serve --workers 2`), signs in for the pages, and drives each scenario
+with wrk: one client (latency) then N clients (throughput, errors). For each read scenario
+it also times the bare SQL the app sends for that request (captured in process, replayed
+through the driver) and prints endpoint / bare SQL. Logging a delivery counts the
+Delivery rows before and after: nothing lost, nothing doubled. On PostgreSQL it also runs
+/work/shared/bench/ceiling_app.py on the same server with the same load and prints our
+GET-a-tasking and page-of-50 figures as ratios to the ceiling's. Every load loop is
+bounded by --duration; only 127.0.0.1 is used.
+
+Run: python bench/run.py --database-url URL [--database-url URL2] [--duration 10] [--write]
+Writes (logging deliveries) add rows: rebuild with generate.py for pristine data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench import _baresql, _wrk  # noqa: E402
+from bench._server import Server, free_port  # noqa: E402
+from bench.generate import default_credentials_path  # noqa: E402
+
+CEILING_DIR = Path("/work/shared/bench")
+RESULTS = REPO / "bench" / "RESULTS.md"
+OUT = REPO / "bench" / "out"
+READS = ["home", "demarche_page", "inbox", "overdue", "api_demarches", "api_tasking"]
+WRITES = ["deliver", "cable"]
+SCENARIOS = READS + WRITES
+TITLES = {
+    "home": "home dashboard `/`",
+    "demarche_page": "demarche page, 200 target posts",
+    "inbox": "post inbox `/inbox`",
+    "overdue": "overdue board `/overdue`",
+    "api_demarches": "`GET /api/v1/demarches` filtered, page of 50",
+    "api_tasking": "`GET /api/v1/taskings/{id}`",
+    "deliver": "log a delivery (POST, If-Match)",
+    "cable": "ingest a cable (POST)",
+    "ceiling_key": "ceiling: one row by key",
+    "ceiling_page": "ceiling: page of 50",
+}
+
+
+@dataclass
+class Result:
+    scenario: str
+    one: _wrk.Figures | None = None
+    many: _wrk.Figures | None = None
+    bare_ms: float | None = None
+    statements: int | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.one and self.bare_ms:
+            return self.one.p50_ms / self.bare_ms
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "one_client": self.one.as_dict() if self.one else None,
+            "clients": self.many.as_dict() if self.many else None,
+            "bare_sql_ms": round(self.bare_ms, 3) if self.bare_ms else None,
+            "statements": self.statements,
+            "ratio": round(self.ratio, 2) if self.ratio else None,
+            "note": self.note,
+            **self.extra,
+        }
+
+
+@dataclass
+class Setup:
+    """What the scenarios need: who signs in, which ids to read and write."""
+
+    creds: dict[str, Any]
+    tokens: dict[str, str]
+    cookies: dict[str, str] = field(default_factory=dict)
+    paths: dict[str, list[str]] = field(default_factory=dict)
+    writable: list[tuple[int, str]] = field(default_factory=list)
+
+
+# -- set-up ---------------------------------------------------------------------
+
+
+def sign_in(base: str, username: str, password: str) -> str:
+    """The session cookie of a browser sign-in (CSRF double-submit, as the form does it)."""
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as c:
+        form = c.get("/login")
+        csrf = form.cookies.get("dmt_login_csrf") or re.search(
+            r'name="csrf_token" value="([^"]+)"', form.text
+        ).group(1)  # type: ignore[union-attr]
+        r = c.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": csrf, "next": "/"},
+            cookies={"dmt_login_csrf": csrf},
+        )
+        cookie = r.cookies.get("dmt_session")
+        if r.status_code != 303 or not cookie:
+            raise RuntimeError(f"sign-in as {username} failed: {r.status_code}")
+        return cookie
+
+
+def prepare(url: str, creds: dict[str, Any], rng: random.Random) -> Setup:
+    engine = create_engine(url)
+    users = creds["users"]
+    s = Setup(creds=creds, tokens={k: v["token"] for k, v in users.items()})
+    with engine.connect() as conn:
+        ids = list(conn.scalars(text("SELECT id FROM taskings ORDER BY id")))
+        s.paths["api_tasking"] = [
+            f"/api/v1/taskings/{i}" for i in rng.sample(ids, min(2000, len(ids)))
+        ]
+        popular = list(
+            conn.scalars(
+                text(
+                    "SELECT p.code FROM posts p JOIN taskings t ON t.post_id = p.id "
+                    "GROUP BY p.code ORDER BY count(*) DESC, p.code LIMIT 20"
+                )
+            )
+        )
+        s.paths["api_demarches"] = [f"/api/v1/demarches?post={c}&limit=50" for c in popular]
+        s.paths["demarche_page"] = [f"/demarches/{creds['big_demarche_id']}"]
+        s.paths["home"] = ["/"]
+        s.paths["inbox"] = ["/inbox"]
+        s.paths["overdue"] = ["/overdue"]
+        # Writable by the post: open action taskings of issued demarches at posts whose
+        # officer (with a bench token) is cleared to see the demarche.
+        rank = (
+            "CASE {} WHEN 'UNCLASSIFIED' THEN 0 WHEN 'SBU' THEN 1 "
+            "WHEN 'CONFIDENTIAL' THEN 2 ELSE 3 END"
+        )
+        rows = conn.execute(
+            text(
+                "SELECT t.id, t.post_id FROM taskings t JOIN demarches d ON d.id = t.demarche_id "
+                "JOIN users u ON u.post_id = t.post_id AND u.role = 'post_officer' "
+                "WHERE d.status = 'issued' AND t.role = 'action' "
+                "AND t.status IN ('pending', 'acknowledged', 'delivered') "
+                f"AND {rank.format('d.classification')} <= {rank.format('u.clearance')} "
+                "ORDER BY t.id"
+            )
+        ).all()
+    engine.dispose()
+    tokens = creds["post_tokens"]
+    s.writable = [(tid, tokens[str(pid)]) for tid, pid in rows if str(pid) in tokens]
+    rng.shuffle(s.writable)
+    return s
+
+
+def add_second_pages(base: str, s: Setup) -> None:
+    """Paging: add each filtered list's second page (its cursor) to the rotation."""
+    more = []
+    with httpx.Client(
+        base_url=base, timeout=30, headers={"Authorization": f"Bearer {s.tokens['desk']}"}
+    ) as c:
+        for path in s.paths["api_demarches"][:10]:
+            cursor = c.get(path).json().get("next_cursor")
+            if cursor:
+                more.append(f"{path}&cursor={cursor}")
+    s.paths["api_demarches"] += more
+
+
+def headers_for(scenario: str, s: Setup) -> dict[str, str]:
+    if scenario == "inbox":
+        return {"Cookie": f"dmt_session={s.cookies['post']}"}
+    if scenario in ("home", "overdue", "demarche_page"):
+        return {"Cookie": f"dmt_session={s.cookies['desk']}"}
+    return {"Authorization": f"Bearer {s.tokens['desk']}"}
+
+
+# -- bare SQL ---------------------------------------------------------------------
+
+
+def bare_sql(
+    url: str, s: Setup, scenarios: list[str], samples: int = 5
+) -> dict[str, tuple[float, int]]:
+    """Per read scenario: median bare-SQL seconds over a few of its paths, and statements."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(database_url=url, log_level="WARNING"))
+    engine = app.state.engine
+    out: dict[str, tuple[float, int]] = {}
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        for scenario in scenarios:
+            if scenario not in READS:
+                continue
+            hdrs = headers_for(scenario, s)
+            times, counts = [], []
+            for path in s.paths[scenario][:samples]:
+
+                def request(path: str = path, hdrs: dict[str, str] = hdrs) -> int:
+                    return client.get(path, headers=hdrs, follow_redirects=False).status_code
+
+                captured = _baresql.capture(engine, request)
+                if captured.status != 200:
+                    break
+                times.append(_baresql.replay(url, captured, max_seconds=1.0))
+                counts.append(captured.count)
+            if times:
+                out[scenario] = (statistics.median(times), max(counts))
+    engine.dispose()
+    return out
+
+
+# -- scenarios ----------------------------------------------------------------------
+
+
+def route_answers(base: str, path: str, headers: dict[str, str], method: str = "GET") -> int:
+    return httpx.request(
+        method, base + path, headers=headers, timeout=30, follow_redirects=False
+    ).status_code
+
+
+def write_lines(lines: list[str]) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, dir=OUT) as f:
+        f.write("\n".join(lines) + "\n")
+    return f.name
+
+
+def run_read(base: str, scenario: str, s: Setup, a: argparse.Namespace) -> Result:
+    hdrs = headers_for(scenario, s)
+    res = Result(scenario)
+    status = route_answers(base, s.paths[scenario][0], hdrs)
+    if status in (404, 405):
+        res.note = f"skipped: {s.paths[scenario][0]} answers {status} (route not built yet)"
+        return res
+    if status != 200:
+        res.note = f"skipped: {s.paths[scenario][0]} answers {status}"
+        return res
+    paths = write_lines(s.paths[scenario])
+    res.one = _wrk.run(
+        base, "get.lua", [paths], connections=1, threads=1, seconds=a.one_duration, headers=hdrs
+    )
+    res.many = _wrk.run(
+        base,
+        "get.lua",
+        [paths],
+        connections=a.connections,
+        threads=a.threads,
+        seconds=a.duration,
+        headers=hdrs,
+    )
+    return res
+
+
+def etag_lines(url: str, s: Setup) -> list[str]:
+    """Fresh ETags (re-read from the database) for the writable taskings."""
+    engine = create_engine(url)
+    ids = [tid for tid, _ in s.writable]
+    versions: dict[int, int] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i : i + 5000]
+            versions.update(
+                conn.execute(
+                    text(
+                        f"SELECT id, version FROM taskings WHERE id IN ({','.join(map(str, chunk))})"
+                    )
+                ).all()
+            )
+    engine.dispose()
+    return [f'{tid}\t{tok}\tW/"tasking-{tid}-v{versions[tid]}"' for tid, tok in s.writable]
+
+
+def count(url: str, sql: str, **params: Any) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.scalar(text(sql), params) or 0)
+    engine.dispose()
+    return n
+
+
+DELIVERY = json.dumps(
+    {
+        "delivered_on": datetime.now(UTC).date().isoformat(),
+        "delivered_by": "Bench Officer",
+        "recipient_name": "Bench Minister",
+        "recipient_title": "Minister",
+        "level": "minister",
+        "method": "meeting",
+        "points": [],
+        "notes": "bench",
+    },
+    separators=(",", ":"),
+)
+
+
+def run_deliver(base: str, url: str, s: Setup, a: argparse.Namespace) -> Result:
+    res = Result("deliver")
+    if not s.writable:
+        res.note = "skipped: no writable tasking in the data set"
+        return res
+    nonce = f"{os.getpid()}{int(time.time())}"
+    figures = []
+    created = delta = keys = 0
+    for label, conns, threads, secs in (
+        ("one", 1, 1, a.one_duration),
+        ("many", a.connections, a.threads, a.duration),
+    ):
+        lines = write_lines(etag_lines(url, s))  # re-read: the last run spent the ETags
+        before = count(url, "SELECT count(*) FROM deliveries")
+        f = _wrk.run(
+            base,
+            "deliver.lua",
+            [lines, f"{nonce}{label}", str(threads), DELIVERY],
+            connections=conns,
+            threads=threads,
+            seconds=secs,
+        )
+        after = count(url, "SELECT count(*) FROM deliveries")
+        # Each committed delivery stores its Idempotency-Key in the same transaction.
+        keys += count(
+            url,
+            "SELECT count(*) FROM idempotency_keys WHERE key LIKE :k",
+            k=f"bench-{nonce}{label}-%",
+        )
+        created += f.statuses.get("201", 0)
+        delta += after - before
+        figures.append(f)
+    res.one, res.many = figures
+    # wrk stops with requests in flight: the server may commit a delivery whose 201 wrk
+    # never reads. A 201 without its row is lost; a row without its key is doubled.
+    res.extra = {
+        "created_201": created,
+        "rows_added": delta,
+        "keys_stored": keys,
+        "lost": max(0, created - delta),
+        "duplicated": max(0, delta - keys),
+        "in_flight_at_stop": max(0, keys - created),
+        "writable_taskings": len(s.writable),
+    }
+    if res.many.statuses.get("412"):
+        res.note = "more requests than writable taskings: some reused a spent ETag (412)"
+    return res
+
+
+def run_cable(base: str, s: Setup, a: argparse.Namespace) -> Result:
+    res = Result("cable")
+    hdrs = {"Authorization": f"Bearer {s.tokens['desk']}"}
+    status = route_answers(base, "/api/v1/cables", hdrs, method="POST")
+    if status in (404, 405):
+        res.note = f"skipped: POST /api/v1/cables answers {status} (route not built yet)"
+        return res
+    corpus = sorted((CEILING_DIR.parent / "cables").glob("*.txt"))
+    if not corpus:
+        res.note = "skipped: no cables in /work/shared/cables"
+        return res
+    files = write_lines([str(p) for p in corpus])
+    res.one = _wrk.run(
+        base,
+        "post_cable.lua",
+        [files],
+        connections=1,
+        threads=1,
+        seconds=a.one_duration,
+        headers=hdrs,
+    )
+    res.many = _wrk.run(
+        base,
+        "post_cable.lua",
+        [files],
+        connections=a.connections,
+        threads=a.threads,
+        seconds=a.duration,
+        headers=hdrs,
+    )
+    res.note = (
+        f"{len(corpus)} corpus cables in rotation: after the first pass each is "
+        "already stored (200, the dedupe path)"
+    )
+    return res
+
+
+def run_ceiling(pg_url: str, a: argparse.Namespace) -> list[Result]:
+    """The stack ceiling on the same server, same wrk settings (see its README)."""
+    u = make_url(pg_url)
+    db = u.set(database="bench_ceiling")
+    ceiling_db = db.render_as_string(hide_password=False)
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = 'bench_ceiling'")):
+            conn.execute(text('CREATE DATABASE "bench_ceiling"'))
+    admin.dispose()
+    eng = create_engine(ceiling_db)
+    with eng.connect() as conn:
+        has = conn.scalar(text("SELECT to_regclass('item') IS NOT NULL"))
+        n = conn.scalar(text("SELECT count(*) FROM item")) if has else 0
+    eng.dispose()
+    env = {"CEILING_DB": ceiling_db}
+    if n != 600_000:
+        subprocess.run(
+            [sys.executable, "ceiling_app.py"],
+            cwd=CEILING_DIR,
+            env={**os.environ, **env},
+            check=True,
+            timeout=600,
+        )
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "ceiling_app:app",
+        "--workers",
+        "2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    results = []
+    with Server(
+        cmd, port=port, env=env, cwd=CEILING_DIR, log=OUT / "ceiling.log", health="/items/12345"
+    ) as srv:
+        for name, path in (
+            ("ceiling_key", "/items/12345"),
+            ("ceiling_page", "/items?post=POST007"),
+        ):
+            paths = write_lines([path])
+            r = Result(name)
+            r.many = _wrk.run(
+                srv.base_url,
+                "get.lua",
+                [paths],
+                connections=a.connections,
+                threads=a.threads,
+                seconds=a.duration,
+            )
+            results.append(r)
+    return results
+
+
+def run_database(url: str, a: argparse.Namespace) -> dict[str, Any]:
+    backend = make_url(url).get_backend_name()
+    creds_path = Path(a.credentials) if a.credentials else default_credentials_path(url)
+    creds = json.loads(creds_path.read_text())
+    rng = random.Random(7)
+    s = prepare(url, creds, rng)
+    port = free_port()
+    env = {"DATABASE_URL": url, "LOG_LEVEL": a.log_level}
+    cmd = [
+        str(REPO / ".venv" / "bin" / "demarche"),
+        "serve",
+        "--workers",
+        "2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    results: list[Result] = []
+    memory: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    with Server(cmd, port=port, env=env, cwd=REPO, log=OUT / f"server-{backend}.log") as srv:
+        s.cookies["desk"] = sign_in(srv.base_url, "desk", creds["password"])
+        s.cookies["post"] = sign_in(srv.base_url, "post", creds["password"])
+        add_second_pages(srv.base_url, s)
+        bare = bare_sql(url, s, a.scenarios)
+        for scenario in a.scenarios:
+            if a.no_load:
+                res = Result(scenario, note="no load (--no-load)")
+            elif scenario in READS:
+                res = run_read(srv.base_url, scenario, s, a)
+            elif scenario == "deliver":
+                res = run_deliver(srv.base_url, url, s, a)
+            else:
+                res = run_cable(srv.base_url, s, a)
+            if scenario in bare:
+                res.bare_ms = bare[scenario][0] * 1000
+                res.statements = bare[scenario][1]
+            results.append(res)
+            print(format_row(res), flush=True)
+        memory = srv.worker_memory_mb()
+    return {
+        "backend": backend,
+        "database": make_url(url).render_as_string(hide_password=True),
+        "scale": creds.get("scale"),
+        "taskings": creds.get("counts", {}).get("taskings"),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "memory": memory,
+        "results": [r.as_dict() for r in results],
+        "_results": results,
+    }
+
+
+# -- reporting ----------------------------------------------------------------------
+
+
+HEADER = (
+    "| scenario | 1 client p50 / p95 / p99 ms | 16 clients req/s | 16 clients p50 / p95 / "
+    "p99 ms | errors | bare SQL ms (stmts) | endpoint / SQL |"
+)
+RULE = "|---|---|---|---|---|---|---|"
+
+
+def _ms(f: _wrk.Figures | None) -> str:
+    return f"{f.p50_ms:.1f} / {f.p95_ms:.1f} / {f.p99_ms:.1f}" if f else "–"
+
+
+def format_row(r: Result) -> str:
+    many = r.many
+    bare = f"{r.bare_ms:.2f} ({r.statements})" if r.bare_ms else "–"
+    ratio = f"{r.ratio:.1f}" if r.ratio else "–"
+    errors = "–"
+    if many:
+        errors = str(many.errors + (r.one.errors if r.one else 0))
+    title = TITLES.get(r.scenario, r.scenario)
+    if r.note and not many:
+        return f"| {title} | {r.note} | | | | {bare} | |"
+    return (
+        f"| {title} | {_ms(r.one)} | {many.rps:,.0f} | {_ms(many)} | {errors} | {bare} | {ratio} |"
+        if many
+        else f"| {title} | – | – | – | – | {bare} | – |"
+    )
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")
+    )
+    return {
+        "nproc": str(os.cpu_count()),
+        "memory": f"{int(mem.split()[1]) / 1024 / 1024:.1f} GiB",
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def pg_version(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        v = str(conn.scalar(text("SHOW server_version")))
+    engine.dispose()
+    return v
+
+
+def report(
+    runs: list[dict[str, Any]], ceiling: list[Result], a: argparse.Namespace, info: dict[str, str]
+) -> str:
+    lines = [
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {info['nproc']} cores "
+        f"({info['cpu']}), {info['memory']} memory; PostgreSQL {info.get('postgresql', '–')}, "
+        f"SQLite {info['sqlite']}, Python {info['python']}.",
+        f"Load: wrk, {a.connections} connections on {a.threads} threads for {a.duration:g} s "
+        f"per scenario, after one client for {a.one_duration:g} s; app and ceiling with "
+        "two uvicorn workers each, one at a time.",
+        "",
+    ]
+    for run in runs:
+        lines += [
+            f"### {run['backend']}: {run['database']} (scale {run['scale']}, "
+            f"{run['taskings']:,} taskings)",
+            "",
+            HEADER,
+            RULE,
+        ]
+        lines += [format_row(r) for r in run["_results"]]
+        notes = [f"- {TITLES[r.scenario]}: {r.note}" for r in run["_results"] if r.note and r.many]
+        for r in run["_results"]:
+            if r.scenario == "deliver" and r.extra:
+                e = r.extra
+                notes.append(
+                    f"- log a delivery: {e['created_201']} answered 201, "
+                    f"{e['rows_added']} Delivery rows and {e['keys_stored']} "
+                    f"Idempotency-Keys added ({e['in_flight_at_stop']} committed while "
+                    f"wrk stopped): {e['lost']} lost, {e['duplicated']} duplicated."
+                )
+        mem = run["memory"]
+        if mem:
+            notes.append(
+                "- worker memory after the load: "
+                + ", ".join(
+                    f"pid {m['pid']}: {m['rss_mb']:.0f} MB RSS (peak {m['peak_rss_mb']:.0f} MB)"
+                    for m in mem
+                )
+            )
+        lines += ["", *notes, ""]
+    if ceiling:
+        by = {r.scenario: r for r in ceiling}
+        lines += [
+            "### Against the stack ceiling (PostgreSQL, same server, same load)",
+            "",
+            "| figure | ours req/s | ceiling req/s | ratio | target |",
+            "|---|---|---|---|---|",
+        ]
+        pg = next((r for r in runs if r["backend"] == "postgresql"), None)
+        if pg:
+            ours = {r.scenario: r for r in pg["_results"]}
+            for mine, theirs, target in (
+                ("api_tasking", "ceiling_key", 0.7),
+                ("api_demarches", "ceiling_page", 0.8),
+            ):
+                m, c = ours.get(mine), by.get(theirs)
+                if m and m.many and c and c.many:
+                    ratio = m.many.rps / c.many.rps
+                    lines.append(
+                        f"| {TITLES[mine]} vs {TITLES[theirs]} | {m.many.rps:,.0f} | "
+                        f"{c.many.rps:,.0f} | {ratio:.2f} | ≥ {target} "
+                        f"{'met' if ratio >= target else 'missed'} |"
+                    )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--database-url",
+        action="append",
+        required=True,
+        help="a database built by generate.py (repeat for PostgreSQL and SQLite)",
+    )
+    ap.add_argument("--credentials", help="credentials JSON (default: next to the database)")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per loaded scenario")
+    ap.add_argument("--one-duration", type=float, default=5.0, help="seconds with one client")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}",
+    )
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the stack ceiling")
+    ap.add_argument(
+        "--no-load",
+        action="store_true",
+        help="no wrk: start the app, capture and time the bare SQL only",
+    )
+    ap.add_argument("--log-level", default="INFO", help="app LOG_LEVEL (production: INFO)")
+    ap.add_argument("--write", action="store_true", help="rewrite bench/RESULTS.md")
+    a = ap.parse_args(argv)
+    a.scenarios = [x.strip() for x in a.scenarios.split(",") if x.strip()]
+    unknown = set(a.scenarios) - set(SCENARIOS)
+    if unknown:
+        ap.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if not a.no_load and not _wrk.have_wrk():
+        ap.error("wrk is not installed (apt-get install -y wrk), or pass --no-load")
+    if not (0 < a.duration <= 600 and 0 < a.one_duration <= 600):
+        ap.error("durations must be in (0, 600] seconds")
+    OUT.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    runs: list[dict[str, Any]] = []
+    ceiling: list[Result] = []
+    for url in a.database_url:
+        if make_url(url).get_backend_name() == "postgresql":
+            info["postgresql"] = pg_version(url)
+            if not a.no_ceiling and not a.no_load:
+                ceiling = run_ceiling(url, a)
+                for r in ceiling:
+                    print(format_row(r), flush=True)
+        print(f"\n== {make_url(url).render_as_string(hide_password=True)}", flush=True)
+        runs.append(run_database(url, a))
+    text_out = report(runs, ceiling, a, info)
+    print("\n" + text_out)
+    payload = {
+        "machine": info,
+        "runs": [{k: v for k, v in r.items() if k != "_results"} for r in runs],
+        "ceiling": [r.as_dict() for r in ceiling],
+    }
+    print("RESULTSJSON " + json.dumps(payload))
+    if a.write:
+        RESULTS.write_text(results_document(text_out))
+        print(f"wrote {RESULTS}")
+    return 0
+
+
+def results_document(body: str) -> str:
+    return (
+        "# Benchmark results\n\n"
+        "Written by `python bench/run.py --write` (see bench/run.py for what each figure "
+        "means). Data from `python bench/generate.py --scale 1.0 --seed 1`.\n\n" + body + "\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

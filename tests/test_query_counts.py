@@ -1,0 +1,117 @@
+"""The read endpoints send a fixed number of statements, whatever the number of rows.
+
+Each endpoint is read at two sizes (3 and 30 taskings, demarches, deliveries,
+responses and commitments); the statement count must be the same at both and stay
+under a small bound. An N+1 (a query per row) fails the equality at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.auth.models import Role
+from app.classification import Classification
+from tests.factories import demarche_payload, make_post, make_user, write
+from tests.querycount import count_queries
+
+SMALL, LARGE = 3, 30
+
+
+@dataclass
+class World:
+    desk: dict[str, str]
+    demarche_id: int
+    tasking_id: int
+
+
+def build(client, db, n: int) -> World:
+    """n posts on one issued demarche (n taskings, each delivered and reported with a
+    commitment), and n more draft demarches for the lists."""
+    tag = f"S{n}"
+    posts = [make_post(db, f"Q{n}X{i:02d}") for i in range(n)]
+    _, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
+    r = client.post("/api/v1/demarches", json=demarche_payload(posts, tags=[tag]), headers=desk)
+    assert r.status_code == 201, r.text
+    did = r.json()["id"]
+    r = write(client, "POST", f"/api/v1/demarches/{did}/issue", desk)
+    assert r.status_code == 200, r.text
+    taskings = {t["post"]: t["id"] for t in r.json()["taskings"]}
+    for post in posts:
+        _, officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=post)
+        tid = taskings[post.code]
+        r = write(
+            client,
+            "POST",
+            f"/api/v1/taskings/{tid}/deliveries",
+            officer,
+            etag_path=f"/api/v1/taskings/{tid}",
+            json={
+                "delivered_on": "2026-01-05",
+                "delivered_by": "Pol officer",
+                "recipient_name": "Director",
+                "level": "senior_official",
+                "method": "meeting",
+                "points": [1],
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = write(
+            client,
+            "POST",
+            f"/api/v1/taskings/{tid}/responses",
+            officer,
+            etag_path=f"/api/v1/taskings/{tid}",
+            json={
+                "position": "supports",
+                "summary": "Will vote yes.",
+                "commitments": [{"text": "Will speak at the session.", "due_date": "2026-02-01"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+    for i in range(n):
+        body = demarche_payload(posts[i : i + 1], tags=[tag], subject=f"DRAFT {i}")
+        assert client.post("/api/v1/demarches", json=body, headers=desk).status_code == 201
+    return World(desk=desk, demarche_id=did, tasking_id=taskings[posts[0].code])
+
+
+# Bounds as measured: the bearer-token lookup, the main query, and one query per loaded
+# child table (selectinload), never one per row.
+ENDPOINTS = {
+    "list demarches": (lambda w: "/api/v1/demarches?limit=100", 3),
+    "one demarche": (lambda w: f"/api/v1/demarches/{w.demarche_id}", 9),
+    "list taskings": (lambda w: f"/api/v1/taskings?demarche={w.demarche_id}&limit=100", 6),
+    "one tasking": (lambda w: f"/api/v1/taskings/{w.tasking_id}", 6),
+    "timeline": (lambda w: f"/api/v1/demarches/{w.demarche_id}/timeline", 8),
+    "commitments": (lambda w: "/api/v1/commitments", 2),
+}
+
+
+def statements(client, db, world: World, path: str) -> int:
+    client.get(path, headers=world.desk)  # warm: the hourly token "last used" write
+    with count_queries(db) as q:
+        r = client.get(path, headers=world.desk)
+    assert r.status_code == 200, r.text
+    return q.count
+
+
+@pytest.fixture
+def sizes(client, db):
+    return {n: build(client, db, n) for n in (SMALL, LARGE)}
+
+
+def test_statement_counts_do_not_grow_with_rows(client, db, sizes):
+    seen = {}
+    for name, (path_of, bound) in ENDPOINTS.items():
+        small = statements(client, db, sizes[SMALL], path_of(sizes[SMALL]))
+        large = statements(client, db, sizes[LARGE], path_of(sizes[LARGE]))
+        seen[name] = (small, large)
+        assert small == large, f"{name}: {small} statements at {SMALL} rows, {large} at {LARGE}"
+        assert large <= bound, f"{name}: {large} statements, bound {bound}"
+    # The larger world really is larger: each list answers every row.
+    r = client.get(
+        f"/api/v1/taskings?demarche={sizes[LARGE].demarche_id}&limit=100", headers=sizes[LARGE].desk
+    )
+    assert len(r.json()["items"]) == LARGE
+    assert seen
