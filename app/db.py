@@ -89,7 +89,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A request that will write takes the write lock up front: a read transaction
+            # cannot upgrade to a write while another writer holds it ("database is
+            # locked"), but an IMMEDIATE one waits its turn (the busy timeout).
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kw.setdefault("pool_pre_ping", True)
@@ -100,3 +104,18 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def make_write_sessionmaker(engine: Engine) -> sessionmaker:
+    """Sessions for requests that write: on SQLite they begin IMMEDIATE (see make_engine)."""
+    return sessionmaker(
+        bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False
+    )
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker:
+    """Sessions for GET requests. On PostgreSQL they run in autocommit: a read needs no
+    BEGIN and COMMIT round trips around its few SELECTs (each sees committed data)."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(bind=engine, expire_on_commit=False)

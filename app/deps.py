@@ -23,7 +23,9 @@ def get_session(request: Request) -> Iterator[Session]:
     Used with scope="function" so the commit happens before the response is sent:
     a failed commit is an error response, never a 200 for lost work.
     """
-    session: Session = request.app.state.sessionmaker()
+    reads_only = request.method in ("GET", "HEAD")
+    factory = request.app.state.read_sessionmaker if reads_only else request.app.state.sessionmaker
+    session: Session = factory()
     try:
         yield session
         session.commit()

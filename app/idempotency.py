@@ -54,18 +54,19 @@ def remember(
     key = key_of(request)
     if key is None:
         return
+    session.add(
+        IdempotencyKey(
+            user_id=actor.id,
+            key=key,
+            request=_signature(request),
+            status_code=status_code,
+            body=body,
+        )
+    )
     try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyKey(
-                    user_id=actor.id,
-                    key=key,
-                    request=_signature(request),
-                    status_code=status_code,
-                    body=body,
-                )
-            )
+        session.flush()
     except IntegrityError as exc:
+        # No savepoint needed: the request's whole transaction rolls back with this error.
         # A concurrent retry with the same key got there first: this one writes nothing.
         raise Conflict(
             "A request with this Idempotency-Key is being processed; retry in a moment."

@@ -15,7 +15,7 @@ from app.auth.router import router as auth_router
 from app.cables.pages import router as cable_pages
 from app.cables.router import router as cables_router
 from app.dashboards.pages import router as dashboard_pages
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_read_sessionmaker, make_write_sessionmaker
 from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
-    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.sessionmaker = make_write_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
 
     install_error_handlers(app)
 

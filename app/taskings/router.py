@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.concurrency import etag, require_if_match, set_etag
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.http import model_response
 from app.idempotency import remember, replay
 from app.settings import Settings
 from app.taskings import service
@@ -59,10 +60,13 @@ def to_out(session: Session, t: Tasking, *, actor: User, settings: Settings) -> 
     )
 
 
-def _answer(session: Session, t: Tasking, actor: User, settings: Settings, response: Response):
+def _answer(session: Session, t: Tasking, actor: User, settings: Settings) -> Response:
     session.flush()
-    set_etag(response, "tasking", t)
-    return to_out(session, t, actor=actor, settings=settings)
+    service.load_records(session, t)
+    return model_response(
+        to_out(session, t, actor=actor, settings=settings),
+        headers={"ETag": etag("tasking", t.id, t.version)},
+    )
 
 
 @router.get("/taskings", response_model=TaskingPage)
@@ -97,12 +101,13 @@ def get_tasking(
     session: SessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
-    response: Response,
 ):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
     t = service.get_visible(session, tasking_id, actor=actor)
-    set_etag(response, "tasking", t)
-    return to_out(session, t, actor=actor, settings=settings)
+    return model_response(
+        to_out(session, t, actor=actor, settings=settings),
+        headers={"ETag": etag("tasking", t.id, t.version)},
+    )
 
 
 @router.post("/taskings/{tasking_id}/acknowledge", response_model=TaskingOut)
@@ -112,16 +117,15 @@ def acknowledge_tasking(
     actor: CurrentUser,
     settings: SettingsDep,
     request: Request,
-    response: Response,
     data: AcknowledgeIn | None = None,
 ):
     """The post acknowledges the instruction (optionally with a planned date and officer)."""
-    t = service.get_visible(session, tasking_id, actor=actor)
+    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
     # Who first (403), then is your copy current (428, 412), then the state (409).
     service.require_side(actor, t, Action.ACKNOWLEDGE)
     require_if_match(request, "tasking", t)
     service.acknowledge(session, t, data or AcknowledgeIn(), actor=actor)
-    return _answer(session, t, actor, settings, response)
+    return _answer(session, t, actor, settings)
 
 
 @router.post("/taskings/{tasking_id}/deliveries", status_code=201, response_model=DeliveryOut)
@@ -131,7 +135,7 @@ def log_delivery(
     """Log a delivery (a meeting, call, note...). Send Idempotency-Key to make retries safe."""
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
-    t = service.get_visible(session, tasking_id, actor=actor)
+    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
     # Who first (403), then is your copy current (428, 412), then the state (409).
     service.require_side(actor, t, Action.DELIVER)
     require_if_match(request, "tasking", t)
@@ -148,7 +152,7 @@ def report_response(
     """Report the host government's response. Send Idempotency-Key to make retries safe."""
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
-    t = service.get_visible(session, tasking_id, actor=actor)
+    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
     # Who first (403), then is your copy current (428, 412), then the state (409).
     service.require_side(actor, t, Action.REPORT_RESPONSE)
     require_if_match(request, "tasking", t)
@@ -166,17 +170,16 @@ def _reason_route(action: Action, summary: str):
         actor: CurrentUser,
         settings: SettingsDep,
         request: Request,
-        response: Response,
         data: ReasonIn | None = None,
-    ) -> TaskingOut:
-        t = service.get_visible(session, tasking_id, actor=actor)
+    ) -> Response:
+        t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
         # Who first (403), then is your copy current (428, 412), then the state (409).
         service.require_side(actor, t, action)
         require_if_match(request, "tasking", t)
         service.move_with_reason(
             session, t, action, actor=actor, reason=(data or ReasonIn()).reason
         )
-        return _answer(session, t, actor, settings, response)
+        return _answer(session, t, actor, settings)
 
     move.__name__ = f"{action.value}_tasking"
     move.__doc__ = summary

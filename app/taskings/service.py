@@ -7,15 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import jsonable, record
 from app.auth.models import Role, User
 from app.auth.policy import Permission, allows, deny, visible_demarches
 from app.cables.models import Precedence
 from app.db import today_utc, utcnow
-from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus, TaskingRole
+from app.demarches.models import (
+    Demarche,
+    DemarcheRevision,
+    DemarcheStatus,
+    TalkingPoint,
+    TaskingRole,
+)
 from app.errors import Conflict, Invalid, NotFound
 from app.posts.models import Post
 from app.settings import Settings
@@ -64,13 +71,62 @@ def _loaded(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def get_visible(session: Session, tasking_id: int, *, actor: User) -> Tasking:
-    tasking = session.scalar(
-        _loaded(select(Tasking)).where(Tasking.id == tasking_id, visible_taskings(actor))
-    )
-    if tasking is None:
+_HAS_DELIVERIES = exists().where(Delivery.tasking_id == Tasking.id).label("has_deliveries")
+_HAS_RESPONSES = exists().where(Response.tasking_id == Tasking.id).label("has_responses")
+
+
+def get_visible(
+    session: Session, tasking_id: int, *, actor: User, with_records: bool = True
+) -> Tasking:
+    """The tasking if this actor may see it, else the 404 of a missing one.
+
+    with_records loads its deliveries and responses too, and asks the database first
+    whether there are any: most taskings have none, and then one query is all it takes.
+    Writes pass False: they never read them.
+    """
+    row = session.execute(
+        select(Tasking, _HAS_DELIVERIES, _HAS_RESPONSES)
+        .options(joinedload(Tasking.post, innerjoin=True))
+        .options(joinedload(Tasking.demarche, innerjoin=True))
+        .where(Tasking.id == tasking_id, visible_taskings(actor))
+    ).first()
+    if row is None:
         raise NotFound(f"No tasking {tasking_id}.")
+    tasking, has_deliveries, has_responses = row
+    if with_records:
+        load_records(session, tasking, deliveries=has_deliveries, responses=has_responses)
     return tasking
+
+
+def load_records(
+    session: Session, tasking: Tasking, *, deliveries: bool = True, responses: bool = True
+) -> None:
+    """Fill the tasking's deliveries and responses, querying only for those that exist."""
+    set_committed_value(
+        tasking,
+        "deliveries",
+        list(
+            session.scalars(
+                select(Delivery).where(Delivery.tasking_id == tasking.id).order_by(Delivery.id)
+            )
+        )
+        if deliveries
+        else [],
+    )
+    set_committed_value(
+        tasking,
+        "responses",
+        list(
+            session.scalars(
+                select(Response)
+                .where(Response.tasking_id == tasking.id)
+                .options(selectinload(Response.commitments), selectinload(Response.revisions))
+                .order_by(Response.id)
+            )
+        )
+        if responses
+        else [],
+    )
 
 
 def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
@@ -80,6 +136,8 @@ def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
 def is_unacknowledged_urgent(tasking: Tasking, settings: Settings) -> bool:
     return (
         tasking.demarche.precedence in URGENT
+        and tasking.demarche.status == DemarcheStatus.ISSUED
+        and tasking.role == TaskingRole.ACTION
         and tasking.status == TaskingStatus.PENDING
         and tasking.created_at <= urgent_cutoff(settings)
     )
@@ -87,10 +145,16 @@ def is_unacknowledged_urgent(tasking: Tasking, settings: Settings) -> bool:
 
 def overdue_clause(settings: Settings) -> ColumnElement[bool]:
     """SQL for 'overdue': late, or urgent and unacknowledged past the window."""
+    # Only action posts of demarches still open: an info post's old FLASH stays unread forever.
     urgent = and_(
         Tasking.status == TaskingStatus.PENDING,
+        Tasking.role == TaskingRole.ACTION,
         Tasking.created_at <= urgent_cutoff(settings),
-        Tasking.demarche_id.in_(select(Demarche.id).where(Demarche.precedence.in_(URGENT))),
+        Tasking.demarche_id.in_(
+            select(Demarche.id).where(
+                Demarche.precedence.in_(URGENT), Demarche.status == DemarcheStatus.ISSUED
+            )
+        ),
     )
     return or_(Tasking.is_late, urgent)
 
@@ -252,6 +316,7 @@ def _move(
     if t.reason_required and not (reason or "").strip():
         raise Invalid(f"Give a reason to {action.value.replace('_', ' ')}.")
     before = snapshot(tasking)
+    was = tasking.status
     tasking.status = t.target
     if reason and reason.strip():
         tasking.reason = reason.strip()
@@ -272,7 +337,9 @@ def _move(
         before=before,
         after={**snapshot(tasking), **(extra or {})},
     )
-    settle_demarche(session, tasking.demarche, actor=actor)
+    # Only a move into or out of a finished state can close or reopen the demarche.
+    if was in FINISHED or t.target in FINISHED:
+        settle_demarche(session, tasking.demarche, actor=actor)
     return t
 
 
@@ -333,22 +400,32 @@ def deliver(
     which lets a desk officer record it.
     """
     check_move(tasking, Action.DELIVER, actor=actor, from_post_cable=bool(from_post_cable))
-    positions = {p.position for p in tasking.demarche.talking_points}
-    unknown = sorted(set(data.points) - positions)
+    wanted = set(data.points)
+    positions = (
+        set(
+            session.scalars(
+                select(TalkingPoint.position).where(TalkingPoint.demarche_id == tasking.demarche_id)
+            )
+        )
+        if wanted
+        else set()
+    )
+    unknown = sorted(wanted - positions)
     if unknown:
         raise Invalid(
             f"No talking point numbered {', '.join(map(str, unknown))} on this demarche "
             f"(it has {len(positions)})."
         )
+    # Setting the many-to-one adds it to the tasking's collection if that is loaded,
+    # and does not load it if not (writes never read the earlier deliveries).
     delivery = Delivery(
-        tasking_id=tasking.id,
+        tasking=tasking,
         created_by_id=actor.id,
         **data.model_dump(exclude={"points"}),
         points=sorted(set(data.points)),
     )
     session.add(delivery)
     session.flush()
-    tasking.deliveries.append(delivery)
     _move(
         session,
         tasking,
@@ -389,7 +466,7 @@ def report_response(
     """Record what the host government said; a later change is a revision, not a new report."""
     check_move(tasking, Action.REPORT_RESPONSE, actor=actor, from_post_cable=bool(from_post_cable))
     response = Response(
-        tasking_id=tasking.id,
+        tasking=tasking,
         created_by_id=actor.id,
         position=data.position,
         summary=data.summary,
@@ -399,7 +476,6 @@ def report_response(
     )
     session.add(response)
     session.flush()
-    tasking.responses.append(response)
     record(
         session,
         actor_id=actor.id,
