@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.policy import Permission, require
-from app.concurrency import require_if_match, set_etag
+from app.concurrency import etag, require_if_match
 from app.demarches import service
 from app.demarches.models import DemarcheStatus
 from app.demarches.schemas import (
@@ -21,24 +21,26 @@ from app.demarches.schemas import (
     RevisionOut,
 )
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.http import model_response
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DemarcheOut)
-def create_demarche(
-    data: DemarcheIn, session: SessionDep, actor: CurrentUser, request: Request, response: Response
-):
+def create_demarche(data: DemarcheIn, session: SessionDep, actor: CurrentUser, request: Request):
     """Create a draft demarche with its objectives, talking points, key dates and targets."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     demarche = service.create_draft(session, data, actor=actor)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor, status_code=status.HTTP_201_CREATED)
 
 
-def _answer(session, demarche, actor, response: Response) -> DemarcheOut:
+def _answer(session, demarche, actor, status_code: int = 200) -> Response:
     session.flush()
-    set_etag(response, "demarche", demarche)
-    return service.to_out(session, demarche, actor=actor)
+    return model_response(
+        service.to_out(session, demarche, actor=actor),
+        status_code=status_code,
+        headers={"ETag": etag("demarche", demarche.id, demarche.version)},
+    )
 
 
 @router.get("", response_model=DemarchePage)
@@ -68,16 +70,18 @@ def list_demarches(
     rows, next_cursor = service.list_visible(
         session, actor=actor, filters=filters, limit=limit, cursor=cursor
     )
-    return DemarchePage(
-        items=[service.to_summary(d) for d in rows], next_cursor=next_cursor, limit=limit
+    return model_response(
+        DemarchePage(
+            items=[service.to_summary(d) for d in rows], next_cursor=next_cursor, limit=limit
+        )
     )
 
 
 @router.get("/{demarche_id}", response_model=DemarcheOut)
-def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, response: Response):
+def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """One demarche, with the talking points your clearance allows. Sends an ETag."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.patch("/{demarche_id}", response_model=DemarcheOut)
@@ -87,26 +91,23 @@ def update_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
-    response: Response,
 ):
     """Edit a draft. Lists you send replace the draft's lists whole."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
     service.update_draft(session, demarche, data, actor=actor)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.post("/{demarche_id}/issue", response_model=DemarcheOut)
-def issue_demarche(
-    demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request, response: Response
-):
+def issue_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
     service.issue(session, demarche, actor=actor)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.post("/{demarche_id}/cancel", response_model=DemarcheOut)
@@ -115,7 +116,6 @@ def cancel_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
-    response: Response,
     data: CancelIn | None = None,
 ):
     """Cancel a draft or issued demarche; its open taskings are cancelled with it."""
@@ -123,7 +123,7 @@ def cancel_demarche(
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
     service.cancel(session, demarche, actor=actor, reason=data.reason if data else "")
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.post("/{demarche_id}/amend", response_model=DemarcheOut)
@@ -133,14 +133,13 @@ def amend_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
-    response: Response,
 ):
     """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
     service.amend(session, demarche, data, actor=actor)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.post("/{demarche_id}/close", response_model=DemarcheOut)
@@ -150,14 +149,13 @@ def close_demarche(
     session: SessionDep,
     actor: CurrentUser,
     request: Request,
-    response: Response,
 ):
     """Close an issued demarche with a reason; taskings still open are cancelled."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
     service.close(session, demarche, actor=actor, reason=data.reason)
-    return _answer(session, demarche, actor, response)
+    return _answer(session, demarche, actor)
 
 
 @router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])
