@@ -70,11 +70,7 @@ def list_demarches(
     rows, next_cursor = service.list_visible(
         session, actor=actor, filters=filters, limit=limit, cursor=cursor
     )
-    return model_response(
-        DemarchePage(
-            items=[service.to_summary(d) for d in rows], next_cursor=next_cursor, limit=limit
-        )
-    )
+    return model_response(DemarchePage(items=rows, next_cursor=next_cursor, limit=limit))
 
 
 @router.get("/{demarche_id}", response_model=DemarcheOut)

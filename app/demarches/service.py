@@ -103,9 +103,20 @@ def list_visible(
     filters: DemarcheFilters,
     limit: int,
     cursor: str | None = None,
-) -> tuple[list[Demarche], str | None]:
-    """Newest first, keyset-paginated on id so deep pages cost the same as the first."""
-    stmt = select(Demarche).where(visible_demarches(actor))
+) -> tuple[list[DemarcheSummary], str | None]:
+    """Newest first, keyset-paginated on id so deep pages cost the same as the first.
+
+    A list needs a few columns, not whole demarches: plain rows and one query for the
+    tags of the page spare building some 200 ORM objects per page of 50.
+    """
+    stmt = select(
+        Demarche.id,
+        Demarche.subject,
+        Demarche.classification,
+        Demarche.status,
+        Demarche.deadline,
+        Demarche.issued_at,
+    ).where(visible_demarches(actor))
     if filters.status:
         stmt = stmt.where(Demarche.status == filters.status)
     if filters.post:
@@ -133,27 +144,29 @@ def list_visible(
         stmt = stmt.where(Demarche.subject.ilike(f"%{escaped}%", escape="\\"))
     if cursor:
         stmt = stmt.where(Demarche.id < decode_cursor(cursor))
-    rows = list(
-        session.scalars(
-            stmt.options(selectinload(Demarche.tag_rows))
-            .order_by(Demarche.id.desc())
-            .limit(limit + 1)
-        )
-    )
+    rows = session.execute(stmt.order_by(Demarche.id.desc()).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def to_summary(d: Demarche) -> DemarcheSummary:
-    return DemarcheSummary(
-        id=d.id,
-        subject=d.subject,
-        classification=d.classification,
-        status=d.status,
-        deadline=d.deadline,
-        tags=d.tags,
-        issued_at=d.issued_at,
-    )
+    rows = rows[:limit]
+    tags: dict[int, list[str]] = {r.id: [] for r in rows}
+    if rows:
+        for demarche_id, tag in session.execute(
+            select(DemarcheTag.demarche_id, DemarcheTag.tag)
+            .where(DemarcheTag.demarche_id.in_(tags))
+            .order_by(DemarcheTag.demarche_id, DemarcheTag.tag)
+        ):
+            tags[demarche_id].append(tag)
+    return [
+        DemarcheSummary(
+            id=r.id,
+            subject=r.subject,
+            classification=r.classification,
+            status=r.status,
+            deadline=r.deadline,
+            tags=tags[r.id],
+            issued_at=r.issued_at,
+        )
+        for r in rows
+    ], next_cursor
 
 
 def to_out(session: Session, d: Demarche, *, actor: User) -> DemarcheOut:

@@ -113,20 +113,31 @@ def load_records(
         if deliveries
         else [],
     )
-    set_committed_value(
-        tasking,
-        "responses",
+    found = (
         list(
             session.scalars(
                 select(Response)
                 .where(Response.tasking_id == tasking.id)
-                .options(selectinload(Response.commitments), selectinload(Response.revisions))
+                .options(selectinload(Response.commitments))
                 .order_by(Response.id)
             )
         )
         if responses
-        else [],
+        else []
     )
+    # Only a revised response (version > 1) has earlier texts to load.
+    earlier: dict[int, list[ResponseRevision]] = {r.id: [] for r in found}
+    revised = [r.id for r in found if r.version > 1]
+    if revised:
+        for rev in session.scalars(
+            select(ResponseRevision)
+            .where(ResponseRevision.response_id.in_(revised))
+            .order_by(ResponseRevision.version)
+        ):
+            earlier[rev.response_id].append(rev)
+    for r in found:
+        set_committed_value(r, "revisions", earlier[r.id])
+    set_committed_value(tasking, "responses", found)
 
 
 def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
