@@ -22,7 +22,7 @@ from app.cables.models import Precedence
 from app.classification import Classification, from_marking
 from app.dashboards import queries
 from app.db import today_utc
-from app.demarches import service
+from app.demarches import amendments, history, service
 from app.demarches.models import Demarche, PointUse
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
@@ -91,8 +91,8 @@ def show_page(
     )
     progress = queries.progress_by_demarche(session, [d.id], actor=user, settings=settings)[d.id]
     chart = queries.responses_by_position(session, d.id, actor=user)
-    events = service.timeline(session, d, actor=user)
-    revisions = service.revisions(session, d, actor=user)
+    events = history.timeline(session, d, actor=user)
+    revisions = history.revisions(session, d, actor=user)
 
     last_action = {ev.entity_id: ev for ev in events if ev.entity == "tasking"}
     readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
@@ -462,6 +462,6 @@ def amend_demarche(
                 f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items()
             )
             raise Invalid(f"The amendment was not saved. {problems}") from exc
-        service.amend(session, d, data, actor=user)
+        amendments.amend(session, d, data, actor=user)
 
     return _desk_move(request, session, settings, user, demarche_id, version, "amended", move)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.policy import Permission, require
 from app.concurrency import etag, require_if_match
-from app.demarches import service
+from app.demarches import amendments, history, service
 from app.demarches.models import DemarcheStatus
 from app.demarches.schemas import (
     AmendIn,
@@ -134,7 +134,7 @@ def amend_demarche(
     demarche = service.get_visible(session, demarche_id, actor=actor)
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     require_if_match(request, "demarche", demarche)
-    service.amend(session, demarche, data, actor=actor)
+    amendments.amend(session, demarche, data, actor=actor)
     return _answer(session, demarche, actor)
 
 
@@ -158,11 +158,11 @@ def close_demarche(
 def list_revisions(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """Earlier texts of an amended demarche, oldest first (revision 0 is as issued)."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
-    return service.revisions(session, demarche, actor=actor)
+    return history.revisions(session, demarche, actor=actor)
 
 
 @router.get("/{demarche_id}/timeline", response_model=list[AuditEventOut])
 def get_timeline(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """Every recorded change to the demarche and its taskings, in order, with who did it."""
     demarche = service.get_visible(session, demarche_id, actor=actor)
-    return service.timeline(session, demarche, actor=actor)
+    return history.timeline(session, demarche, actor=actor)

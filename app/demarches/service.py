@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.audit import AuditEvent, jsonable, record
-from app.auth.models import Role, User
+from app.audit import record
+from app.auth.models import User
 from app.auth.policy import may_read_portion, visible_demarches
-from app.classification import Classification
 from app.db import today_utc, utcnow
 from app.demarches.models import (
     Demarche,
-    DemarcheRevision,
     DemarcheStatus,
     DemarcheTag,
     DemarcheTarget,
@@ -28,15 +26,12 @@ from app.demarches.models import (
     TaskingRole,
 )
 from app.demarches.schemas import (
-    AmendIn,
-    AuditEventOut,
     DemarcheIn,
     DemarcheOut,
     DemarcheSummary,
     DemarcheUpdate,
     KeyDateIn,
     KeyDateOut,
-    RevisionOut,
     TalkingPointIn,
     TalkingPointOut,
     TargetIn,
@@ -254,7 +249,7 @@ def snapshot(d: Demarche) -> dict[str, Any]:
     }
 
 
-def _resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheTarget]:
+def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheTarget]:
     codes = {t.post for t in targets}
     posts = {p.code: p for p in session.scalars(select(Post).where(Post.code.in_(codes)))}
     unknown = sorted(codes - posts.keys())
@@ -280,18 +275,18 @@ def _resolve_targets(session: Session, targets: list[TargetIn]) -> list[Demarche
     return rows
 
 
-def _points(points: list[TalkingPointIn]) -> list[TalkingPoint]:
+def points_of(points: list[TalkingPointIn]) -> list[TalkingPoint]:
     return [
         TalkingPoint(position=i, text=p.text, classification=p.classification, use=p.use)
         for i, p in enumerate(points, start=1)
     ]
 
 
-def _objectives(texts: list[str]) -> list[Objective]:
+def objectives_of(texts: list[str]) -> list[Objective]:
     return [Objective(position=i, text=t) for i, t in enumerate(texts, start=1)]
 
 
-def _key_dates(dates: list[KeyDateIn]) -> list[KeyDate]:
+def key_dates_of(dates: list[KeyDateIn]) -> list[KeyDate]:
     return [KeyDate(on=k.date, what=k.what) for k in dates]
 
 
@@ -308,10 +303,10 @@ def create_draft(
         delivery_level=data.delivery_level,
         author_id=actor.id,
         source_cable_id=source_cable_id,
-        objectives=_objectives(data.objectives),
-        talking_points=_points(data.talking_points),
-        key_dates=_key_dates(data.key_dates),
-        targets=_resolve_targets(session, data.targets),
+        objectives=objectives_of(data.objectives),
+        talking_points=points_of(data.talking_points),
+        key_dates=key_dates_of(data.key_dates),
+        targets=resolve_targets(session, data.targets),
         tag_rows=[DemarcheTag(tag=t) for t in data.tags],
     )
     session.add(demarche)
@@ -361,15 +356,15 @@ def update_draft(
     if data.objectives is not None:
         demarche.objectives = []
         session.flush()  # positions are unique per demarche: clear before refilling
-        demarche.objectives = _objectives(data.objectives)
+        demarche.objectives = objectives_of(data.objectives)
     if data.talking_points is not None:
         demarche.talking_points = []
         session.flush()
-        demarche.talking_points = _points(data.talking_points)
+        demarche.talking_points = points_of(data.talking_points)
     if data.key_dates is not None:
-        demarche.key_dates = _key_dates(data.key_dates)
+        demarche.key_dates = key_dates_of(data.key_dates)
     if data.targets is not None:
-        new_targets = _resolve_targets(session, data.targets)
+        new_targets = resolve_targets(session, data.targets)
         demarche.targets = []
         session.flush()
         demarche.targets = new_targets
@@ -418,17 +413,7 @@ def issue(
     before = {"status": demarche.status}
     demarche.status = DemarcheStatus.ISSUED
     demarche.issued_at = utcnow()
-    taskings = [
-        Tasking(
-            demarche_id=demarche.id,
-            post_id=t.post_id,
-            country=t.country,
-            role=t.role,
-            due_date=t.due_date or demarche.deadline,
-            status=TaskingStatus.PENDING,
-        )
-        for t in demarche.targets
-    ]
+    taskings = [tasking_for(demarche, t) for t in demarche.targets]
     session.add_all(taskings)
     session.flush()
     record(
@@ -500,7 +485,8 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
     return demarche
 
 
-def _tasking_for(demarche: Demarche, target: DemarcheTarget, today: date) -> Tasking:
+def tasking_for(demarche: Demarche, target: DemarcheTarget) -> Tasking:
+    """The tasking a target becomes: due on its own date, else on the deadline."""
     return Tasking(
         demarche_id=demarche.id,
         post_id=target.post_id,
@@ -509,134 +495,6 @@ def _tasking_for(demarche: Demarche, target: DemarcheTarget, today: date) -> Tas
         due_date=target.due_date or demarche.deadline,
         status=TaskingStatus.PENDING,
     )
-
-
-def amend(
-    session: Session, demarche: Demarche, data: AmendIn, *, actor: User, today: date | None = None
-) -> Demarche:
-    """Amend an issued demarche as a numbered revision; the earlier text stays readable.
-
-    New targets get a tasking; removed ones are cancelled; taskings that follow the
-    deadline move with it. Posts see the change through their seen_revision.
-    """
-    today = today or today_utc()
-    if demarche.status != DemarcheStatus.ISSUED:
-        raise Conflict(
-            f"Demarche {demarche.id} is {demarche.status.value}: only an issued demarche is "
-            "amended (edit a draft directly).",
-            current_state=demarche.status.value,
-        )
-    if data.deadline is not None and data.deadline < today:
-        raise Invalid(f"The new deadline {data.deadline.isoformat()} is in the past.")
-    before = snapshot(demarche)
-    session.add(
-        DemarcheRevision(
-            demarche_id=demarche.id,
-            number=demarche.revision,
-            content=jsonable(before),
-            reason=data.reason,
-            created_by_id=actor.id,
-        )
-    )
-    old_deadline = demarche.deadline
-    if data.deadline is not None:
-        demarche.deadline = data.deadline
-    if data.objectives is not None:
-        demarche.objectives = []
-        session.flush()
-        demarche.objectives = _objectives(data.objectives)
-    if data.talking_points is not None:
-        demarche.talking_points = []
-        session.flush()
-        demarche.talking_points = _points(data.talking_points)
-    if data.key_dates is not None:
-        demarche.key_dates = _key_dates(data.key_dates)
-
-    taskings = {
-        (t.post_id, t.country): t
-        for t in session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id))
-    }
-    if data.targets is not None:
-        wanted = _resolve_targets(session, data.targets)
-        wanted_keys = {(t.post.id, t.country) for t in wanted}
-        for t in list(demarche.targets):
-            if (t.post_id, t.country) not in wanted_keys:
-                demarche.targets.remove(t)
-                tasking = taskings.get((t.post_id, t.country))
-                if tasking is not None and tasking.status in OPEN_STATUSES:
-                    record(
-                        session,
-                        actor_id=actor.id,
-                        entity="tasking",
-                        entity_id=tasking.id,
-                        demarche_id=demarche.id,
-                        post_id=tasking.post_id,
-                        action="cancel",
-                        before={"status": tasking.status},
-                        after={
-                            "status": TaskingStatus.CANCELLED,
-                            "reason": f"removed by amendment {demarche.revision + 1}",
-                        },
-                    )
-                    tasking.status = TaskingStatus.CANCELLED
-                    tasking.reason = f"Removed from the demarche by amendment: {data.reason}"
-        session.flush()
-        existing = {(t.post_id, t.country): t for t in demarche.targets}
-        for w in wanted:
-            key = (w.post.id, w.country)
-            if key in existing:
-                existing[key].role, existing[key].due_date = w.role, w.due_date
-                continue
-            demarche.targets.append(w)
-            session.flush()
-            prior = taskings.get(key)
-            if prior is not None:  # re-added after removal: revive the same tasking
-                prior.status = TaskingStatus.PENDING
-                prior.due_date = w.due_date or demarche.deadline
-                prior.role = w.role
-                new = prior
-            else:
-                new = _tasking_for(demarche, w, today)
-                session.add(new)
-            session.flush()
-            record(
-                session,
-                actor_id=actor.id,
-                entity="tasking",
-                entity_id=new.id,
-                demarche_id=demarche.id,
-                post_id=new.post_id,
-                action="create",
-                after={
-                    "status": new.status,
-                    "due_date": new.due_date,
-                    "role": new.role,
-                    "reason": f"added by amendment {demarche.revision + 1}",
-                },
-            )
-    if data.deadline is not None and data.deadline != old_deadline:
-        own_dates = {(t.post_id, t.country) for t in demarche.targets if t.due_date}
-        for key, tasking in taskings.items():
-            if key not in own_dates and tasking.status in OPEN_STATUSES:
-                tasking.due_date = data.deadline
-
-    demarche.revision += 1
-    demarche.updated_at = utcnow()
-    session.flush()
-    record(
-        session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="amend",
-        before=before,
-        after={**snapshot(demarche), "revision": demarche.revision, "reason": data.reason},
-    )
-    from app.taskings.service import settle_demarche
-
-    settle_demarche(session, demarche, actor=actor)
-    return demarche
 
 
 def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> Demarche:
@@ -676,63 +534,3 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
         after={"status": demarche.status, "reason": reason},
     )
     return demarche
-
-
-def revisions(session: Session, demarche: Demarche, *, actor: User) -> list[RevisionOut]:
-    """Every earlier text of the demarche, with points above the reader's clearance withheld."""
-    out = []
-    for rev in session.scalars(
-        select(DemarcheRevision)
-        .where(DemarcheRevision.demarche_id == demarche.id)
-        .order_by(DemarcheRevision.number)
-    ):
-        out.append(
-            RevisionOut(
-                number=rev.number,
-                reason=rev.reason,
-                created_at=rev.created_at,
-                content=_withhold(rev.content, actor) or {},
-            )
-        )
-    return out
-
-
-def timeline(session: Session, demarche: Demarche, *, actor: User) -> list[AuditEventOut]:
-    """The demarche's audit trail in order; a post sees its own records and the desk's."""
-    stmt = (
-        select(AuditEvent, User.username, Post.code)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .outerjoin(Post, Post.id == AuditEvent.post_id)
-        .where(AuditEvent.demarche_id == demarche.id)
-        .order_by(AuditEvent.id)
-    )
-    if actor.role == Role.POST_OFFICER:
-        stmt = stmt.where(or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id))
-    return [
-        AuditEventOut(
-            id=ev.id,
-            at=ev.at,
-            actor=username,
-            entity=ev.entity,
-            entity_id=ev.entity_id,
-            action=ev.action,
-            post=code,
-            before=_withhold(ev.before, actor),
-            after=_withhold(ev.after, actor),
-        )
-        for ev, username, code in session.execute(stmt)
-    ]
-
-
-def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:
-    # Audit snapshots and revisions carry the points' text: keep out what the reader
-    # may not see.
-    if not values or "talking_points" not in values:
-        return values
-    points = [
-        p
-        if may_read_portion(actor, Classification(p.get("classification", "SECRET")))
-        else {**p, "text": None, "withheld": True}
-        for p in values["talking_points"]
-    ]
-    return {**values, "talking_points": points}

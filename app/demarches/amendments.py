@@ -1,0 +1,151 @@
+"""Amendments: an issued demarche changes as numbered revisions, earlier text kept."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import jsonable, record
+from app.auth.models import User
+from app.db import today_utc, utcnow
+from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
+from app.demarches.schemas import AmendIn
+from app.demarches.service import (
+    key_dates_of,
+    objectives_of,
+    points_of,
+    resolve_targets,
+    snapshot,
+    tasking_for,
+)
+from app.errors import Conflict, Invalid
+from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
+from app.taskings.service import settle_demarche
+
+
+def amend(
+    session: Session, demarche: Demarche, data: AmendIn, *, actor: User, today: date | None = None
+) -> Demarche:
+    """Amend an issued demarche as a numbered revision; the earlier text stays readable.
+
+    New targets get a tasking; removed ones are cancelled; taskings that follow the
+    deadline move with it. Posts see the change through their seen_revision.
+    """
+    today = today or today_utc()
+    if demarche.status != DemarcheStatus.ISSUED:
+        raise Conflict(
+            f"Demarche {demarche.id} is {demarche.status.value}: only an issued demarche is "
+            "amended (edit a draft directly).",
+            current_state=demarche.status.value,
+        )
+    if data.deadline is not None and data.deadline < today:
+        raise Invalid(f"The new deadline {data.deadline.isoformat()} is in the past.")
+    before = snapshot(demarche)
+    session.add(
+        DemarcheRevision(
+            demarche_id=demarche.id,
+            number=demarche.revision,
+            content=jsonable(before),
+            reason=data.reason,
+            created_by_id=actor.id,
+        )
+    )
+    old_deadline = demarche.deadline
+    if data.deadline is not None:
+        demarche.deadline = data.deadline
+    if data.objectives is not None:
+        demarche.objectives = []
+        session.flush()
+        demarche.objectives = objectives_of(data.objectives)
+    if data.talking_points is not None:
+        demarche.talking_points = []
+        session.flush()
+        demarche.talking_points = points_of(data.talking_points)
+    if data.key_dates is not None:
+        demarche.key_dates = key_dates_of(data.key_dates)
+
+    taskings = {
+        (t.post_id, t.country): t
+        for t in session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id))
+    }
+    if data.targets is not None:
+        wanted = resolve_targets(session, data.targets)
+        wanted_keys = {(t.post.id, t.country) for t in wanted}
+        for t in list(demarche.targets):
+            if (t.post_id, t.country) not in wanted_keys:
+                demarche.targets.remove(t)
+                tasking = taskings.get((t.post_id, t.country))
+                if tasking is not None and tasking.status in OPEN_STATUSES:
+                    record(
+                        session,
+                        actor_id=actor.id,
+                        entity="tasking",
+                        entity_id=tasking.id,
+                        demarche_id=demarche.id,
+                        post_id=tasking.post_id,
+                        action="cancel",
+                        before={"status": tasking.status},
+                        after={
+                            "status": TaskingStatus.CANCELLED,
+                            "reason": f"removed by amendment {demarche.revision + 1}",
+                        },
+                    )
+                    tasking.status = TaskingStatus.CANCELLED
+                    tasking.reason = f"Removed from the demarche by amendment: {data.reason}"
+        session.flush()
+        existing = {(t.post_id, t.country): t for t in demarche.targets}
+        for w in wanted:
+            key = (w.post.id, w.country)
+            if key in existing:
+                existing[key].role, existing[key].due_date = w.role, w.due_date
+                continue
+            demarche.targets.append(w)
+            session.flush()
+            prior = taskings.get(key)
+            if prior is not None:  # re-added after removal: revive the same tasking
+                prior.status = TaskingStatus.PENDING
+                prior.due_date = w.due_date or demarche.deadline
+                prior.role = w.role
+                new = prior
+            else:
+                new = tasking_for(demarche, w)
+                session.add(new)
+            session.flush()
+            record(
+                session,
+                actor_id=actor.id,
+                entity="tasking",
+                entity_id=new.id,
+                demarche_id=demarche.id,
+                post_id=new.post_id,
+                action="create",
+                after={
+                    "status": new.status,
+                    "due_date": new.due_date,
+                    "role": new.role,
+                    "reason": f"added by amendment {demarche.revision + 1}",
+                },
+            )
+    if data.deadline is not None and data.deadline != old_deadline:
+        own_dates = {(t.post_id, t.country) for t in demarche.targets if t.due_date}
+        for key, tasking in taskings.items():
+            if key not in own_dates and tasking.status in OPEN_STATUSES:
+                tasking.due_date = data.deadline
+
+    demarche.revision += 1
+    demarche.updated_at = utcnow()
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action="amend",
+        before=before,
+        after={**snapshot(demarche), "revision": demarche.revision, "reason": data.reason},
+    )
+    settle_demarche(session, demarche, actor=actor)
+    return demarche

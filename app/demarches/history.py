@@ -1,0 +1,76 @@
+"""A demarche's history as a reader may see it: its timeline and its earlier texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.audit import AuditEvent
+from app.auth.models import Role, User
+from app.auth.policy import may_read_portion
+from app.classification import Classification
+from app.demarches.models import Demarche, DemarcheRevision
+from app.demarches.schemas import AuditEventOut, RevisionOut
+from app.posts.models import Post
+
+
+def revisions(session: Session, demarche: Demarche, *, actor: User) -> list[RevisionOut]:
+    """Every earlier text of the demarche, with points above the reader's clearance withheld."""
+    out = []
+    for rev in session.scalars(
+        select(DemarcheRevision)
+        .where(DemarcheRevision.demarche_id == demarche.id)
+        .order_by(DemarcheRevision.number)
+    ):
+        out.append(
+            RevisionOut(
+                number=rev.number,
+                reason=rev.reason,
+                created_at=rev.created_at,
+                content=_withhold(rev.content, actor) or {},
+            )
+        )
+    return out
+
+
+def timeline(session: Session, demarche: Demarche, *, actor: User) -> list[AuditEventOut]:
+    """The demarche's audit trail in order; a post sees its own records and the desk's."""
+    stmt = (
+        select(AuditEvent, User.username, Post.code)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .outerjoin(Post, Post.id == AuditEvent.post_id)
+        .where(AuditEvent.demarche_id == demarche.id)
+        .order_by(AuditEvent.id)
+    )
+    if actor.role == Role.POST_OFFICER:
+        stmt = stmt.where(or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id))
+    return [
+        AuditEventOut(
+            id=ev.id,
+            at=ev.at,
+            actor=username,
+            entity=ev.entity,
+            entity_id=ev.entity_id,
+            action=ev.action,
+            post=code,
+            before=_withhold(ev.before, actor),
+            after=_withhold(ev.after, actor),
+        )
+        for ev, username, code in session.execute(stmt)
+    ]
+
+
+def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:
+    # Audit snapshots and revisions carry the points' text: keep out what the reader
+    # may not see.
+    if not values or "talking_points" not in values:
+        return values
+    points = [
+        p
+        if may_read_portion(actor, Classification(p.get("classification", "SECRET")))
+        else {**p, "text": None, "withheld": True}
+        for p in values["talking_points"]
+    ]
+    return {**values, "talking_points": points}
