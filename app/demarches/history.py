@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
@@ -35,17 +35,20 @@ def revisions(session: Session, demarche: Demarche, *, actor: User) -> list[Revi
     return out
 
 
-def timeline(session: Session, demarche: Demarche, *, actor: User) -> list[AuditEventOut]:
-    """The demarche's audit trail in order; a post sees its own records and the desk's."""
+def _events(demarche: Demarche, actor: User) -> Select[AuditEvent, str, str]:
     stmt = (
         select(AuditEvent, User.username, Post.code)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .outerjoin(Post, Post.id == AuditEvent.post_id)
         .where(AuditEvent.demarche_id == demarche.id)
-        .order_by(AuditEvent.id)
     )
     if actor.role == Role.POST_OFFICER:
+        # A post sees its own records and the desk's, never another post's.
         stmt = stmt.where(or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id))
+    return stmt
+
+
+def _out(rows: Any, actor: User) -> list[AuditEventOut]:
     return [
         AuditEventOut(
             id=ev.id,
@@ -58,8 +61,48 @@ def timeline(session: Session, demarche: Demarche, *, actor: User) -> list[Audit
             before=_withhold(ev.before, actor),
             after=_withhold(ev.after, actor),
         )
-        for ev, username, code in session.execute(stmt)
+        for ev, username, code in rows
     ]
+
+
+def timeline(
+    session: Session,
+    demarche: Demarche,
+    *,
+    actor: User,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[AuditEventOut]:
+    """The demarche's audit trail in order (a page of it, given a limit)."""
+    stmt = _events(demarche, actor).order_by(AuditEvent.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return _out(session.execute(stmt), actor)
+
+
+def timeline_length(session: Session, demarche: Demarche, *, actor: User) -> int:
+    return (
+        session.scalar(select(func.count()).select_from(_events(demarche, actor).subquery())) or 0
+    )
+
+
+def last_events(
+    session: Session, demarche: Demarche, tasking_ids: list[int], *, actor: User
+) -> dict[int, AuditEventOut]:
+    """The latest event of each of these taskings, in one query."""
+    if not tasking_ids:
+        return {}
+    latest = (
+        select(func.max(AuditEvent.id))
+        .where(
+            AuditEvent.demarche_id == demarche.id,
+            AuditEvent.entity == "tasking",
+            AuditEvent.entity_id.in_(tasking_ids),
+        )
+        .group_by(AuditEvent.entity_id)
+    )
+    rows = session.execute(_events(demarche, actor).where(AuditEvent.id.in_(latest)))
+    return {ev.entity_id: ev for ev in _out(rows, actor)}
 
 
 def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:

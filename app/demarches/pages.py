@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from app.auth.models import User
@@ -59,12 +59,6 @@ POSITION_PATTERNS = {
 }
 
 
-def _page_of(items: list[Any], page: int) -> tuple[list[Any], int, int]:
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    return items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page, pages
-
-
 def show_page(
     request: Request,
     session: Session,
@@ -80,25 +74,33 @@ def show_page(
 ) -> HTMLResponse:
     d = service.get_visible(session, demarche_id, actor=user)
     author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
-    taskings = list(
+    # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
+    visible = and_(Tasking.demarche_id == d.id, visible_taskings(user))
+    tasking_count = session.scalar(select(func.count()).where(visible)) or 0
+    pages = max(1, -(-tasking_count // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = list(
         session.scalars(
             select(Tasking)
             .join(Post, Post.id == Tasking.post_id)
-            .where(Tasking.demarche_id == d.id, visible_taskings(user))
+            .where(visible)
             .options(contains_eager(Tasking.post), selectinload(Tasking.responses))
             .order_by(Post.code, Tasking.country)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
         )
     )
     progress = queries.progress_by_demarche(session, [d.id], actor=user, settings=settings)[d.id]
     chart = queries.responses_by_position(session, d.id, actor=user)
-    events = history.timeline(session, d, actor=user)
+    tl_pages = max(1, -(-history.timeline_length(session, d, actor=user) // PAGE_SIZE))
+    tl = min(max(tl, 1), tl_pages)
+    events_shown = history.timeline(
+        session, d, actor=user, limit=PAGE_SIZE, offset=(tl - 1) * PAGE_SIZE
+    )
     revisions = history.revisions(session, d, actor=user)
-
-    last_action = {ev.entity_id: ev for ev in events if ev.entity == "tasking"}
+    last_action = history.last_events(session, d, [t.id for t in shown], actor=user)
     readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
     withheld = len(d.talking_points) - len(readable)
-    shown, page, pages = _page_of(taskings, page)
-    events_shown, tl, tl_pages = _page_of(events, tl)
     return render(
         request,
         "demarches/show.html",
@@ -109,7 +111,7 @@ def show_page(
         points=readable,
         withheld=withheld,
         taskings=shown,
-        tasking_count=len(taskings),
+        tasking_count=tasking_count,
         page=page,
         pages=pages,
         progress=progress,
@@ -121,7 +123,7 @@ def show_page(
         tl_pages=tl_pages,
         last_action=last_action,
         revisions=revisions,
-        actions={t.id: actions_for(user, t) for t in taskings},
+        actions={t.id: actions_for(user, t) for t in shown},
         may_write=allows(user, Permission.WRITE_DEMARCHES),
         today=today_utc(),
         error=error,
