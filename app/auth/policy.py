@@ -13,6 +13,7 @@ import enum
 import logging
 
 from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy.orm import aliased
 
 from app.auth.models import Role, User
 from app.classification import Classification
@@ -77,11 +78,11 @@ def visible_demarches(actor: User) -> ColumnElement[bool]:
 
     cleared = Demarche.classification.in_(Classification.at_or_below(actor.clearance))
     if actor.role == Role.POST_OFFICER:
-        # A post sees what tasks it, once issued; never another post's drafts.
+        # A post sees what tasks it, once issued; never another post's drafts. An alias,
+        # so that inside a query over taskings this never correlates to the outer one.
+        mine = aliased(Tasking)
         tasks_my_post = exists(
-            select(Tasking.id).where(
-                Tasking.demarche_id == Demarche.id, Tasking.post_id == actor.post_id
-            )
+            select(mine.id).where(mine.demarche_id == Demarche.id, mine.post_id == actor.post_id)
         )
         return and_(cleared, Demarche.status != DemarcheStatus.DRAFT, tasks_my_post)
     return and_(cleared, true())

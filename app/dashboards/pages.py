@@ -44,7 +44,7 @@ def home(
         overdue=overdue in ("1", "on", "true"),
     )
     result = queries.outstanding(session, actor=user, filters=filters, settings=settings, page=page)
-    tags, posts = queries.filter_choices(session, actor=user)
+    tags, posts = queries.filter_choices(session, actor=user, status=filters.status)
     return render(
         request,
         "dashboards/home.html",

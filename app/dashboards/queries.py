@@ -28,7 +28,7 @@ from app.demarches.models import (
 from app.posts.models import Post, Region
 from app.settings import Settings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
-from app.taskings.service import overdue_clause, visible_taskings
+from app.taskings.service import overdue_clause, own_post_only, visible_taskings
 
 PAGE_SIZE = 50
 
@@ -83,9 +83,10 @@ def progress_by_demarche(
             func.sum(case((overdue, 1), else_=0)),
         )
         .where(
+            # ids are demarches the actor may see: only the post restriction is left.
             Tasking.demarche_id.in_(ids),
             Tasking.role == TaskingRole.ACTION,
-            visible_taskings(actor),
+            own_post_only(actor),
         )
         .group_by(Tasking.demarche_id, Tasking.status)
     ).all()
@@ -125,7 +126,8 @@ class HomeFilters:
 
 def _filtered(actor: User, filters: HomeFilters, settings: Settings) -> Select[Any]:
     stmt = select(Demarche).where(visible_demarches(actor), Demarche.status == filters.status)
-    targeted = select(Tasking.id).where(Tasking.demarche_id == Demarche.id, visible_taskings(actor))
+    # The outer demarche is visible already: only the post restriction is left.
+    targeted = select(Tasking.id).where(Tasking.demarche_id == Demarche.id, own_post_only(actor))
     if filters.region or filters.post:
         posts = select(Post.id)
         if filters.region:
@@ -191,13 +193,16 @@ def outstanding(
     )
 
 
-def filter_choices(session: Session, *, actor: User) -> tuple[list[str], list[tuple[str, str]]]:
-    """Tags on visible demarches and the active posts, for the filter form's lists."""
+def filter_choices(
+    session: Session, *, actor: User, status: DemarcheStatus = DemarcheStatus.ISSUED
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Tags on the visible demarches of the status shown, and the active posts, for the
+    filter form's lists (ten years of every tag would be a long list and a slow query)."""
     tags = list(
         session.scalars(
             select(DemarcheTag.tag)
             .join(Demarche, Demarche.id == DemarcheTag.demarche_id)
-            .where(visible_demarches(actor))
+            .where(visible_demarches(actor), Demarche.status == status)
             .distinct()
             .order_by(DemarcheTag.tag)
         )
@@ -284,7 +289,9 @@ def overdue_board(
         .join(Post, Post.id == Tasking.post_id)
         .join(Demarche, Demarche.id == Tasking.demarche_id)
         .where(
-            visible_taskings(actor),
+            # Demarche is joined: the visibility rule applies to it directly.
+            visible_demarches(actor),
+            own_post_only(actor),
             Demarche.status == DemarcheStatus.ISSUED,
             overdue_clause(settings),
         )

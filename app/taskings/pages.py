@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role, User
-from app.auth.policy import deny, may_read_portion
+from app.auth.policy import deny, may_read_portion, visible_demarches
 from app.dashboards.queries import PAGE_SIZE, highest
 from app.db import today_utc
 from app.demarches.models import Demarche, DemarcheStatus
@@ -86,12 +86,16 @@ def inbox_page(
 ) -> HTMLResponse:
     _require_post_officer(user, request.url.path)
     overdue = service.overdue_clause(settings)
-    stmt = select(Tasking).where(
-        service.visible_taskings(user),
-        Tasking.status.in_(INBOX_STATES),
-        Tasking.demarche_id.in_(
-            select(Demarche.id).where(Demarche.status == DemarcheStatus.ISSUED)
-        ),
+    # Joined to its demarche, so the visibility rule reads the joined row directly.
+    stmt = (
+        select(Tasking)
+        .join(Demarche, Demarche.id == Tasking.demarche_id)
+        .where(
+            visible_demarches(user),
+            service.own_post_only(user),
+            Tasking.status.in_(INBOX_STATES),
+            Demarche.status == DemarcheStatus.ISSUED,
+        )
     )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,11 +53,20 @@ URGENT = (Precedence.FLASH, Precedence.NIACT_IMMEDIATE)
 
 
 def visible_taskings(actor: User) -> ColumnElement[bool]:
-    """Taskings of visible demarches; a post officer sees only their own post's."""
-    clause = Tasking.demarche_id.in_(select(Demarche.id).where(visible_demarches(actor)))
-    if actor.role == Role.POST_OFFICER:
-        return and_(clause, Tasking.post_id == actor.post_id)
-    return clause
+    """Taskings of visible demarches; a post officer sees only their own post's.
+
+    A correlated EXISTS on the tasking's own demarche: a key lookup per tasking,
+    where an IN over every visible demarche made the database read them all.
+    """
+    clause = exists(
+        select(Demarche.id).where(Demarche.id == Tasking.demarche_id, visible_demarches(actor))
+    )
+    return and_(clause, own_post_only(actor))
+
+
+def own_post_only(actor: User) -> ColumnElement[bool]:
+    """A post officer's restriction alone, for queries whose demarches are already visible."""
+    return Tasking.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true()
 
 
 def _loaded(stmt: Select[Any]) -> Select[Any]:
