@@ -293,7 +293,7 @@ def overdue_board(
             visible_demarches(actor),
             own_post_only(actor),
             Demarche.status == DemarcheStatus.ISSUED,
-            overdue_clause(settings),
+            overdue_clause(settings, demarche_joined=True),
         )
     ).all()
     columns: dict[int, tuple[int, str, date | None]] = {}

@@ -163,18 +163,27 @@ def is_unacknowledged_urgent(tasking: Tasking, settings: Settings) -> bool:
     )
 
 
-def overdue_clause(settings: Settings) -> ColumnElement[bool]:
-    """SQL for 'overdue': late, or urgent and unacknowledged past the window."""
+def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> ColumnElement[bool]:
+    """SQL for 'overdue': late, or urgent and unacknowledged past the window.
+
+    demarche_joined: the query already joins the tasking's demarche (and keeps it to
+    issued ones), so the urgent test reads its precedence directly instead of a subquery.
+    """
     # Only action posts of demarches still open: an info post's old FLASH stays unread forever.
+    urgent_demarche = (
+        Demarche.precedence.in_(URGENT)
+        if demarche_joined
+        else Tasking.demarche_id.in_(
+            select(Demarche.id).where(
+                Demarche.precedence.in_(URGENT), Demarche.status == DemarcheStatus.ISSUED
+            )
+        )
+    )
     urgent = and_(
         Tasking.status == TaskingStatus.PENDING,
         Tasking.role == TaskingRole.ACTION,
         Tasking.created_at <= urgent_cutoff(settings),
-        Tasking.demarche_id.in_(
-            select(Demarche.id).where(
-                Demarche.precedence.in_(URGENT), Demarche.status == DemarcheStatus.ISSUED
-            )
-        ),
+        urgent_demarche,
     )
     return or_(Tasking.is_late, urgent)
 
