@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role, User
 from app.auth.policy import deny, may_read_portion, visible_demarches
-from app.dashboards.queries import PAGE_SIZE, highest
+from app.dashboards.queries import highest
 from app.db import today_utc
 from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.pages import STALE, field_errors, show_page
@@ -60,6 +60,10 @@ REASON_MOVES = {
 _COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 
 
+# Each inbox entry carries its forms (delivery, response, unable, advise against):
+# twenty a page keeps the page light to send and quick to render.
+INBOX_PAGE_SIZE = 20
+
 def _require_post_officer(user: User, path: str) -> None:
     if user.role != Role.POST_OFFICER or user.post_id is None:
         raise deny(
@@ -98,7 +102,7 @@ def inbox_page(
         )
     )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-total // INBOX_PAGE_SIZE))
     page = min(max(page, 1), pages)
     taskings = list(
         session.scalars(
@@ -107,8 +111,8 @@ def inbox_page(
                 selectinload(Tasking.deliveries),
             )
             .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
+            .offset((page - 1) * INBOX_PAGE_SIZE)
+            .limit(INBOX_PAGE_SIZE)
         )
     )
     today = today_utc()
