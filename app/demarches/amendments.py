@@ -22,7 +22,7 @@ from app.demarches.service import (
 )
 from app.errors import Conflict, Invalid
 from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
-from app.taskings.service import settle_demarche
+from app.taskings.service import settle_demarche, withdraw
 
 
 def amend(
@@ -77,23 +77,13 @@ def amend(
             if (t.post_id, t.country) not in wanted_keys:
                 demarche.targets.remove(t)
                 tasking = taskings.get((t.post_id, t.country))
-                if tasking is not None and tasking.status in OPEN_STATUSES:
-                    record(
+                if tasking is not None:
+                    withdraw(
                         session,
-                        actor_id=actor.id,
-                        entity="tasking",
-                        entity_id=tasking.id,
-                        demarche_id=demarche.id,
-                        post_id=tasking.post_id,
-                        action="cancel",
-                        before={"status": tasking.status},
-                        after={
-                            "status": TaskingStatus.CANCELLED,
-                            "reason": f"removed by amendment {demarche.revision + 1}",
-                        },
+                        tasking,
+                        actor=actor,
+                        reason=f"Removed by amendment {demarche.revision + 1}: {data.reason}",
                     )
-                    tasking.status = TaskingStatus.CANCELLED
-                    tasking.reason = f"Removed from the demarche by amendment: {data.reason}"
         session.flush()
         existing = {(t.post_id, t.country): t for t in demarche.targets}
         for w in wanted:

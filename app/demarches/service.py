@@ -40,7 +40,7 @@ from app.demarches.schemas import (
 )
 from app.errors import Conflict, Invalid, NotFound
 from app.posts.models import Post
-from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
+from app.taskings.models import Tasking, TaskingStatus
 
 # -- reading ------------------------------------------------------------------
 
@@ -455,22 +455,9 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
     before = {"status": demarche.status}
     demarche.status = DemarcheStatus.CANCELLED
     demarche.closed_at = utcnow()
-    open_taskings = session.scalars(
-        select(Tasking).where(Tasking.demarche_id == demarche.id, Tasking.status.in_(OPEN_STATUSES))
-    ).all()
-    for t in open_taskings:
-        record(
-            session,
-            actor_id=actor.id,
-            entity="tasking",
-            entity_id=t.id,
-            demarche_id=demarche.id,
-            post_id=t.post_id,
-            action="cancel",
-            before={"status": t.status},
-            after={"status": TaskingStatus.CANCELLED, "reason": "demarche cancelled"},
-        )
-        t.status = TaskingStatus.CANCELLED
+    from app.taskings.service import withdraw_open  # taskings import demarches, not the reverse
+
+    withdraw_open(session, demarche.id, actor=actor, reason="Demarche cancelled.")
     session.flush()
     record(
         session,
@@ -504,22 +491,9 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
             f"Demarche {demarche.id} is {demarche.status.value}; only an issued one is closed.",
             current_state=demarche.status.value,
         )
-    for t in session.scalars(
-        select(Tasking).where(Tasking.demarche_id == demarche.id, Tasking.status.in_(OPEN_STATUSES))
-    ):
-        record(
-            session,
-            actor_id=actor.id,
-            entity="tasking",
-            entity_id=t.id,
-            demarche_id=demarche.id,
-            post_id=t.post_id,
-            action="cancel",
-            before={"status": t.status},
-            after={"status": TaskingStatus.CANCELLED, "reason": f"demarche closed: {reason}"},
-        )
-        t.status = TaskingStatus.CANCELLED
-        t.reason = f"Demarche closed: {reason}"
+    from app.taskings.service import withdraw_open  # taskings import demarches, not the reverse
+
+    withdraw_open(session, demarche.id, actor=actor, reason=f"Demarche closed: {reason}")
     demarche.status = DemarcheStatus.CLOSED
     demarche.closed_at = utcnow()
     session.flush()

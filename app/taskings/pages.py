@@ -64,6 +64,7 @@ _COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 # twenty a page keeps the page light to send and quick to render.
 INBOX_PAGE_SIZE = 20
 
+
 def _require_post_officer(user: User, path: str) -> None:
     if user.role != Role.POST_OFFICER or user.post_id is None:
         raise deny(

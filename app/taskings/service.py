@@ -27,6 +27,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.posts.models import Post
 from app.settings import Settings
 from app.taskings.models import (
+    OPEN_STATUSES,
     Commitment,
     CommitmentStatus,
     Delivery,
@@ -404,6 +405,35 @@ def settle_demarche(session: Session, demarche: Demarche, *, actor: User) -> Non
         before={"status": change[1]},
         after={"status": demarche.status, "reason": change[2]},
     )
+
+
+def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) -> None:
+    """The demarche itself takes an open tasking back (cancelled, closed, or the post
+    removed by amendment). Not a move of the post's or the desk's on the tasking, so
+    not in the transition table, but audited the same way."""
+    if tasking.status not in OPEN_STATUSES:
+        return
+    record(
+        session,
+        actor_id=actor.id,
+        entity="tasking",
+        entity_id=tasking.id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action="cancel",
+        before={"status": tasking.status},
+        after={"status": TaskingStatus.CANCELLED, "reason": reason},
+    )
+    tasking.status = TaskingStatus.CANCELLED
+    tasking.reason = reason
+
+
+def withdraw_open(session: Session, demarche_id: int, *, actor: User, reason: str) -> None:
+    """withdraw() every open tasking of a demarche."""
+    for tasking in session.scalars(
+        select(Tasking).where(Tasking.demarche_id == demarche_id, Tasking.status.in_(OPEN_STATUSES))
+    ):
+        withdraw(session, tasking, actor=actor, reason=reason)
 
 
 def acknowledge(session: Session, tasking: Tasking, data: AcknowledgeIn, *, actor: User) -> Tasking:
