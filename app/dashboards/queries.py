@@ -275,6 +275,16 @@ def overdue_board(
 ) -> Board:
     """Posts x open demarches, each cell the days late of that post's overdue tasking."""
     today = today_utc()
+    # Two steps on purpose: the open demarches first (a few hundred, by the status
+    # index), then their taskings by demarche id. In one query the planner chose to
+    # read every pending tasking of ten years (about 40 ms; 230 ms on SQLite).
+    open_ids = list(
+        session.scalars(
+            select(Demarche.id).where(
+                visible_demarches(actor), Demarche.status == DemarcheStatus.ISSUED
+            )
+        )
+    )
     rows = session.execute(
         select(
             Post.code,
@@ -289,10 +299,9 @@ def overdue_board(
         .join(Post, Post.id == Tasking.post_id)
         .join(Demarche, Demarche.id == Tasking.demarche_id)
         .where(
-            # Demarche is joined: the visibility rule applies to it directly.
-            visible_demarches(actor),
+            Tasking.demarche_id.in_(open_ids),
+            Demarche.id.in_(open_ids),  # lets the join read the demarches by key too
             own_post_only(actor),
-            Demarche.status == DemarcheStatus.ISSUED,
             overdue_clause(settings, demarche_joined=True),
         )
     ).all()

@@ -60,7 +60,10 @@ def visible_taskings(actor: User) -> ColumnElement[bool]:
     where an IN over every visible demarche made the database read them all.
     """
     clause = exists(
-        select(Demarche.id).where(Demarche.id == Tasking.demarche_id, visible_demarches(actor))
+        select(Demarche.id)
+        .where(Demarche.id == Tasking.demarche_id, visible_demarches(actor))
+        # Its own demarches, even inside a query that joins demarches too.
+        .correlate_except(Demarche)
     )
     return and_(clause, own_post_only(actor))
 
