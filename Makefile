@@ -36,7 +36,7 @@ lint: $(VENV)/.installed-test
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update && apt-get install -y chromium) || echo "note: could not install chromium: browser tests will skip"; \
+	    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || echo "note: could not install chromium: browser tests will skip"; \
 	  else \
 	    echo "note: /usr/bin/chromium is missing and installing it needs root: browser tests will skip"; \
 	  fi; \
