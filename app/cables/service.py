@@ -240,16 +240,14 @@ def _new_cable(text: str, parsed: ParsedCable, ref_id: str) -> Cable:
 
 
 def _marking(parsed: ParsedCable) -> str | None:
-    """The cable's classification as written; when the line is missing or damaged, the
-    highest portion mark of its paragraphs, so an unreadable banner never lowers who
-    may read it."""
-    if parsed.classification:
-        return parsed.classification[:80]
+    """The cable's classification as written, unless a paragraph is marked higher (or the
+    line is missing or damaged): then the highest portion mark, so that neither a
+    damaged banner nor a mis-marked one lets someone read a paragraph above them."""
     portions = [from_marking(p.marking) for p in parsed.paragraphs if p.marking]
-    highest = max(portions, default=None, key=lambda c: c.rank)
-    if highest is None or highest == Classification.UNCLASSIFIED:
-        return None
-    return highest.value
+    highest = max(portions, default=Classification.UNCLASSIFIED, key=lambda c: c.rank)
+    if parsed.classification and from_marking(parsed.classification) >= highest:
+        return parsed.classification[:80]
+    return None if highest == Classification.UNCLASSIFIED else highest.value
 
 
 _PRECEDENCES = {p.value for p in Precedence}

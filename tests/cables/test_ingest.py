@@ -369,3 +369,13 @@ def test_a_cable_with_a_damaged_banner_takes_its_highest_portion_mark(client, db
     assert client.get(f"{API}/{r.json()['id']}", headers=sbu_viewer).status_code == 404
     listed = client.get(API, headers=sbu_viewer).json()["items"]
     assert listed == []
+
+
+def test_a_paragraph_marked_above_the_banner_raises_the_cable(client, db, desk):
+    # Banner CONFIDENTIAL, but a SECRET paragraph: a CONFIDENTIAL reader must not get it.
+    text = instruction(serial="166911").replace("2. (U) Points:", "2. (S) Points:")
+    r = client.post(API, json={"text": text}, headers=desk)
+    assert r.status_code == 201, r.text
+    assert r.json()["classification"] == "SECRET"
+    _, confidential = make_user(db, Role.VIEWER, Classification.CONFIDENTIAL)
+    assert client.get(f"{API}/{r.json()['id']}", headers=confidential).status_code == 404
