@@ -13,9 +13,8 @@ from app.db import today_utc, utcnow
 from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
 from app.demarches.schemas import AmendIn
 from app.demarches.service import (
-    key_dates_of,
-    objectives_of,
-    points_of,
+    audit,
+    replace_texts,
     resolve_targets,
     snapshot,
     tasking_for,
@@ -55,16 +54,13 @@ def amend(
     old_deadline = demarche.deadline
     if data.deadline is not None:
         demarche.deadline = data.deadline
-    if data.objectives is not None:
-        demarche.objectives = []
-        session.flush()
-        demarche.objectives = objectives_of(data.objectives)
-    if data.talking_points is not None:
-        demarche.talking_points = []
-        session.flush()
-        demarche.talking_points = points_of(data.talking_points)
-    if data.key_dates is not None:
-        demarche.key_dates = key_dates_of(data.key_dates)
+    replace_texts(
+        session,
+        demarche,
+        objectives=data.objectives,
+        talking_points=data.talking_points,
+        key_dates=data.key_dates,
+    )
 
     taskings = {
         (t.post_id, t.country): t
@@ -127,13 +123,11 @@ def amend(
     demarche.revision += 1
     demarche.updated_at = utcnow()
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="amend",
+        demarche,
+        "amend",
+        actor=actor,
         before=before,
         after={**snapshot(demarche), "revision": demarche.revision, "reason": data.reason},
     )

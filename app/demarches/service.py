@@ -290,6 +290,49 @@ def key_dates_of(dates: list[KeyDateIn]) -> list[KeyDate]:
     return [KeyDate(on=k.date, what=k.what) for k in dates]
 
 
+def replace_texts(
+    session: Session,
+    demarche: Demarche,
+    *,
+    objectives: list[str] | None,
+    talking_points: list[TalkingPointIn] | None,
+    key_dates: list[KeyDateIn] | None,
+) -> None:
+    """Replace whichever of the lists are given (None leaves one as it is)."""
+    if objectives is not None:
+        demarche.objectives = []
+        session.flush()  # positions are unique per demarche: clear before refilling
+        demarche.objectives = objectives_of(objectives)
+    if talking_points is not None:
+        demarche.talking_points = []
+        session.flush()
+        demarche.talking_points = points_of(talking_points)
+    if key_dates is not None:
+        demarche.key_dates = key_dates_of(key_dates)
+
+
+def audit(
+    session: Session,
+    demarche: Demarche,
+    action: str,
+    *,
+    actor: User,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An audit event about the demarche itself (its taskings name their post)."""
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action=action,
+        before=before,
+        after=after,
+    )
+
+
 def create_draft(
     session: Session, data: DemarcheIn, *, actor: User, source_cable_id: int | None = None
 ) -> Demarche:
@@ -311,13 +354,11 @@ def create_draft(
     )
     session.add(demarche)
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="create",
+        demarche,
+        "create",
+        actor=actor,
         after=snapshot(demarche),
     )
     return demarche
@@ -353,29 +394,24 @@ def update_draft(
             setattr(demarche, field, getattr(data, field))
     if data.tags is not None:
         demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]
-    if data.objectives is not None:
-        demarche.objectives = []
-        session.flush()  # positions are unique per demarche: clear before refilling
-        demarche.objectives = objectives_of(data.objectives)
-    if data.talking_points is not None:
-        demarche.talking_points = []
-        session.flush()
-        demarche.talking_points = points_of(data.talking_points)
-    if data.key_dates is not None:
-        demarche.key_dates = key_dates_of(data.key_dates)
+    replace_texts(
+        session,
+        demarche,
+        objectives=data.objectives,
+        talking_points=data.talking_points,
+        key_dates=data.key_dates,
+    )
     if data.targets is not None:
         new_targets = resolve_targets(session, data.targets)
         demarche.targets = []
         session.flush()
         demarche.targets = new_targets
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="update",
+        demarche,
+        "update",
+        actor=actor,
         before=before,
         after=snapshot(demarche),
     )
@@ -416,13 +452,11 @@ def issue(
     taskings = [tasking_for(demarche, t) for t in demarche.targets]
     session.add_all(taskings)
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="issue",
+        demarche,
+        "issue",
+        actor=actor,
         before=before,
         after={"status": demarche.status, "taskings": len(taskings)},
     )
@@ -459,13 +493,11 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
 
     withdraw_open(session, demarche.id, actor=actor, reason="Demarche cancelled.")
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="cancel",
+        demarche,
+        "cancel",
+        actor=actor,
         before=before,
         after={"status": demarche.status, "reason": reason},
     )
@@ -497,13 +529,11 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
     demarche.status = DemarcheStatus.CLOSED
     demarche.closed_at = utcnow()
     session.flush()
-    record(
+    audit(
         session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action="close",
+        demarche,
+        "close",
+        actor=actor,
         before={"status": DemarcheStatus.ISSUED},
         after={"status": demarche.status, "reason": reason},
     )
