@@ -97,17 +97,18 @@ def get_visible(
     whether there are any: most taskings have none, and then one query is all it takes.
     Writes pass False: they never read them.
     """
+    flags = (_HAS_DELIVERIES, _HAS_RESPONSES) if with_records else ()
     row = session.execute(
-        select(Tasking, _HAS_DELIVERIES, _HAS_RESPONSES)
+        select(Tasking, *flags)
         .options(joinedload(Tasking.post, innerjoin=True))
         .options(joinedload(Tasking.demarche, innerjoin=True))
         .where(Tasking.id == tasking_id, visible_taskings(actor))
     ).first()
     if row is None:
         raise NotFound(f"No tasking {tasking_id}.")
-    tasking, has_deliveries, has_responses = row
+    tasking = row[0]
     if with_records:
-        load_records(session, tasking, deliveries=has_deliveries, responses=has_responses)
+        load_records(session, tasking, deliveries=row[1], responses=row[2])
     return tasking
 
 
