@@ -39,7 +39,8 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async: it does no I/O, and a sync dependency costs a hop to the thread pool.
     settings: Settings = request.app.state.settings
     return settings
 
