@@ -25,7 +25,7 @@ from app.demarches import service as demarches
 from app.demarches.pages import STALE
 from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep
-from app.errors import Conflict, DomainError, Invalid
+from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.posts.models import Post
 from app.taskings import service as taskings
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -323,3 +323,49 @@ def confirm_reply(
             status_code=exc.status,
         )
     return RedirectResponse(f"/demarches/{tasking.demarche_id}?done=moved", status_code=303)
+
+
+@router.post("/cables/replies/{reply_id}/reject", dependencies=[CsrfChecked])
+def reject_reply(
+    request: Request,
+    reply_id: int,
+    session: SessionDep,
+    user: PageUser,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    reply = service.get_reply(session, reply_id, actor=user)
+    try:
+        if not note.strip():
+            raise Invalid("Say why the match or the suggestion is wrong.")
+        service.reject_reply(session, reply, note.strip(), actor=user)
+        session.flush()
+    except (Conflict, Invalid) as exc:
+        session.rollback()
+        reply = service.get_reply(session, reply_id, actor=user)
+        return _reply_page(
+            request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
+        )
+    return RedirectResponse(f"/cables/replies/{reply_id}", status_code=303)
+
+
+@router.post("/cables/replies/{reply_id}/match", dependencies=[CsrfChecked])
+def match_reply(
+    request: Request,
+    reply_id: int,
+    session: SessionDep,
+    user: PageUser,
+    tasking_id: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    reply = service.get_reply(session, reply_id, actor=user)
+    try:
+        if not tasking_id.strip().isdigit():
+            raise Invalid("Give the number of the tasking this reply answers.")
+        service.match_by_hand(session, reply, int(tasking_id), actor=user)
+        session.flush()
+    except (Conflict, Invalid, NotFound) as exc:
+        session.rollback()
+        reply = service.get_reply(session, reply_id, actor=user)
+        return _reply_page(
+            request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
+        )
+    return RedirectResponse(f"/cables/replies/{reply_id}", status_code=303)

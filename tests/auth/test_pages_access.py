@@ -60,6 +60,8 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     ),
     RouteKey("GET", "/cables/replies/{reply_id}"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/cables/replies/{reply_id}/confirm"): Rule(sees_tasking, own_post_or_desk),
+    RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),
+    RouteKey("POST", "/cables/replies/{reply_id}/match"): Rule(sees_tasking, DESK),
 }
 
 
@@ -106,6 +108,7 @@ def _form(db, w: World, csrf: str) -> dict[str, Any]:
         "subject": "A subject",
         "text": "not a cable",
         "posts": w.post_b,
+        "tasking_id": str(w.tasking_id),
     }
 
 

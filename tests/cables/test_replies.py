@@ -389,3 +389,51 @@ def test_viewer_may_not_review(client, db, world):
     _, viewer = make_user(db, Role.VIEWER, Classification.SECRET)
     r = client.post(f"{API}/replies/{reply['id']}/reject", json={"note": "no"}, headers=viewer)
     assert r.status_code == 403
+
+
+def _sign_in(client, db, headers) -> str:
+    """The same user's browser session, from their API token; returns the CSRF token."""
+    from app.auth.service import open_session, user_for_token
+
+    user = user_for_token(db, headers["Authorization"].removeprefix("Bearer "))
+    opened = open_session(db, user=user)
+    db.commit()
+    client.cookies.set("dmt_session", opened.cookie)
+    return opened.web_session.csrf_token
+
+
+def test_the_reply_page_matches_by_hand_and_rejects(client, db, world):
+    reply = _ingest_report(client, world["desk"], ref="999999")["reply"]
+    csrf = _sign_in(client, db, world["desk"])
+    page = client.get(f"/cables/replies/{reply['id']}")
+    assert "Match by hand" in page.text and "Reject the match" in page.text
+
+    r = client.post(
+        f"/cables/replies/{reply['id']}/match",
+        data={"csrf_token": csrf, "tasking_id": "999999"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404 and "No tasking 999999" in r.text
+    r = client.post(
+        f"/cables/replies/{reply['id']}/match",
+        data={"csrf_token": csrf, "tasking_id": str(world["tasking"])},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    db.expire_all()
+    assert db.get(CableReply, reply["id"]).tasking_id == world["tasking"]
+
+    r = client.post(
+        f"/cables/replies/{reply['id']}/reject",
+        data={"csrf_token": csrf, "note": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and "Say why" in r.text
+    r = client.post(
+        f"/cables/replies/{reply['id']}/reject",
+        data={"csrf_token": csrf, "note": "Wrong demarche"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    db.expire_all()
+    assert db.get(CableReply, reply["id"]).status == "rejected"
