@@ -96,7 +96,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    kw.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every request. A connection the server
+    # dropped fails one request and the pool replaces it; recycling keeps them fresh.
+    kw.setdefault("pool_recycle", 1800)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
     return create_engine(url, **kw)
