@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import record
@@ -91,6 +91,22 @@ def decode_cursor(cursor: str) -> int:
         raise Invalid("The cursor is not one this API handed out.") from exc
 
 
+def _tag_list(session: Session) -> Any:
+    """A demarche's tags as one space-separated string in the row itself (tags hold no
+    spaces), so that a page of demarches is one query."""
+    if session.get_bind().dialect.name == "postgresql":
+        agg = func.string_agg(DemarcheTag.tag, literal(" "))
+    else:
+        agg = func.group_concat(DemarcheTag.tag, literal(" "))
+    return (
+        select(agg)
+        .where(DemarcheTag.demarche_id == Demarche.id)
+        .correlate(Demarche)
+        .scalar_subquery()
+        .label("tags")
+    )
+
+
 def list_visible(
     session: Session,
     *,
@@ -101,8 +117,8 @@ def list_visible(
 ) -> tuple[list[DemarcheSummary], str | None]:
     """Newest first, keyset-paginated on id so deep pages cost the same as the first.
 
-    A list needs a few columns, not whole demarches: plain rows and one query for the
-    tags of the page spare building some 200 ORM objects per page of 50.
+    A list needs a few columns, not whole demarches: plain rows, with the tags
+    aggregated in the same query, spare building some 200 ORM objects per page of 50.
     """
     stmt = select(
         Demarche.id,
@@ -111,6 +127,7 @@ def list_visible(
         Demarche.status,
         Demarche.deadline,
         Demarche.issued_at,
+        _tag_list(session),
     ).where(visible_demarches(actor))
     if filters.status:
         stmt = stmt.where(Demarche.status == filters.status)
@@ -142,14 +159,6 @@ def list_visible(
     rows = session.execute(stmt.order_by(Demarche.id.desc()).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
-    tags: dict[int, list[str]] = {r.id: [] for r in rows}
-    if rows:
-        for demarche_id, tag in session.execute(
-            select(DemarcheTag.demarche_id, DemarcheTag.tag)
-            .where(DemarcheTag.demarche_id.in_(tags))
-            .order_by(DemarcheTag.demarche_id, DemarcheTag.tag)
-        ):
-            tags[demarche_id].append(tag)
     return [
         DemarcheSummary(
             id=r.id,
@@ -157,7 +166,7 @@ def list_visible(
             classification=r.classification,
             status=r.status,
             deadline=r.deadline,
-            tags=tags[r.id],
+            tags=sorted(r.tags.split(" ")) if r.tags else [],
             issued_at=r.issued_at,
         )
         for r in rows
