@@ -127,14 +127,15 @@ def load_records(
         if deliveries
         else [],
     )
+    # Commitments are joined in: a response has a few, and a round trip costs more.
     found = (
         list(
             session.scalars(
                 select(Response)
                 .where(Response.tasking_id == tasking.id)
-                .options(selectinload(Response.commitments))
+                .options(joinedload(Response.commitments))
                 .order_by(Response.id)
-            )
+            ).unique()
         )
         if responses
         else []
