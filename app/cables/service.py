@@ -792,14 +792,13 @@ def match_by_hand(
     reply.demarche_id = tasking.demarche_id
     reply.status = ReplyStatus.MATCHED
     session.flush()
-    record(
+    taskings.audit_tasking(
         session,
-        actor_id=actor.id,
+        tasking,
+        "match_by_hand",
+        actor=actor,
         entity="cable_reply",
         entity_id=reply.id,
-        action="match_by_hand",
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
         before=before,
         after={"status": reply.status, "tasking_id": tasking.id},
     )

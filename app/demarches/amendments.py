@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit import jsonable, record
+from app.audit import jsonable
 from app.auth.models import User
 from app.db import today_utc, utcnow
 from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
@@ -21,7 +21,7 @@ from app.demarches.service import (
 )
 from app.errors import Conflict, Invalid
 from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
-from app.taskings.service import settle_demarche, withdraw
+from app.taskings.service import audit_tasking, settle_demarche, withdraw
 
 
 def amend(
@@ -99,14 +99,11 @@ def amend(
                 new = tasking_for(demarche, w)
                 session.add(new)
             session.flush()
-            record(
+            audit_tasking(
                 session,
-                actor_id=actor.id,
-                entity="tasking",
-                entity_id=new.id,
-                demarche_id=demarche.id,
-                post_id=new.post_id,
-                action="create",
+                new,
+                "create",
+                actor=actor,
                 after={
                     "status": new.status,
                     "due_date": new.due_date,

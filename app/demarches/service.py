@@ -469,15 +469,14 @@ def issue(
         before=before,
         after={"status": demarche.status, "taskings": len(taskings)},
     )
+    from app.taskings.service import audit_tasking  # taskings import demarches, not the reverse
+
     for t in taskings:
-        record(
+        audit_tasking(
             session,
-            actor_id=actor.id,
-            entity="tasking",
-            entity_id=t.id,
-            demarche_id=demarche.id,
-            post_id=t.post_id,  # a post's timeline shows its own line, not the others'
-            action="create",
+            t,
+            "create",
+            actor=actor,
             after={
                 "post_id": t.post_id,
                 "country": t.country,

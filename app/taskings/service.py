@@ -279,6 +279,32 @@ def changes_since_seen(session: Session, tasking: Tasking) -> list[str]:
 # -- moving -------------------------------------------------------------------
 
 
+def audit_tasking(
+    session: Session,
+    tasking: Tasking,
+    action: str,
+    *,
+    actor: User,
+    entity: str = "tasking",
+    entity_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An audit event about a tasking or one of its records, always naming its post:
+    the post's timeline shows its own lines and never another post's."""
+    record(
+        session,
+        actor_id=actor.id,
+        entity=entity,
+        entity_id=tasking.id if entity_id is None else entity_id,
+        demarche_id=tasking.demarche_id,
+        post_id=tasking.post_id,
+        action=action,
+        before=before,
+        after=after,
+    )
+
+
 def snapshot(t: Tasking) -> dict[str, Any]:
     return {
         "status": t.status,
@@ -361,14 +387,11 @@ def _move(
     if t.side == Side.POST:
         tasking.seen_revision = tasking.demarche.revision
     session.flush()
-    record(
+    audit_tasking(
         session,
-        actor_id=actor.id,
-        entity="tasking",
-        entity_id=tasking.id,
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
-        action=action.value,
+        tasking,
+        action.value,
+        actor=actor,
         before=before,
         after={**snapshot(tasking), **(extra or {})},
     )
@@ -418,14 +441,11 @@ def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) ->
     not in the transition table, but audited the same way."""
     if tasking.status not in OPEN_STATUSES:
         return
-    record(
+    audit_tasking(
         session,
-        actor_id=actor.id,
-        entity="tasking",
-        entity_id=tasking.id,
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
-        action="cancel",
+        tasking,
+        "cancel",
+        actor=actor,
         before={"status": tasking.status},
         after={"status": TaskingStatus.CANCELLED, "reason": reason},
     )
@@ -540,14 +560,13 @@ def report_response(
     )
     session.add(response)
     session.flush()
-    record(
+    audit_tasking(
         session,
-        actor_id=actor.id,
+        tasking,
+        "create",
+        actor=actor,
         entity="response",
         entity_id=response.id,
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
-        action="create",
         after=_response_content(response),
     )
     _move(
@@ -585,14 +604,13 @@ def revise_response(
     response.commitments = [Commitment(text=c.text, due_date=c.due_date) for c in data.commitments]
     response.updated_at = utcnow()
     session.flush()
-    record(
+    audit_tasking(
         session,
-        actor_id=actor.id,
+        tasking,
+        "revise",
+        actor=actor,
         entity="response",
         entity_id=response.id,
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
-        action="revise",
         before=before,
         after=_response_content(response),
     )
@@ -664,14 +682,13 @@ def update_commitment(
     before = {"status": commitment.status}
     commitment.status = data.status
     session.flush()
-    record(
+    audit_tasking(
         session,
-        actor_id=actor.id,
+        tasking,
+        "update",
+        actor=actor,
         entity="commitment",
         entity_id=commitment.id,
-        demarche_id=tasking.demarche_id,
-        post_id=tasking.post_id,
-        action="update",
         before=before,
         after={"status": commitment.status},
     )
