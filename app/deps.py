@@ -3,37 +3,59 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.auth.models import User
-from app.auth.service import user_for_token
+from app.auth.credentials import CredentialCache
+from app.auth.models import ApiToken, User
+from app.auth.passwords import token_digest
+from app.auth.service import token_for_secret
 from app.errors import Unauthorized
 from app.settings import Settings
 
 log = logging.getLogger("app.access")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back.
 
     Used with scope="function" so the commit happens before the response is sent:
     a failed commit is an error response, never a 200 for lost work.
+
+    async, so that opening and closing a session costs no trip through the thread pool
+    (opening does no I/O). What does I/O, committing a request that wrote and rolling
+    one back, still runs there; a read that wrote nothing only closes, which asks
+    nothing of the database.
     """
-    reads_only = request.method in ("GET", "HEAD")
-    factory = request.app.state.read_sessionmaker if reads_only else request.app.state.sessionmaker
+    writes = request.method not in ("GET", "HEAD")
+    factory = request.app.state.sessionmaker if writes else request.app.state.read_sessionmaker
     session: Session = factory()
     try:
         yield session
-        session.commit()
+        if writes or _has_writes(session):
+            await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        if writes or _has_writes(session):
+            await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        session.close()  # after a commit or rollback, or a read that wrote nothing: no I/O
+
+
+def _has_writes(session: Session) -> bool:
+    return bool(session.info.get("flushed") or session.new or session.dirty or session.deleted)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _ctx: Any) -> None:
+    # A GET can write (a token's hourly last-used time): its end then needs the pool too.
+    session.info["flushed"] = True
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -48,21 +70,32 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def current_user(request: Request, session: SessionDep) -> User:
-    """Who is calling: a valid, unrevoked, unexpired bearer token of an active user."""
+async def current_user(request: Request, session: SessionDep) -> User:
+    """Who is calling: a valid, unrevoked, unexpired bearer token of an active user.
+
+    Answered from the worker's credential cache when it can (no query, no thread); see
+    app/auth/credentials.py for what that costs revocation.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
         log.info("denied user=- route=%s reason=no bearer token", request.url.path)
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer <token>'.")
-    user = user_for_token(session, secret.strip())
-    if user is None:
+    cache: CredentialCache = request.app.state.credentials
+    digest = token_digest(secret)
+    token: ApiToken | None = cache.recall(session, digest)
+    if token is None:
+        token = await run_in_threadpool(
+            cache.fetch, digest, partial(token_for_secret, session, secret)
+        )
+    if token is None:
         log.info(
             "denied user=- route=%s reason=invalid, expired or revoked token", request.url.path
         )
         raise Unauthorized("The access token is invalid, expired or revoked.")
-    request.state.user = user
-    return user
+    request.state.user = token.user
+    return token.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

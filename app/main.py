@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
+from app.auth.credentials import CredentialCache
 from app.auth.pages import router as auth_pages
 from app.auth.router import router as auth_router
 from app.cables.pages import router as cable_pages
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_write_sessionmaker(app.state.engine)
     app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
+    app.state.credentials = CredentialCache(settings.credential_cache_seconds)
 
     install_error_handlers(app)
 

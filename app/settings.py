@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # A FLASH or NIACT IMMEDIATE tasking not acknowledged within this window is flagged.
     urgent_ack_hours: float = Field(default=2.0, gt=0)
     max_cable_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # How long a worker may answer "who is this?" for a token or cookie from memory.
+    # A revocation made through another worker takes effect within this many seconds;
+    # 0 asks the database on every request (app/auth/credentials.py).
+    credential_cache_seconds: float = Field(default=5.0, ge=0)
 
 
 @lru_cache

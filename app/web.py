@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hmac
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
+from app.auth.credentials import CredentialCache
 from app.auth.models import User, WebSession
+from app.auth.passwords import token_digest
 from app.auth.service import session_for_cookie
 from app.classification import Classification
 from app.deps import SessionDep
@@ -35,9 +39,19 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
-def current_web_session(request: Request, session: SessionDep) -> WebSession:
+async def current_web_session(request: Request, session: SessionDep) -> WebSession:
+    """The signed-in browser's session, from the worker's credential cache when it can
+    (see app/auth/credentials.py), else from the database."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    ws = session_for_cookie(session, cookie) if cookie else None
+    ws: WebSession | None = None
+    if cookie:
+        cache: CredentialCache = request.app.state.credentials
+        digest = token_digest(cookie)
+        ws = cache.recall(session, digest)
+        if ws is None:
+            ws = await run_in_threadpool(
+                cache.fetch, digest, partial(session_for_cookie, session, cookie)
+            )
     if ws is None:
         log.info("denied user=- route=%s reason=no valid session", request.url.path)
         raise LoginRequired("Sign in to see this page.")
@@ -49,14 +63,14 @@ def current_web_session(request: Request, session: SessionDep) -> WebSession:
 WebSessionDep = Annotated[WebSession, Depends(current_web_session)]
 
 
-def page_user(ws: WebSessionDep) -> User:
+async def page_user(ws: WebSessionDep) -> User:
     return ws.user
 
 
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def check_csrf(
+async def check_csrf(
     request: Request, ws: WebSessionDep, csrf_token: Annotated[str, Form()] = ""
 ) -> None:
     """Every form POST carries the session's CSRF token; a forged or missing one is refused."""

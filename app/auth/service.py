@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
@@ -76,24 +76,30 @@ def issue_token(
     return IssuedToken(token=token, secret=secret)
 
 
-def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
+def token_for_secret(
+    session: Session, secret: str, *, now: datetime | None = None
+) -> ApiToken | None:
+    """The valid (unrevoked, unexpired) token of an active user, its user loaded."""
     now = now or utcnow()
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
+    token = session.scalar(
+        select(ApiToken)
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))
         .where(ApiToken.token_hash == token_digest(secret))
-    ).first()
-    if row is None:
-        return None
-    token, user = row
-    if token.revoked_at is not None or not user.active:
+    )
+    if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
     # Record use at most hourly: a write on every request would cost more than it tells.
     if token.last_used_at is None or now - token.last_used_at > timedelta(hours=1):
         token.last_used_at = now
-    return user
+    return token
+
+
+def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
+    token = token_for_secret(session, secret, now=now)
+    return token.user if token else None
 
 
 def get_user(session: Session, username: str) -> User:
@@ -163,9 +169,11 @@ def open_session(session: Session, *, user: User) -> OpenedSession:
 
 
 def session_for_cookie(session: Session, cookie: str) -> WebSession | None:
+    """The open web session of an active user, its user loaded."""
     ws = session.scalar(
         select(WebSession)
-        .join(User, User.id == WebSession.user_id)
+        .join(WebSession.user)
+        .options(contains_eager(WebSession.user))
         .where(WebSession.token_hash == token_digest(cookie))
     )
     if ws is None or ws.revoked_at is not None or ws.expires_at <= utcnow():

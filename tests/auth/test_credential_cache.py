@@ -1,0 +1,154 @@
+"""The worker's credential cache: what it saves, and how soon a change is honoured.
+
+A change made through this process (any ORM flush touching users, tokens or sessions)
+is honoured on the next request. A change this process cannot see (another worker's,
+stood in for here by raw SQL, which fires no ORM events) is honoured when the entry
+expires: never later than the cache's lifetime, nor than the credential's own expiry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from app.auth.credentials import CredentialCache
+from app.auth.models import ApiToken, Role
+from app.auth.passwords import token_digest
+from app.auth.service import issue_token, token_for_secret
+from app.classification import Classification
+from app.db import utcnow
+from tests.factories import make_user
+from tests.querycount import count_queries
+
+
+@pytest.fixture
+def use_cache(app) -> Iterator[Callable[[float], CredentialCache]]:
+    """Give the app a fresh cache of a given lifetime for this test, then put its own back."""
+    kept = app.state.credentials
+
+    def use(ttl: float) -> CredentialCache:
+        app.state.credentials = CredentialCache(ttl_seconds=ttl)
+        return app.state.credentials
+
+    yield use
+    app.state.credentials = kept
+
+
+@pytest.fixture
+def cache(use_cache) -> CredentialCache:
+    return use_cache(60)
+
+
+def _me(client, headers) -> int:
+    return client.get("/api/v1/me", headers=headers).status_code
+
+
+def test_a_known_token_costs_no_query(client, db, cache):
+    _, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    db.expunge_all()
+    with count_queries(db) as first:
+        assert _me(client, headers) == 200
+    with count_queries(db) as second:
+        assert _me(client, headers) == 200
+    # The token with its user in one query, and its hourly last-used stamp.
+    assert [q.split()[0] for q in first.statements] == ["SELECT", "UPDATE"], str(first)
+    assert second.count == 0, str(second)
+
+
+def test_a_change_made_here_is_honoured_at_once(client, db, cache):
+    user, headers = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
+    assert _me(client, headers) == 200
+    assert client.get("/api/v1/me", headers=headers).json()["clearance"] == "SECRET"
+
+    user.clearance = Classification.SBU
+    db.commit()
+    assert client.get("/api/v1/me", headers=headers).json()["clearance"] == "SBU"
+
+    user.active = False
+    db.commit()
+    assert _me(client, headers) == 401
+
+
+def test_revoking_through_the_api_ends_the_token_at_once(client, db, cache):
+    user, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    other = issue_token(db, user=user, name="other")
+    db.commit()
+    theirs = {"Authorization": f"Bearer {other.secret}"}
+    assert _me(client, theirs) == 200
+    assert client.delete(f"/api/v1/tokens/{other.token.id}", headers=headers).status_code == 200
+    assert _me(client, theirs) == 401
+
+
+def test_a_change_made_elsewhere_is_honoured_within_the_lifetime(client, db, use_cache):
+    use_cache(0.3)
+    user, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    assert _me(client, headers) == 200
+    # Another worker revokes it: this process sees no ORM event.
+    db.execute(
+        text("UPDATE api_tokens SET revoked_at = :now WHERE user_id = :u"),
+        {"now": utcnow(), "u": user.id},
+    )
+    db.commit()
+    assert _me(client, headers) == 200  # the documented lag
+    time.sleep(0.35)
+    assert _me(client, headers) == 401
+
+
+def test_an_entry_never_outlives_its_token(client, db, cache):
+    user, _ = make_user(db, Role.VIEWER, Classification.SBU)
+    short = issue_token(db, user=user, name="short", ttl=timedelta(seconds=0.5))
+    db.commit()
+    headers = {"Authorization": f"Bearer {short.secret}"}
+    assert _me(client, headers) == 200
+    time.sleep(0.6)
+    assert _me(client, headers) == 401
+
+
+def test_lifetime_zero_asks_the_database_every_time(client, db, use_cache):
+    use_cache(0)
+    _, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    assert _me(client, headers) == 200
+    db.expunge_all()
+    with count_queries(db) as q:
+        assert _me(client, headers) == 200
+    assert q.count == 1
+
+
+def test_a_read_that_raced_a_change_is_not_kept(db):
+    cache = CredentialCache(ttl_seconds=60)
+    user, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    digest = token_digest(secret)
+
+    def load_while_someone_revokes():
+        found = token_for_secret(db, secret)
+        token = db.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+        token.revoked_at = utcnow()
+        db.flush()  # the change lands after the read, before the answer is kept
+        return found
+
+    assert cache.fetch(digest, load_while_someone_revokes) is not None
+    assert cache.recall(db, digest) is None
+
+
+def test_each_session_gets_its_own_copy(db, engine):
+    from sqlalchemy.orm import Session
+
+    cache = CredentialCache(ttl_seconds=60)
+    _, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    digest = token_digest(secret)
+    kept = cache.fetch(digest, lambda: token_for_secret(db, secret))
+    assert kept is not None
+    other = Session(bind=db.connection())
+    try:
+        a, b = cache.recall(db, digest), cache.recall(other, digest)
+        assert a is not None and b is not None and a is not b and a.user is not b.user
+        assert a.user.username == b.user.username == kept.user.username
+        assert b in other and b.user in other
+    finally:
+        other.close()
