@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlalchemy.orm import aliased
@@ -72,7 +73,19 @@ def deny(actor: User, detail: str, *, reason: str = "", route: str = "") -> Forb
     return Forbidden(detail)
 
 
-def visible_demarches(actor: User) -> ColumnElement[bool]:
+class Reader(NamedTuple):
+    """What visibility depends on, and nothing else: a key for statements built once."""
+
+    role: Role
+    clearance: Classification
+    post_id: int | None
+
+    @classmethod
+    def of(cls, actor: User) -> Reader:
+        return cls(actor.role, actor.clearance, actor.post_id)
+
+
+def visible_demarches(actor: User | Reader) -> ColumnElement[bool]:
     """The WHERE clause for demarches this actor may know exist."""
     from app.taskings.models import Tasking  # taskings depend on demarches, not the reverse
 

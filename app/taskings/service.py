@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import jsonable, record
 from app.auth.models import Role, User
-from app.auth.policy import Permission, allows, deny, visible_demarches
+from app.auth.policy import Permission, Reader, allows, deny, visible_demarches
 from app.cables.models import Precedence
 from app.db import today_utc, utcnow
 from app.demarches.models import (
@@ -53,7 +54,7 @@ URGENT = (Precedence.FLASH, Precedence.NIACT_IMMEDIATE)
 # -- seeing -------------------------------------------------------------------
 
 
-def visible_taskings(actor: User) -> ColumnElement[bool]:
+def visible_taskings(actor: User | Reader) -> ColumnElement[bool]:
     """Taskings of visible demarches; a post officer sees only their own post's.
 
     A correlated EXISTS on the tasking's own demarche: a key lookup per tasking,
@@ -68,7 +69,7 @@ def visible_taskings(actor: User) -> ColumnElement[bool]:
     return and_(clause, own_post_only(actor))
 
 
-def own_post_only(actor: User) -> ColumnElement[bool]:
+def own_post_only(actor: User | Reader) -> ColumnElement[bool]:
     """A post officer's restriction alone, for queries whose demarches are already visible."""
     return Tasking.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true()
 
@@ -97,19 +98,38 @@ def get_visible(
     whether there are any: most taskings have none, and then one query is all it takes.
     Writes pass False: they never read them.
     """
-    flags = (_HAS_DELIVERIES, _HAS_RESPONSES) if with_records else ()
-    row = session.execute(
-        select(Tasking, *flags)
-        .options(joinedload(Tasking.post, innerjoin=True))
-        .options(joinedload(Tasking.demarche, innerjoin=True))
-        .where(Tasking.id == tasking_id, visible_taskings(actor))
-    ).first()
+    stmt = _tasking_by_id(Reader.of(actor), with_records)
+    row = session.execute(stmt, {"tasking_id": tasking_id}).first()
     if row is None:
         raise NotFound(f"No tasking {tasking_id}.")
     tasking = row[0]
     if with_records:
         load_records(session, tasking, deliveries=row[1], responses=row[2])
     return tasking
+
+
+@lru_cache(maxsize=1024)
+def _tasking_by_id(reader: Reader, with_records: bool) -> Select[Any, *tuple[Any, ...]]:
+    """Built once per kind of reader: a built statement also keeps its cache key, so
+    a hot read skips both building the policy's clauses and hashing them."""
+    flags = (_HAS_DELIVERIES, _HAS_RESPONSES) if with_records else ()
+    return (
+        select(Tasking, *flags)
+        .options(
+            # Only what a tasking's view and its workflow read; an amended demarche's
+            # other fields load when its changes are listed (rare).
+            joinedload(Tasking.post, innerjoin=True).load_only(Post.code, Post.name),
+            joinedload(Tasking.demarche, innerjoin=True).load_only(
+                Demarche.subject,
+                Demarche.status,
+                Demarche.precedence,
+                Demarche.classification,
+                Demarche.revision,
+                Demarche.version,
+            ),
+        )
+        .where(Tasking.id == bindparam("tasking_id"), visible_taskings(reader))
+    )
 
 
 def load_records(
