@@ -85,57 +85,52 @@ def _loaded(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-_HAS_DELIVERIES = exists().where(Delivery.tasking_id == Tasking.id).label("has_deliveries")
-_HAS_RESPONSES = exists().where(Response.tasking_id == Tasking.id).label("has_responses")
-
-
 def get_visible(
     session: Session, tasking_id: int, *, actor: User, with_records: bool = True
 ) -> Tasking:
     """The tasking if this actor may see it, else the 404 of a missing one.
 
-    with_records loads its deliveries and responses too, and asks the database first
-    whether there are any: most taskings have none, and then one query is all it takes.
-    Writes pass False: they never read them.
+    with_records brings its deliveries and responses (with their commitments) in the
+    same query: a tasking has a delivery or two and a response, so joining them costs
+    a few rows where separate queries cost a round trip each. Writes pass False.
     """
     stmt = _tasking_by_id(Reader.of(actor), with_records)
-    row = session.execute(stmt, {"tasking_id": tasking_id}).first()
-    if row is None:
+    result = session.execute(stmt, {"tasking_id": tasking_id})
+    tasking = result.unique().scalar_one_or_none() if with_records else result.scalar()
+    if tasking is None:
         raise NotFound(f"No tasking {tasking_id}.")
-    tasking = row[0]
     if with_records:
-        load_records(session, tasking, deliveries=row[1], responses=row[2])
+        _load_revisions(session, tasking.responses)
     return tasking
 
 
 @lru_cache(maxsize=1024)
-def _tasking_by_id(reader: Reader, with_records: bool) -> Select[Any, *tuple[Any, ...]]:
+def _tasking_by_id(reader: Reader, with_records: bool) -> Select[Any]:
     """Built once per kind of reader: a built statement also keeps its cache key, so
     a hot read skips both building the policy's clauses and hashing them."""
-    flags = (_HAS_DELIVERIES, _HAS_RESPONSES) if with_records else ()
-    return (
-        select(Tasking, *flags)
-        .options(
-            # Only what a tasking's view and its workflow read; an amended demarche's
-            # other fields load when its changes are listed (rare).
-            joinedload(Tasking.post, innerjoin=True).load_only(Post.code, Post.name),
-            joinedload(Tasking.demarche, innerjoin=True).load_only(
-                Demarche.subject,
-                Demarche.status,
-                Demarche.precedence,
-                Demarche.classification,
-                Demarche.revision,
-                Demarche.version,
-            ),
-        )
-        .where(Tasking.id == bindparam("tasking_id"), visible_taskings(reader))
+    stmt = select(Tasking).options(
+        # Only what a tasking's view and its workflow read; an amended demarche's
+        # other fields load when its changes are listed (rare).
+        joinedload(Tasking.post, innerjoin=True).load_only(Post.code, Post.name),
+        joinedload(Tasking.demarche, innerjoin=True).load_only(
+            Demarche.subject,
+            Demarche.status,
+            Demarche.precedence,
+            Demarche.classification,
+            Demarche.revision,
+            Demarche.version,
+        ),
     )
+    if with_records:
+        stmt = stmt.options(
+            joinedload(Tasking.deliveries),
+            joinedload(Tasking.responses).joinedload(Response.commitments),
+        )
+    return stmt.where(Tasking.id == bindparam("tasking_id"), visible_taskings(reader))
 
 
-def load_records(
-    session: Session, tasking: Tasking, *, deliveries: bool = True, responses: bool = True
-) -> None:
-    """Fill the tasking's deliveries and responses, querying only for those that exist."""
+def load_records(session: Session, tasking: Tasking) -> None:
+    """Fill the tasking's deliveries and responses afresh (after a write changed them)."""
     set_committed_value(
         tasking,
         "deliveries",
@@ -143,26 +138,25 @@ def load_records(
             session.scalars(
                 select(Delivery).where(Delivery.tasking_id == tasking.id).order_by(Delivery.id)
             )
-        )
-        if deliveries
-        else [],
+        ),
     )
     # Commitments are joined in: a response has a few, and a round trip costs more.
-    found = (
-        list(
-            session.scalars(
-                select(Response)
-                .where(Response.tasking_id == tasking.id)
-                .options(joinedload(Response.commitments))
-                .order_by(Response.id)
-            ).unique()
-        )
-        if responses
-        else []
+    found = list(
+        session.scalars(
+            select(Response)
+            .where(Response.tasking_id == tasking.id)
+            .options(joinedload(Response.commitments))
+            .order_by(Response.id)
+        ).unique()
     )
-    # Only a revised response (version > 1) has earlier texts to load.
-    earlier: dict[int, list[ResponseRevision]] = {r.id: [] for r in found}
-    revised = [r.id for r in found if r.version > 1]
+    _load_revisions(session, found)
+    set_committed_value(tasking, "responses", found)
+
+
+def _load_revisions(session: Session, responses: list[Response]) -> None:
+    """Earlier texts: only a revised response (version > 1) has any to load."""
+    earlier: dict[int, list[ResponseRevision]] = {r.id: [] for r in responses}
+    revised = [r.id for r in responses if r.version > 1]
     if revised:
         for rev in session.scalars(
             select(ResponseRevision)
@@ -170,9 +164,8 @@ def load_records(
             .order_by(ResponseRevision.version)
         ):
             earlier[rev.response_id].append(rev)
-    for r in found:
+    for r in responses:
         set_committed_value(r, "revisions", earlier[r.id])
-    set_committed_value(tasking, "responses", found)
 
 
 def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:

@@ -501,6 +501,39 @@ def test_commitments_are_listed_and_followed_up(client, db, world):
     )
 
 
+def test_a_tasking_brings_every_record_once_and_in_order(client, db, world):
+    """Deliveries, responses and commitments arrive joined to the tasking in one query:
+    each must appear once (no row multiplied by another table's) and in id order."""
+    officer = world["officer"]
+    demarche = issue_demarche(client, world["desk"], [{"post": "HANOI"}])
+    tid = tasking_id(demarche, "HANOI")
+    for who in ("First Secretary", "Political Counselor", "Ambassador"):
+        r = act(client, tid, Action.DELIVER, officer, body=delivery_body(delivered_by=who))
+        assert r.status_code == 201, r.text
+    promises = [{"text": f"Will do thing {i}."} for i in range(3)]
+    r = act(client, tid, Action.REPORT_RESPONSE, officer, body=response_body(commitments=promises))
+    assert r.status_code == 201, r.text
+    path = f"{API}/responses/{r.json()['id']}"
+    tag = client.get(path, headers=officer).headers["etag"]
+    revised = response_body(position="opposes", summary="Overruled.", commitments=promises)
+    assert client.put(path, json=revised, headers={**officer, "If-Match": tag}).status_code == 200
+
+    db.expunge_all()  # a real request starts with an empty session
+    got = client.get(f"{API}/taskings/{tid}", headers=officer).json()
+    assert [d["delivered_by"] for d in got["deliveries"]] == [
+        "First Secretary",
+        "Political Counselor",
+        "Ambassador",
+    ]
+    assert len(got["responses"]) == 1
+    (response,) = got["responses"]
+    assert [c["text"] for c in response["commitments"]] == [p["text"] for p in promises]
+    assert [c["id"] for c in response["commitments"]] == sorted(
+        c["id"] for c in response["commitments"]
+    )
+    assert [rev["content"]["position"] for rev in response["revisions"]] == ["leans_supportive"]
+
+
 def test_the_revise_answer_lists_the_revision_it_made(client, world):
     officer = world["officer"]
     _, resp = reported(client, world)
