@@ -14,7 +14,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import jsonable, record
 from app.auth.models import Role, User
-from app.auth.policy import Permission, Reader, allows, deny, visible_demarches
+from app.auth.policy import (
+    Permission,
+    Reader,
+    allows,
+    deny,
+    sees_every_demarche,
+    visible_demarches,
+)
 from app.cables.models import Precedence
 from app.db import today_utc, utcnow
 from app.demarches.models import (
@@ -60,6 +67,8 @@ def visible_taskings(actor: User | Reader) -> ColumnElement[bool]:
     A correlated EXISTS on the tasking's own demarche: a key lookup per tasking,
     where an IN over every visible demarche made the database read them all.
     """
+    if sees_every_demarche(actor):
+        return own_post_only(actor)  # every tasking has its demarche (a foreign key)
     clause = exists(
         select(Demarche.id)
         .where(Demarche.id == Tasking.demarche_id, visible_demarches(actor))

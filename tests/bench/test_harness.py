@@ -132,7 +132,8 @@ def test_bare_sql_is_captured_without_load(tiny):
     url, creds = tiny
     payload = _run(url, creds, "--no-load")
     results = {r["scenario"]: r for r in payload["runs"][0]["results"]}
-    assert results["api_tasking"]["statements"] >= 2
+    # One query: the token is already in the worker's credential cache.
+    assert results["api_tasking"]["statements"] >= 1
     assert results["api_tasking"]["bare_sql_ms"] > 0
     assert payload["machine"]["nproc"]
 
