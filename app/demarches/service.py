@@ -6,14 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal, select
+from sqlalchemy import Select, bindparam, exists, func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import record
 from app.auth.models import User
-from app.auth.policy import may_read_portion, visible_demarches
+from app.auth.policy import Reader, may_read_portion, visible_demarches
 from app.db import today_utc, utcnow
 from app.demarches.models import (
     Demarche,
@@ -91,10 +92,10 @@ def decode_cursor(cursor: str) -> int:
         raise Invalid("The cursor is not one this API handed out.") from exc
 
 
-def _tag_list(session: Session) -> Any:
+def _tag_list(dialect: str) -> Any:
     """A demarche's tags as one space-separated string in the row itself (tags hold no
     spaces), so that a page of demarches is one query."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         agg = func.string_agg(DemarcheTag.tag, literal(" "))
     else:
         agg = func.group_concat(DemarcheTag.tag, literal(" "))
@@ -120,43 +121,24 @@ def list_visible(
     A list needs a few columns, not whole demarches: plain rows, with the tags
     aggregated in the same query, spare building some 200 ORM objects per page of 50.
     """
-    stmt = select(
-        Demarche.id,
-        Demarche.subject,
-        Demarche.classification,
-        Demarche.status,
-        Demarche.deadline,
-        Demarche.issued_at,
-        _tag_list(session),
-    ).where(visible_demarches(actor))
+    params: dict[str, Any] = {"limit": limit + 1}
     if filters.status:
-        stmt = stmt.where(Demarche.status == filters.status)
+        params["status"] = filters.status
     if filters.post:
-        stmt = stmt.where(
-            exists(
-                select(DemarcheTarget.id)
-                .join(Post, Post.id == DemarcheTarget.post_id)
-                .where(DemarcheTarget.demarche_id == Demarche.id, Post.code == filters.post.upper())
-            )
-        )
+        params["post"] = filters.post.upper()
     if filters.tag:
-        stmt = stmt.where(
-            exists(
-                select(DemarcheTag.tag).where(
-                    DemarcheTag.demarche_id == Demarche.id, DemarcheTag.tag == filters.tag.upper()
-                )
-            )
-        )
+        params["tag"] = filters.tag.upper()
     if filters.deadline_before:
-        stmt = stmt.where(Demarche.deadline < filters.deadline_before)
+        params["deadline_before"] = filters.deadline_before
     if filters.deadline_after:
-        stmt = stmt.where(Demarche.deadline > filters.deadline_after)
+        params["deadline_after"] = filters.deadline_after
     if filters.q:
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Demarche.subject.ilike(f"%{escaped}%", escape="\\"))
+        params["q"] = f"%{escaped}%"
     if cursor:
-        stmt = stmt.where(Demarche.id < decode_cursor(cursor))
-    rows = session.execute(stmt.order_by(Demarche.id.desc()).limit(limit + 1)).all()
+        params["before_id"] = decode_cursor(cursor)
+    stmt = _list_statement(Reader.of(actor), frozenset(params), session.get_bind().dialect.name)
+    rows = session.execute(stmt, params).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
     return [
@@ -171,6 +153,48 @@ def list_visible(
         )
         for r in rows
     ], next_cursor
+
+
+@lru_cache(maxsize=1024)
+def _list_statement(reader: Reader, given: frozenset[str], dialect: str) -> Select[Any]:
+    """The list query for one kind of reader and one set of filters, built once: the
+    filter values are bound parameters, so a hot list skips building and hashing it."""
+    stmt = select(
+        Demarche.id,
+        Demarche.subject,
+        Demarche.classification,
+        Demarche.status,
+        Demarche.deadline,
+        Demarche.issued_at,
+        _tag_list(dialect),
+    ).where(visible_demarches(reader))
+    if "status" in given:
+        stmt = stmt.where(Demarche.status == bindparam("status"))
+    if "post" in given:
+        stmt = stmt.where(
+            exists(
+                select(DemarcheTarget.id)
+                .join(Post, Post.id == DemarcheTarget.post_id)
+                .where(DemarcheTarget.demarche_id == Demarche.id, Post.code == bindparam("post"))
+            )
+        )
+    if "tag" in given:
+        stmt = stmt.where(
+            exists(
+                select(DemarcheTag.tag).where(
+                    DemarcheTag.demarche_id == Demarche.id, DemarcheTag.tag == bindparam("tag")
+                )
+            )
+        )
+    if "deadline_before" in given:
+        stmt = stmt.where(Demarche.deadline < bindparam("deadline_before"))
+    if "deadline_after" in given:
+        stmt = stmt.where(Demarche.deadline > bindparam("deadline_after"))
+    if "q" in given:
+        stmt = stmt.where(Demarche.subject.ilike(bindparam("q"), escape="\\"))
+    if "before_id" in given:
+        stmt = stmt.where(Demarche.id < bindparam("before_id"))
+    return stmt.order_by(Demarche.id.desc()).limit(bindparam("limit"))
 
 
 def to_out(session: Session, d: Demarche, *, actor: User) -> DemarcheOut:
