@@ -150,3 +150,28 @@ def test_a_short_loaded_run_prints_figures_that_parse(tiny):
     deliver = results["deliver"]
     assert deliver["lost"] == 0 and deliver["duplicated"] == 0
     assert payload["runs"][0]["memory"]
+
+
+def test_the_ratio_to_the_ceiling_is_the_median_of_paired_rounds():
+    import argparse
+
+    from bench.run import Pair, report
+
+    pair = Pair("api_tasking", "ceiling_key", 0.7, ours=[100, 50, 90], ceiling=[200, 200, 100])
+    assert pair.ratios == [0.5, 0.25, 0.9]
+    assert pair.ratio == 0.5  # one slow round (or one fast ceiling round) does not decide it
+    a = argparse.Namespace(rounds=3, connections=16, threads=2, duration=8, one_duration=5)
+    info = {"nproc": "2", "cpu": "x", "memory": "1 GiB", "sqlite": "3", "python": "3.11"}
+    run = {
+        "backend": "postgresql",
+        "database": "pg",
+        "scale": 1.0,
+        "taskings": 10,
+        "memory": [],
+        "_results": [],
+        "_pairs": [pair],
+    }
+    text = report([run], a, info)
+    row = next(ln for ln in text.splitlines() if ln.startswith("| `GET /api/v1/taskings"))
+    assert "100 / 50 / 90" in row and "0.50 / 0.25 / 0.90" in row
+    assert row.endswith("| 0.50 | 0 | ≥ 0.7 missed |")
