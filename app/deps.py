@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,8 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.credentials import CredentialCache
-from app.auth.models import ApiToken, User
-from app.auth.passwords import token_digest
+from app.auth.models import User
 from app.auth.service import token_for_secret
 from app.errors import Unauthorized
 from app.settings import Settings
@@ -83,12 +81,7 @@ async def current_user(request: Request, session: SessionDep) -> User:
         log.info("denied user=- route=%s reason=no bearer token", request.url.path)
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer <token>'.")
     cache: CredentialCache = request.app.state.credentials
-    digest = token_digest(secret)
-    token: ApiToken | None = cache.recall(session, digest)
-    if token is None:
-        token = await run_in_threadpool(
-            cache.fetch, digest, partial(token_for_secret, session, secret)
-        )
+    token = await cache.resolve(session, secret, token_for_secret)
     if token is None:
         log.info(
             "denied user=- route=%s reason=invalid, expired or revoked token", request.url.path

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import hmac
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import User, WebSession
-from app.auth.passwords import token_digest
 from app.auth.service import session_for_cookie
 from app.classification import Classification
 from app.deps import SessionDep
@@ -46,12 +43,7 @@ async def current_web_session(request: Request, session: SessionDep) -> WebSessi
     ws: WebSession | None = None
     if cookie:
         cache: CredentialCache = request.app.state.credentials
-        digest = token_digest(cookie)
-        ws = cache.recall(session, digest)
-        if ws is None:
-            ws = await run_in_threadpool(
-                cache.fetch, digest, partial(session_for_cookie, session, cookie)
-            )
+        ws = await cache.resolve(session, cookie, session_for_cookie)
     if ws is None:
         log.info("denied user=- route=%s reason=no valid session", request.url.path)
         raise LoginRequired("Sign in to see this page.")

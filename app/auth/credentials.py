@@ -16,13 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import ApiToken, User, WebSession
+from app.auth.passwords import token_digest
 from app.db import utcnow
 
 C = TypeVar("C", ApiToken, WebSession)
@@ -91,6 +94,17 @@ class CredentialCache:
         self.max_entries = max_entries
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+
+    async def resolve(
+        self, session: Session, secret: str, load: Callable[[Session, str], C | None]
+    ) -> C | None:
+        """Who this secret belongs to: remembered (no query, no thread), else
+        load(session, secret) run in the thread pool, and remembered if found."""
+        digest = token_digest(secret)
+        found: C | None = self.recall(session, digest)
+        if found is None:
+            found = await run_in_threadpool(self.fetch, digest, partial(load, session, secret))
+        return found
 
     def recall(self, session: Session, digest: str) -> Any | None:
         """The remembered token or web session, merged into session (no query), or None."""
