@@ -72,7 +72,8 @@ def show_page(
     error: str = "",
     notice: str = "",
 ) -> HTMLResponse:
-    d = service.get_visible(session, demarche_id, actor=user)
+    d = service.get_visible(session, demarche_id, actor=user, targets=False)
+    targets = service.target_rows(session, d.id)
     author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
     # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
     visible = and_(Tasking.demarche_id == d.id, visible_taskings(user))
@@ -94,11 +95,11 @@ def show_page(
     chart = queries.responses_by_position(session, d.id, actor=user)
     tl_pages = max(1, -(-history.timeline_length(session, d, actor=user) // PAGE_SIZE))
     tl = min(max(tl, 1), tl_pages)
-    events_shown = history.timeline(
+    events_shown = history.entries(
         session, d, actor=user, limit=PAGE_SIZE, offset=(tl - 1) * PAGE_SIZE
     )
     revisions = history.revisions(session, d, actor=user)
-    last_action = history.last_events(session, d, [t.id for t in shown], actor=user)
+    last_action = history.last_entries(session, d, [t.id for t in shown], actor=user)
     readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
     withheld = len(d.talking_points) - len(readable)
     return render(
@@ -107,6 +108,7 @@ def show_page(
         status_code=status_code,
         banner=queries.highest([d.classification] + [p.classification for p in readable]),
         d=d,
+        targets=targets,
         author=author,
         points=readable,
         withheld=withheld,

@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, exists, func, literal, select
 from sqlalchemy.orm import Session, selectinload
@@ -46,25 +46,64 @@ from app.taskings.models import Tasking, TaskingStatus
 # -- reading ------------------------------------------------------------------
 
 
-def _with_children(stmt: Select[Any]) -> Select[Any]:
+def _with_children(stmt: Select[Any], *, targets: bool = True) -> Select[Any]:
     # One query per child table, never one per row.
-    return stmt.options(
+    stmt = stmt.options(
         selectinload(Demarche.objectives),
         selectinload(Demarche.talking_points),
         selectinload(Demarche.key_dates),
-        selectinload(Demarche.targets).joinedload(DemarcheTarget.post),
         selectinload(Demarche.tag_rows),
     )
+    if targets:
+        stmt = stmt.options(selectinload(Demarche.targets).joinedload(DemarcheTarget.post))
+    return stmt
 
 
-def get_visible(session: Session, demarche_id: int, *, actor: User) -> Demarche:
-    """The demarche if this actor may see it; otherwise the same 404 as a missing id."""
+def get_visible(
+    session: Session, demarche_id: int, *, actor: User, targets: bool = True
+) -> Demarche:
+    """The demarche if this actor may see it; otherwise the same 404 as a missing id.
+
+    targets=False leaves its targets unloaded, for readers that only show them
+    (target_rows): as objects, 200 targets and their posts cost some 5 ms.
+    """
     demarche = session.scalar(
-        _with_children(select(Demarche)).where(Demarche.id == demarche_id, visible_demarches(actor))
+        _with_children(select(Demarche), targets=targets).where(
+            Demarche.id == demarche_id, visible_demarches(actor)
+        )
     )
     if demarche is None:
         raise NotFound(f"No demarche {demarche_id}.")
     return demarche
+
+
+class TargetRow(NamedTuple):
+    """A target post as a page shows it."""
+
+    post_code: str
+    post_name: str
+    country: str
+    role: TaskingRole
+    due_date: date | None
+
+
+def target_rows(session: Session, demarche_id: int) -> list[TargetRow]:
+    """A demarche's targets, in the order they were given, as plain rows."""
+    return [
+        TargetRow(*row)
+        for row in session.execute(
+            select(
+                Post.code,
+                Post.name,
+                DemarcheTarget.country,
+                DemarcheTarget.role,
+                DemarcheTarget.due_date,
+            )
+            .join(Post, Post.id == DemarcheTarget.post_id)
+            .where(DemarcheTarget.demarche_id == demarche_id)
+            .order_by(DemarcheTarget.id)
+        )
+    ]
 
 
 @dataclass(frozen=True)
