@@ -330,6 +330,32 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
     _seed.login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
     assert "leans supportive: 1" in page and "reported" in page and "Accept" in page
+    # The timeline reads each event's position out of its record.
+    assert "Position: leans supportive" in page
+
+
+def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client, db, world):
+    d = world["demarche"]
+    t = tasking_of(db, d, "HANOI")
+    csrf = _seed.login(client, "hanoi")
+    r = client.post(
+        f"/taskings/{t.id}/move",
+        data={
+            "csrf_token": csrf,
+            "version": t.version,
+            "action": "mark_unable",
+            "reason": "The minister is travelling until March.",
+            "next": "/inbox",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    client.cookies.clear()
+    _seed.login(client, "desk")
+    page = client.get(f"/demarches/{d.id}").text
+    assert "Reason: The minister is travelling until March." in page
+    row = next(tr for tr in page.split("<tr>") if "<strong>HANOI</strong>" in tr)
+    assert "mark unable by" in row
 
 
 def test_stale_tasking_form_is_refused(client, db, world):
