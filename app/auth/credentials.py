@@ -137,10 +137,6 @@ class CredentialCache:
                     self._entries.clear()
             self._entries[digest] = _Entry(snapshot, until, epoch)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 def _detached_copy(value: ApiToken | WebSession) -> ApiToken | WebSession:
     """A copy for the cache to own: the same loaded columns, attached to no session."""
