@@ -93,6 +93,32 @@ class Server:
                 found.append(pid)
         return found
 
+    def cpu_ticks(self) -> int:
+        """CPU time used so far by the workers (user + system, in clock ticks)."""
+        total = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total
+
+    def wait_idle(self, *, quiet_for: float = 0.5, timeout: float = 30.0) -> float:
+        """Wait until the workers stop using CPU: when wrk stops, requests it had queued
+        are still being answered, and a measurement taken meanwhile would pay for the
+        last scenario. Returns the seconds waited."""
+        start = time.monotonic()
+        step = 0.1
+        quiet = 0.0
+        last = self.cpu_ticks()
+        while quiet < quiet_for and time.monotonic() - start < timeout:
+            time.sleep(step)
+            now = self.cpu_ticks()
+            quiet = quiet + step if now - last <= 1 else 0.0
+            last = now
+        return time.monotonic() - start
+
     def worker_memory_mb(self) -> list[dict[str, float]]:
         out = []
         for pid in self.workers():

@@ -244,7 +244,8 @@ def write_lines(lines: list[str]) -> str:
     return f.name
 
 
-def run_read(base: str, scenario: str, s: Setup, a: argparse.Namespace) -> Result:
+def run_read(srv: Server, scenario: str, s: Setup, a: argparse.Namespace) -> Result:
+    base = srv.base_url
     hdrs = headers_for(scenario, s)
     res = Result(scenario)
     status = route_answers(base, s.paths[scenario][0], hdrs)
@@ -255,9 +256,11 @@ def run_read(base: str, scenario: str, s: Setup, a: argparse.Namespace) -> Resul
         res.note = f"skipped: {s.paths[scenario][0]} answers {status}"
         return res
     paths = write_lines(s.paths[scenario])
+    srv.wait_idle()
     res.one = _wrk.run(
         base, "get.lua", [paths], connections=1, threads=1, seconds=a.one_duration, headers=hdrs
     )
+    srv.wait_idle()
     res.many = _wrk.run(
         base,
         "get.lua",
@@ -312,7 +315,7 @@ DELIVERY = json.dumps(
 )
 
 
-def run_deliver(base: str, url: str, s: Setup, a: argparse.Namespace) -> Result:
+def run_deliver(srv: Server, url: str, s: Setup, a: argparse.Namespace) -> Result:
     res = Result("deliver")
     if not s.writable:
         res.note = "skipped: no writable tasking in the data set"
@@ -324,16 +327,18 @@ def run_deliver(base: str, url: str, s: Setup, a: argparse.Namespace) -> Result:
         ("one", 1, 1, a.one_duration),
         ("many", a.connections, a.threads, a.duration),
     ):
+        srv.wait_idle()  # and every write of the last run is committed
         lines = write_lines(etag_lines(url, s))  # re-read: the last run spent the ETags
         before = count(url, "SELECT count(*) FROM deliveries")
         f = _wrk.run(
-            base,
+            srv.base_url,
             "deliver.lua",
             [lines, f"{nonce}{label}", str(threads), DELIVERY],
             connections=conns,
             threads=threads,
             seconds=secs,
         )
+        srv.wait_idle()  # requests wrk left in flight finish before the count
         after = count(url, "SELECT count(*) FROM deliveries")
         # Each committed delivery stores its Idempotency-Key in the same transaction.
         keys += count(
@@ -361,7 +366,8 @@ def run_deliver(base: str, url: str, s: Setup, a: argparse.Namespace) -> Result:
     return res
 
 
-def run_cable(base: str, s: Setup, a: argparse.Namespace) -> Result:
+def run_cable(srv: Server, s: Setup, a: argparse.Namespace) -> Result:
+    base = srv.base_url
     res = Result("cable")
     hdrs = {"Authorization": f"Bearer {s.tokens['desk']}"}
     status = route_answers(base, "/api/v1/cables", hdrs, method="POST")
@@ -373,6 +379,7 @@ def run_cable(base: str, s: Setup, a: argparse.Namespace) -> Result:
         res.note = "skipped: no cables in /work/shared/cables"
         return res
     files = write_lines([str(p) for p in corpus])
+    srv.wait_idle()
     res.one = _wrk.run(
         base,
         "post_cable.lua",
@@ -382,6 +389,7 @@ def run_cable(base: str, s: Setup, a: argparse.Namespace) -> Result:
         seconds=a.one_duration,
         headers=hdrs,
     )
+    srv.wait_idle()
     res.many = _wrk.run(
         base,
         "post_cable.lua",
@@ -477,7 +485,7 @@ class Pair:
         }
 
 
-def run_pairs(base: str, pg_url: str, s: Setup, a: argparse.Namespace) -> list[Pair]:
+def run_pairs(ours: Server, pg_url: str, s: Setup, a: argparse.Namespace) -> list[Pair]:
     """Ours and the ceiling's, back to back, round after round, with the same load.
 
     On a shared machine the throughput of either drifts by a third from one minute to
@@ -490,6 +498,8 @@ def run_pairs(base: str, pg_url: str, s: Setup, a: argparse.Namespace) -> list[P
         for _ in range(a.rounds):
             for pair in pairs:
                 hdrs = headers_for(pair.mine, s)
+                ours.wait_idle()
+                ceiling.wait_idle()
                 theirs = _wrk.run(
                     ceiling.base_url,
                     "get.lua",
@@ -498,8 +508,9 @@ def run_pairs(base: str, pg_url: str, s: Setup, a: argparse.Namespace) -> list[P
                     threads=a.threads,
                     seconds=a.duration,
                 )
+                ceiling.wait_idle()
                 mine = _wrk.run(
-                    base,
+                    ours.base_url,
                     "get.lua",
                     [write_lines(s.paths[pair.mine])],
                     connections=a.connections,
@@ -548,18 +559,18 @@ def run_database(url: str, a: argparse.Namespace, *, compare: bool) -> dict[str,
             if a.no_load:
                 res = Result(scenario, note="no load (--no-load)")
             elif scenario in READS:
-                res = run_read(srv.base_url, scenario, s, a)
+                res = run_read(srv, scenario, s, a)
             elif scenario == "deliver":
-                res = run_deliver(srv.base_url, url, s, a)
+                res = run_deliver(srv, url, s, a)
             else:
-                res = run_cable(srv.base_url, s, a)
+                res = run_cable(srv, s, a)
             if scenario in bare:
                 res.bare_ms = bare[scenario][0] * 1000
                 res.statements = bare[scenario][1]
             results.append(res)
             print(format_row(res), flush=True)
         memory = srv.worker_memory_mb()
-        pairs = run_pairs(srv.base_url, url, s, a) if compare else []
+        pairs = run_pairs(srv, url, s, a) if compare else []
     return {
         "backend": backend,
         "database": make_url(url).render_as_string(hide_password=True),

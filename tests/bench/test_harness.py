@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,24 @@ def test_the_ratio_to_the_ceiling_is_the_median_of_paired_rounds():
     row = next(ln for ln in text.splitlines() if ln.startswith("| `GET /api/v1/taskings"))
     assert "100 / 50 / 90" in row and "0.50 / 0.25 / 0.90" in row
     assert row.endswith("| 0.50 | 0 | ≥ 0.7 missed |")
+
+
+def test_waiting_for_idle_outlasts_the_backlog(tmp_path):
+    from bench._server import Server
+
+    class Busy(Server):
+        """Workers that burn CPU for the first 0.4 s, then idle."""
+
+        def __init__(self) -> None:
+            super().__init__(["true"], port=0, env={}, cwd=tmp_path, log=tmp_path / "log")
+            self.started = time.monotonic()
+            self.ticks = 0
+
+        def cpu_ticks(self) -> int:
+            if time.monotonic() - self.started < 0.4:
+                self.ticks += 5
+            return self.ticks
+
+    busy = Busy()
+    waited = busy.wait_idle(quiet_for=0.3, timeout=5)
+    assert 0.55 <= waited < 2.0  # the busy 0.4 s, then 0.3 s of quiet (to a 0.1 s step)
