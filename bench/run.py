@@ -3,8 +3,9 @@
 For each database given (built by bench/generate.py), it starts the app with production
 settings (`demarche serve --workers 2`), signs in for the pages, and drives each scenario
 with wrk: one client (latency) then N clients (throughput, errors). For each read scenario
-it also times the bare SQL the app sends for that request (captured in process, replayed
-through the driver) and prints endpoint / bare SQL. Logging a delivery counts the
+it also times the bare SQL the app sends for those requests (captured in process, replayed
+through the driver in the same rotation, right after the one-client run) and prints
+endpoint / bare SQL. Logging a delivery counts the
 Delivery rows before and after: nothing lost, nothing doubled. On PostgreSQL it also runs
 /work/shared/bench/ceiling_app.py on the same server and, in --rounds paired rounds (the
 ceiling, then ours, with the same load), prints our GET-a-tasking and page-of-50 figures
@@ -49,6 +50,7 @@ CEILING_DIR = Path("/work/shared/bench")
 RESULTS = REPO / "bench" / "RESULTS.md"
 OUT = REPO / "bench" / "out"
 READS = ["home", "demarche_page", "inbox", "overdue", "api_demarches", "api_tasking"]
+BARE_PATHS = 40  # paths per scenario whose bare SQL is replayed (wrk rotates over them all)
 WRITES = ["deliver", "cable"]
 SCENARIOS = READS + WRITES
 TITLES = {
@@ -195,10 +197,13 @@ def headers_for(scenario: str, s: Setup) -> dict[str, str]:
 # -- bare SQL ---------------------------------------------------------------------
 
 
-def bare_sql(
-    url: str, s: Setup, scenarios: list[str], samples: int = 5
-) -> dict[str, tuple[float, int]]:
-    """Per read scenario: median bare-SQL seconds over a few of its paths, and statements."""
+def capture_bare_sql(
+    url: str, s: Setup, scenarios: list[str]
+) -> dict[str, list[_baresql.Captured]]:
+    """Per read scenario: the statements the app sends for each of its paths, captured in
+    process. They are timed later, right after the scenario's one-client run, so that
+    both see the database in the same state (a page that scans much evicts what the
+    next scenario reads from PostgreSQL's buffers)."""
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -206,14 +211,14 @@ def bare_sql(
 
     app = create_app(Settings(database_url=url, log_level="WARNING"))
     engine = app.state.engine
-    out: dict[str, tuple[float, int]] = {}
+    out: dict[str, list[_baresql.Captured]] = {}
     with TestClient(app, base_url="http://127.0.0.1") as client:
         for scenario in scenarios:
             if scenario not in READS:
                 continue
             hdrs = headers_for(scenario, s)
-            times, counts = [], []
-            for path in s.paths[scenario][:samples]:
+            found = []
+            for path in s.paths[scenario][:BARE_PATHS]:
 
                 def request(path: str = path, hdrs: dict[str, str] = hdrs) -> int:
                     return client.get(path, headers=hdrs, follow_redirects=False).status_code
@@ -221,12 +226,17 @@ def bare_sql(
                 captured = _baresql.capture(engine, request)
                 if captured.status != 200:
                     break
-                times.append(_baresql.replay(url, captured, max_seconds=1.0))
-                counts.append(captured.count)
-            if times:
-                out[scenario] = (statistics.median(times), max(counts))
+                found.append(captured)
+            if found:
+                out[scenario] = found
     engine.dispose()
     return out
+
+
+def time_bare_sql(url: str, res: Result, captured: list[_baresql.Captured] | None) -> None:
+    if captured:
+        res.bare_ms = _baresql.replay(url, captured, max_seconds=1.0) * 1000
+        res.statements = max(c.count for c in captured)
 
 
 # -- scenarios ----------------------------------------------------------------------
@@ -244,7 +254,14 @@ def write_lines(lines: list[str]) -> str:
     return f.name
 
 
-def run_read(srv: Server, scenario: str, s: Setup, a: argparse.Namespace) -> Result:
+def run_read(
+    srv: Server,
+    url: str,
+    scenario: str,
+    s: Setup,
+    a: argparse.Namespace,
+    captured: list[_baresql.Captured] | None,
+) -> Result:
     base = srv.base_url
     hdrs = headers_for(scenario, s)
     res = Result(scenario)
@@ -260,6 +277,7 @@ def run_read(srv: Server, scenario: str, s: Setup, a: argparse.Namespace) -> Res
     res.one = _wrk.run(
         base, "get.lua", [paths], connections=1, threads=1, seconds=a.one_duration, headers=hdrs
     )
+    time_bare_sql(url, res, captured)
     srv.wait_idle()
     res.many = _wrk.run(
         base,
@@ -554,19 +572,17 @@ def run_database(url: str, a: argparse.Namespace, *, compare: bool) -> dict[str,
         s.cookies["desk"] = sign_in(srv.base_url, "desk", creds["password"])
         s.cookies["post"] = sign_in(srv.base_url, "post", creds["password"])
         add_second_pages(srv.base_url, s)
-        bare = bare_sql(url, s, a.scenarios)
+        captured = capture_bare_sql(url, s, a.scenarios)
         for scenario in a.scenarios:
             if a.no_load:
                 res = Result(scenario, note="no load (--no-load)")
+                time_bare_sql(url, res, captured.get(scenario))
             elif scenario in READS:
-                res = run_read(srv, scenario, s, a)
+                res = run_read(srv, url, scenario, s, a, captured.get(scenario))
             elif scenario == "deliver":
                 res = run_deliver(srv, url, s, a)
             else:
                 res = run_cable(srv, s, a)
-            if scenario in bare:
-                res.bare_ms = bare[scenario][0] * 1000
-                res.statements = bare[scenario][1]
             results.append(res)
             print(format_row(res), flush=True)
         memory = srv.worker_memory_mb()
