@@ -4,11 +4,13 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
+from app.auth.models import User
 from app.auth.policy import Permission, require
 from app.concurrency import etag, require_if_match
 from app.demarches import amendments, history, service
-from app.demarches.models import DemarcheStatus
+from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.schemas import (
     AmendIn,
     AuditEventOut,
@@ -73,6 +75,15 @@ def list_demarches(
     return model_response(DemarchePage(items=rows, next_cursor=next_cursor, limit=limit))
 
 
+def _to_write(session: Session, demarche_id: int, actor: User, request: Request) -> Demarche:
+    """The demarche a desk write acts on: visible (404), yours to write (403), and your
+    copy current (If-Match: 428, 412), in that order."""
+    demarche = service.get_visible(session, demarche_id, actor=actor)
+    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
+    require_if_match(request, "demarche", demarche)
+    return demarche
+
+
 @router.get("/{demarche_id}", response_model=DemarcheOut)
 def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """One demarche, with the talking points your clearance allows. Sends an ETag."""
@@ -89,9 +100,7 @@ def update_demarche(
     request: Request,
 ):
     """Edit a draft. Lists you send replace the draft's lists whole."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
+    demarche = _to_write(session, demarche_id, actor, request)
     service.update_draft(session, demarche, data, actor=actor)
     return _answer(session, demarche, actor)
 
@@ -99,9 +108,7 @@ def update_demarche(
 @router.post("/{demarche_id}/issue", response_model=DemarcheOut)
 def issue_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
+    demarche = _to_write(session, demarche_id, actor, request)
     service.issue(session, demarche, actor=actor)
     return _answer(session, demarche, actor)
 
@@ -115,9 +122,7 @@ def cancel_demarche(
     data: CancelIn | None = None,
 ):
     """Cancel a draft or issued demarche; its open taskings are cancelled with it."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
+    demarche = _to_write(session, demarche_id, actor, request)
     service.cancel(session, demarche, actor=actor, reason=data.reason if data else "")
     return _answer(session, demarche, actor)
 
@@ -131,9 +136,7 @@ def amend_demarche(
     request: Request,
 ):
     """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
+    demarche = _to_write(session, demarche_id, actor, request)
     amendments.amend(session, demarche, data, actor=actor)
     return _answer(session, demarche, actor)
 
@@ -147,9 +150,7 @@ def close_demarche(
     request: Request,
 ):
     """Close an issued demarche with a reason; taskings still open are cancelled."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
+    demarche = _to_write(session, demarche_id, actor, request)
     service.close(session, demarche, actor=actor, reason=data.reason)
     return _answer(session, demarche, actor)
 
@@ -157,12 +158,12 @@ def close_demarche(
 @router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])
 def list_revisions(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """Earlier texts of an amended demarche, oldest first (revision 0 is as issued)."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
+    demarche = service.get_visible(session, demarche_id, actor=actor, targets=False)
     return history.revisions(session, demarche, actor=actor)
 
 
 @router.get("/{demarche_id}/timeline", response_model=list[AuditEventOut])
 def get_timeline(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """Every recorded change to the demarche and its taskings, in order, with who did it."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
+    demarche = service.get_visible(session, demarche_id, actor=actor, targets=False)
     return history.timeline(session, demarche, actor=actor)

@@ -60,6 +60,17 @@ def to_out(session: Session, t: Tasking, *, actor: User, settings: Settings) -> 
     )
 
 
+def _to_move(
+    session: Session, tasking_id: int, actor: User, request: Request, action: Action
+) -> Tasking:
+    """The tasking a workflow move acts on. Who first (403), then is your copy current
+    (428, 412); the service then checks the state (409)."""
+    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
+    service.require_side(actor, t, action)
+    require_if_match(request, "tasking", t)
+    return t
+
+
 def _answer(session: Session, t: Tasking, actor: User, settings: Settings) -> Response:
     session.flush()
     service.load_records(session, t)
@@ -120,10 +131,7 @@ def acknowledge_tasking(
     data: AcknowledgeIn | None = None,
 ):
     """The post acknowledges the instruction (optionally with a planned date and officer)."""
-    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
-    # Who first (403), then is your copy current (428, 412), then the state (409).
-    service.require_side(actor, t, Action.ACKNOWLEDGE)
-    require_if_match(request, "tasking", t)
+    t = _to_move(session, tasking_id, actor, request, Action.ACKNOWLEDGE)
     service.acknowledge(session, t, data or AcknowledgeIn(), actor=actor)
     return _answer(session, t, actor, settings)
 
@@ -135,10 +143,7 @@ def log_delivery(
     """Log a delivery (a meeting, call, note...). Send Idempotency-Key to make retries safe."""
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
-    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
-    # Who first (403), then is your copy current (428, 412), then the state (409).
-    service.require_side(actor, t, Action.DELIVER)
-    require_if_match(request, "tasking", t)
+    t = _to_move(session, tasking_id, actor, request, Action.DELIVER)
     delivery = service.deliver(session, t, data, actor=actor)
     body = DeliveryOut.model_validate(delivery).model_dump(mode="json")
     remember(session, request, actor, 201, body)
@@ -152,10 +157,7 @@ def report_response(
     """Report the host government's response. Send Idempotency-Key to make retries safe."""
     if (replayed := replay(session, request, actor)) is not None:
         return replayed
-    t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
-    # Who first (403), then is your copy current (428, 412), then the state (409).
-    service.require_side(actor, t, Action.REPORT_RESPONSE)
-    require_if_match(request, "tasking", t)
+    t = _to_move(session, tasking_id, actor, request, Action.REPORT_RESPONSE)
     r = service.report_response(session, t, data, actor=actor)
     session.flush()
     body = ResponseOut.model_validate(r).model_dump(mode="json")
@@ -172,10 +174,7 @@ def _reason_route(action: Action, summary: str):
         request: Request,
         data: ReasonIn | None = None,
     ) -> Response:
-        t = service.get_visible(session, tasking_id, actor=actor, with_records=False)
-        # Who first (403), then is your copy current (428, 412), then the state (409).
-        service.require_side(actor, t, action)
-        require_if_match(request, "tasking", t)
+        t = _to_move(session, tasking_id, actor, request, action)
         service.move_with_reason(
             session, t, action, actor=actor, reason=(data or ReasonIn()).reason
         )
