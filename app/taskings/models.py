@@ -83,6 +83,21 @@ class CommitmentStatus(enum.StrEnum):
     DROPPED = "dropped"
 
 
+def is_late(role: TaskingRole, status: TaskingStatus, due_date: date | None) -> bool:
+    """Past its due date and still not delivered (action taskings only). A function of
+    the columns, so that a tasking read as plain rows is judged by the same rule."""
+    return (
+        role == TaskingRole.ACTION
+        and status in AWAITING_DELIVERY
+        and due_date is not None
+        and due_date < today_utc()
+    )
+
+
+def days_late(role: TaskingRole, status: TaskingStatus, due_date: date | None) -> int:
+    return (today_utc() - due_date).days if due_date and is_late(role, status, due_date) else 0
+
+
 class Tasking(Base):
     __tablename__ = "taskings"
     __table_args__ = (
@@ -126,12 +141,7 @@ class Tasking(Base):
     @hybrid_property
     def is_late(self) -> bool:
         """Past its due date and still not delivered (action taskings only)."""
-        return (
-            self.role == TaskingRole.ACTION
-            and self.status in AWAITING_DELIVERY
-            and self.due_date is not None
-            and self.due_date < today_utc()
-        )
+        return is_late(self.role, self.status, self.due_date)
 
     @is_late.inplace.expression
     @classmethod
@@ -144,7 +154,7 @@ class Tasking(Base):
 
     @property
     def days_late(self) -> int:
-        return (today_utc() - self.due_date).days if self.is_late and self.due_date else 0
+        return days_late(self.role, self.status, self.due_date)
 
 
 class Delivery(Base):

@@ -12,7 +12,7 @@ from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
 from app.idempotency import remember, replay
 from app.settings import Settings
-from app.taskings import service
+from app.taskings import service, views
 from app.taskings.models import CommitmentStatus, Tasking, TaskingStatus
 from app.taskings.schemas import (
     AcknowledgeIn,
@@ -32,34 +32,6 @@ from app.taskings.workflow import Action
 router = APIRouter(tags=["taskings"])
 
 
-def to_out(session: Session, t: Tasking, *, actor: User, settings: Settings) -> TaskingOut:
-    urgent = service.is_unacknowledged_urgent(t, settings)
-    return TaskingOut(
-        id=t.id,
-        demarche_id=t.demarche_id,
-        demarche_subject=t.demarche.subject,
-        post=t.post.code,
-        post_name=t.post.name,
-        country=t.country,
-        role=t.role,
-        status=t.status,
-        due_date=t.due_date,
-        overdue=t.is_late or urgent,
-        days_late=t.days_late,
-        unacknowledged_urgent=urgent,
-        acknowledged_at=t.acknowledged_at,
-        planned_date=t.planned_date,
-        officer=t.officer,
-        reason=t.reason,
-        version=t.version,
-        allowed_actions=service.actions_for(actor, t),
-        changed_since_seen=t.demarche.revision > t.seen_revision,
-        changes=service.changes_since_seen(session, t),
-        deliveries=[DeliveryOut.model_validate(d) for d in t.deliveries],
-        responses=[ResponseOut.model_validate(r) for r in t.responses],
-    )
-
-
 def _to_move(
     session: Session, tasking_id: int, actor: User, request: Request, action: Action
 ) -> Tasking:
@@ -72,12 +44,10 @@ def _to_move(
 
 
 def _answer(session: Session, t: Tasking, actor: User, settings: Settings) -> Response:
+    """The moved tasking as it now stands (read back in the same transaction)."""
     session.flush()
-    service.load_records(session, t)
-    return model_response(
-        to_out(session, t, actor=actor, settings=settings),
-        headers={"ETag": etag("tasking", t.id, t.version)},
-    )
+    view = views.read(session, t.id, actor=actor, settings=settings)
+    return model_response(view, headers={"ETag": etag("tasking", view.id, view.version)})
 
 
 @router.get("/taskings", response_model=TaskingPage)
@@ -97,13 +67,11 @@ def list_taskings(
     filters = service.TaskingFilters(
         demarche_id=demarche, post=post, status=status, overdue=overdue
     )
-    rows = service.list_visible(
+    items, more = views.read_page(
         session, actor=actor, settings=settings, filters=filters, limit=limit, after_id=after
     )
-    items = [to_out(session, t, actor=actor, settings=settings) for t in rows[:limit]]
-    return TaskingPage(
-        items=items, next_cursor=str(rows[limit - 1].id) if len(rows) > limit else None, limit=limit
-    )
+    page = TaskingPage(items=items, next_cursor=str(items[-1].id) if more else None, limit=limit)
+    return model_response(page)
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut)
@@ -114,10 +82,10 @@ def get_tasking(
     settings: SettingsDep,
 ):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
-    t = service.get_visible(session, tasking_id, actor=actor)
+    view = views.read(session, tasking_id, actor=actor, settings=settings)
     return model_response(
-        to_out(session, t, actor=actor, settings=settings),
-        headers={"ETag": etag("tasking", t.id, t.version)},
+        view,
+        headers={"ETag": etag("tasking", view.id, view.version)},
     )
 
 

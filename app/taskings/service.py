@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -83,17 +83,6 @@ def own_post_only(actor: User | Reader) -> ColumnElement[bool]:
     return Tasking.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true()
 
 
-def _loaded(stmt: Select[Any]) -> Select[Any]:
-    # Post and demarche are many-to-one: joined into the main query, not two more round trips.
-    return stmt.options(
-        selectinload(Tasking.deliveries),
-        selectinload(Tasking.responses).selectinload(Response.commitments),
-        selectinload(Tasking.responses).selectinload(Response.revisions),
-        joinedload(Tasking.post, innerjoin=True),
-        joinedload(Tasking.demarche, innerjoin=True),
-    )
-
-
 def get_visible(
     session: Session, tasking_id: int, *, actor: User, with_records: bool = True
 ) -> Tasking:
@@ -138,30 +127,6 @@ def _tasking_by_id(reader: Reader, with_records: bool) -> Select[Any]:
     return stmt.where(Tasking.id == bindparam("tasking_id"), visible_taskings(reader))
 
 
-def load_records(session: Session, tasking: Tasking) -> None:
-    """Fill the tasking's deliveries and responses afresh (after a write changed them)."""
-    set_committed_value(
-        tasking,
-        "deliveries",
-        list(
-            session.scalars(
-                select(Delivery).where(Delivery.tasking_id == tasking.id).order_by(Delivery.id)
-            )
-        ),
-    )
-    # Commitments are joined in: a response has a few, and a round trip costs more.
-    found = list(
-        session.scalars(
-            select(Response)
-            .where(Response.tasking_id == tasking.id)
-            .options(joinedload(Response.commitments))
-            .order_by(Response.id)
-        ).unique()
-    )
-    _load_revisions(session, found)
-    set_committed_value(tasking, "responses", found)
-
-
 def _load_revisions(session: Session, responses: list[Response]) -> None:
     """Earlier texts: only a revised response (version > 1) has any to load."""
     earlier: dict[int, list[ResponseRevision]] = {r.id: [] for r in responses}
@@ -181,7 +146,34 @@ def urgent_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(hours=settings.urgent_ack_hours)
 
 
-def is_unacknowledged_urgent(tasking: Tasking, settings: Settings) -> bool:
+class DemarcheState(Protocol):
+    """What the workflow rules read of a tasking's demarche."""
+
+    @property
+    def status(self) -> DemarcheStatus: ...
+    @property
+    def precedence(self) -> Precedence: ...
+    @property
+    def revision(self) -> int: ...
+
+
+class TaskingState(Protocol):
+    """What the workflow rules read of a tasking: an ORM Tasking, or one read as rows
+    (app/taskings/views.py), is judged by the same functions."""
+
+    @property
+    def post_id(self) -> int: ...
+    @property
+    def role(self) -> TaskingRole: ...
+    @property
+    def status(self) -> TaskingStatus: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def demarche(self) -> DemarcheState: ...
+
+
+def is_unacknowledged_urgent(tasking: TaskingState, settings: Settings) -> bool:
     return (
         tasking.demarche.precedence in URGENT
         and tasking.demarche.status == DemarcheStatus.ISSUED
@@ -224,33 +216,28 @@ class TaskingFilters:
     overdue: bool | None = None
 
 
-def list_visible(
-    session: Session,
-    *,
-    actor: User,
-    settings: Settings,
-    filters: TaskingFilters,
-    limit: int,
-    after_id: int | None = None,
-) -> list[Tasking]:
-    stmt = _loaded(select(Tasking)).where(visible_taskings(actor))
+def listing_filters(
+    actor: User, settings: Settings, filters: TaskingFilters, after_id: int | None = None
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a list of taskings: what this actor sees, as filtered."""
+    clauses = [visible_taskings(actor)]
     if filters.demarche_id is not None:
-        stmt = stmt.where(Tasking.demarche_id == filters.demarche_id)
+        clauses.append(Tasking.demarche_id == filters.demarche_id)
     if filters.post:
-        stmt = stmt.where(
+        clauses.append(
             Tasking.post_id.in_(select(Post.id).where(Post.code == filters.post.upper()))
         )
     if filters.status:
-        stmt = stmt.where(Tasking.status == filters.status)
+        clauses.append(Tasking.status == filters.status)
     if filters.overdue is not None:
         clause = overdue_clause(settings)
-        stmt = stmt.where(clause if filters.overdue else ~clause)
+        clauses.append(clause if filters.overdue else ~clause)
     if after_id is not None:
-        stmt = stmt.where(Tasking.id > after_id)
-    return list(session.scalars(stmt.order_by(Tasking.id).limit(limit + 1)))
+        clauses.append(Tasking.id > after_id)
+    return clauses
 
 
-def side_of(actor: User, tasking: Tasking) -> Side | None:
+def side_of(actor: User, tasking: TaskingState) -> Side | None:
     """Which side of the workflow this actor may move for this tasking, if any."""
     if allows(actor, Permission.ACT_FOR_POST) and actor.post_id == tasking.post_id:
         return Side.POST
@@ -267,7 +254,7 @@ def require_follow_up_side(actor: User, tasking: Tasking) -> Side:
     return side
 
 
-def actions_for(actor: User, tasking: Tasking) -> list[Action]:
+def actions_for(actor: User, tasking: TaskingState) -> list[Action]:
     side = side_of(actor, tasking)
     if side is None:
         return []
@@ -279,17 +266,17 @@ def actions_for(actor: User, tasking: Tasking) -> list[Action]:
     ]
 
 
-def changes_since_seen(session: Session, tasking: Tasking) -> list[str]:
-    """Which parts of the demarche its amendments changed since this post last acted."""
-    demarche = tasking.demarche
-    if demarche.revision <= tasking.seen_revision:
+def changes_since_seen(session: Session, demarche: Demarche, seen_revision: int) -> list[str]:
+    """Which parts of the demarche its amendments changed since this post last acted
+    (on revision seen_revision, the tasking's own)."""
+    if demarche.revision <= seen_revision:
         return []
     from app.demarches.service import snapshot  # demarches import taskings, not the reverse
 
     then = session.scalar(
         select(DemarcheRevision.content).where(
             DemarcheRevision.demarche_id == demarche.id,
-            DemarcheRevision.number == tasking.seen_revision,
+            DemarcheRevision.number == seen_revision,
         )
     )
     if then is None:

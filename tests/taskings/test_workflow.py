@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.classification import Classification
 from app.concurrency import etag
 from app.db import utcnow
 from app.demarches.models import TaskingRole
+from app.taskings import views
 from app.taskings.models import Delivery, Response, Tasking, TaskingStatus
+from app.taskings.schemas import TaskingOut
+from app.taskings.service import TaskingFilters
 from app.taskings.workflow import (
     BY_ACTION,
     Action,
@@ -144,7 +147,7 @@ def set_tasking(db: Session, tid: int, **values: Any) -> None:
 def world(db) -> dict[str, Any]:
     home = make_post(db, "HANOI", country="Vietnam")
     other = make_post(db, "SUVA", country="Fiji")
-    _, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
+    desk_user, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
     _, officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=home)
     _, outsider = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=other)
     _, viewer = make_user(db, Role.VIEWER, Classification.SECRET)
@@ -152,6 +155,7 @@ def world(db) -> dict[str, Any]:
         "home": home,
         "other": other,
         "desk": desk,
+        "desk_id": desk_user.id,
         "officer": officer,
         "outsider": outsider,
         "viewer": viewer,
@@ -532,6 +536,62 @@ def test_a_tasking_brings_every_record_once_and_in_order(client, db, world):
         c["id"] for c in response["commitments"]
     )
     assert [rev["content"]["position"] for rev in response["revisions"]] == ["leans_supportive"]
+    # The tasking's view is read as rows; the response's own route reads the ORM object.
+    assert response == client.get(path, headers=officer).json()
+
+
+def test_a_view_read_as_rows_is_what_validating_it_would_give(client, db, world, app_settings):
+    """The API's tasking views are built from rows without validation: each field must
+    already hold what TaskingOut would have parsed (enums, dates, aware datetimes)."""
+    promise = {"text": "Will vote yes.", "due_date": "2030-01-02"}
+    tid, resp = reported(client, world, commitments=[promise])
+    db.expunge_all()
+    desk, actor = world["desk"], db.get_one(User, world["desk_id"])
+    view = views.read(db, tid, actor=actor, settings=app_settings)
+    (listed,), more = views.read_page(
+        db,
+        actor=actor,
+        settings=app_settings,
+        filters=TaskingFilters(demarche_id=view.demarche_id),
+        limit=10,
+    )
+    assert listed == view and not more
+    assert view == TaskingOut.model_validate(view.model_dump())
+    assert view.model_dump_json() == TaskingOut.model_validate(view.model_dump()).model_dump_json()
+    assert view.responses[0].id == resp["id"] and view.deliveries[0].created_at.tzinfo
+    assert client.get(f"{API}/taskings/{view.id}", headers=desk).json() == view.model_dump(
+        mode="json"
+    )
+
+
+def test_a_page_of_taskings_counts_taskings_not_their_records(client, db, world):
+    """Records are joined in, so a tasking with three deliveries is three rows: the page
+    limit and the cursor must still count taskings."""
+    desk, officer = world["desk"], world["officer"]
+    posts = [make_post(db, f"P{i}X", country=f"Land {i}") for i in range(4)]
+    demarche = issue_demarche(client, desk, [{"post": "HANOI"}] + [{"post": p.code} for p in posts])
+    tid = tasking_id(demarche, "HANOI")
+    for _ in range(3):
+        assert act(client, tid, Action.DELIVER, officer).status_code == 201
+    seen: list[int] = []
+    after = None
+    while True:
+        params = {"demarche": demarche["id"], "limit": 2, **({"after": after} if after else {})}
+        page = client.get(f"{API}/taskings", params=params, headers=desk).json()
+        assert len(page["items"]) <= 2
+        seen += [t["id"] for t in page["items"]]
+        if not page["next_cursor"]:
+            break
+        after = page["next_cursor"]
+    assert seen == sorted(t["id"] for t in demarche["taskings"])
+    (hanoi,) = [
+        t
+        for t in client.get(
+            f"{API}/taskings", params={"demarche": demarche["id"]}, headers=desk
+        ).json()["items"]
+        if t["id"] == tid
+    ]
+    assert len(hanoi["deliveries"]) == 3
 
 
 def test_the_revise_answer_lists_the_revision_it_made(client, world):
