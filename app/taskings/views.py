@@ -2,8 +2,9 @@
 
 GET a tasking is the API's hottest read. Through the ORM, with its post, demarche and
 records joined, each execution spent more setting up a loader per entity than the query
-itself took (0.44 ms against 0.23 ms for the same statement as rows). So the API reads
-its views as the rows of one statement and builds TaskingOut from them. The rules they
+itself took: 0.41-0.46 ms of CPU to read a closed tasking and write its JSON, against
+0.16 ms now. So the API reads its views as the rows of one statement and builds
+TaskingOut from them. The rules they
 go through (late, urgent, allowed actions, changes since seen) are the same functions
 the ORM objects go through; writes and pages keep working on ORM objects.
 """
