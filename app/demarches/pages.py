@@ -23,7 +23,7 @@ from app.classification import Classification, from_marking
 from app.dashboards import queries
 from app.db import today_utc
 from app.demarches import amendments, history, service
-from app.demarches.models import Demarche, PointUse
+from app.demarches.models import Demarche, DemarcheStatus, PointUse
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid
@@ -219,7 +219,10 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     for e in exc.errors():
         name = str(e["loc"][0]) if e["loc"] else "form"
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
+        # An empty field fails min_length 1 (blanks are stripped): say what that means.
+        if e["type"] == "missing" or (
+            e["type"] == "string_too_short" and e.get("ctx", {}).get("min_length") == 1
+        ):
             msg = "This field is required."
         out.setdefault(name, msg)
     return out
@@ -422,12 +425,66 @@ def close_demarche(
     return _desk_move(request, session, settings, user, demarche_id, version, "closed", move)
 
 
+# -- amending ----------------------------------------------------------------------
+
+# The amendment's fields whose form input has another name.
+AMEND_INPUTS = {"targets": "add_posts"}
+AMEND_STALE = (
+    "Someone else changed this demarche after you opened the form (you read version {read}; "
+    "it is now version {now}). Nothing was saved: check its current text below, then send "
+    "the amendment again."
+)
+
+
+def amend_page(
+    request: Request,
+    session: Session,
+    user: User,
+    d: Demarche,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The amendment form beside the text it amends (a page of its own: with a checkbox
+    per target it weighed on every view of the demarche)."""
+    if d.status != DemarcheStatus.ISSUED and not error:
+        status_code = 409
+        error = f"Demarche {d.id} is {d.status.value}: only an issued demarche is amended."
+    form = form or {}
+    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
+    return render(
+        request,
+        "demarches/amend.html",
+        status_code=status_code,
+        banner=queries.highest([d.classification] + [p.classification for p in readable]),
+        d=d,
+        points=readable,
+        withheld=len(d.talking_points) - len(readable),
+        targets=service.target_rows(session, d.id),
+        form=form,
+        removed=set(form.get("remove", ())),
+        errors=errors or {},
+        error=error,
+    )
+
+
+@router.get("/demarches/{demarche_id}/amend", name="amend_form")
+def amend_form(
+    request: Request, demarche_id: int, session: SessionDep, user: PageUser
+) -> HTMLResponse:
+    # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
+    d = service.get_visible(session, demarche_id, actor=user, targets=False)
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    return amend_page(request, session, user, d)
+
+
 @router.post("/demarches/{demarche_id}/amend", dependencies=[CsrfChecked])
 def amend_demarche(
     request: Request,
     demarche_id: int,
     session: SessionDep,
-    settings: SettingsDep,
     user: PageUser,
     version: Version,
     reason: Reason = "",
@@ -437,35 +494,53 @@ def amend_demarche(
     add_posts: Annotated[str, Form(max_length=2_000)] = "",
     remove: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    def move(d: Demarche) -> None:
-        raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
-        if objectives.strip():
-            raw["objectives"] = _lines(objectives)
-        if talking_points.strip():
-            raw["talking_points"] = _points(talking_points, d.classification)
-        added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
-        if added or remove:
-            # The amendment's target list is the current one, less what was ticked, plus
-            # the codes typed; the service cancels and creates taskings to match.
-            dropped = set(remove or ())
-            kept = [
-                {
-                    "post": t.post.code,
-                    "role": t.role.value,
-                    "countries": [t.country],
-                    "due_date": t.due_date,
-                }
-                for t in d.targets
-                if f"{t.post.code}|{t.country}" not in dropped
-            ]
-            raw["targets"] = kept + [{"post": code} for code in added]
-        try:
-            data = AmendIn.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items()
-            )
-            raise Invalid(f"The amendment was not saved. {problems}") from exc
-        amendments.amend(session, d, data, actor=user)
+    d = service.get_visible(session, demarche_id, actor=user)
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    form = {
+        "reason": reason,
+        "deadline": deadline,
+        "objectives": objectives,
+        "talking_points": talking_points,
+        "add_posts": add_posts,
+        "remove": remove or [],
+    }
 
-    return _desk_move(request, session, settings, user, demarche_id, version, "amended", move)
+    def again(status_code: int, **problems: Any) -> HTMLResponse:
+        # After a rollback the demarche reloads as it is in the database.
+        return amend_page(request, session, user, d, form=form, status_code=status_code, **problems)
+
+    if version != d.version:
+        return again(409, error=AMEND_STALE.format(read=version, now=d.version))
+    raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
+    if objectives.strip():
+        raw["objectives"] = _lines(objectives)
+    if talking_points.strip():
+        raw["talking_points"] = _points(talking_points, d.classification)
+    added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
+    if added or remove:
+        # The amendment's target list is the current one, less what was ticked, plus
+        # the codes typed; the service cancels and creates taskings to match.
+        dropped = set(remove or ())
+        kept = [
+            {
+                "post": t.post.code,
+                "role": t.role.value,
+                "countries": [t.country],
+                "due_date": t.due_date,
+            }
+            for t in d.targets
+            if f"{t.post.code}|{t.country}" not in dropped
+        ]
+        raw["targets"] = kept + [{"post": code} for code in added]
+    try:
+        data = AmendIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc).items()}
+        return again(422, errors=errors)
+    try:
+        amendments.amend(session, d, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return again(exc.status, error=exc.detail)
+    return RedirectResponse(f"/demarches/{demarche_id}?done=amended", status_code=303)
