@@ -13,24 +13,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, may_read_portion, require
 from app.cables.models import Precedence
 from app.classification import Classification, from_marking
 from app.dashboards import queries
+from app.dashboards.queries import Progress
 from app.db import today_utc
-from app.demarches import amendments, history, service
+from app.demarches import amendments, history, overview, service
 from app.demarches.models import Demarche, DemarcheStatus, PointUse
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid
 from app.posts.models import Collective, Post, Region
 from app.settings import Settings
-from app.taskings.models import Position, Tasking
-from app.taskings.service import actions_for, visible_taskings
+from app.taskings.models import Position
+from app.taskings.service import moves_for
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -72,36 +73,25 @@ def show_page(
     error: str = "",
     notice: str = "",
 ) -> HTMLResponse:
-    d = service.get_visible(session, demarche_id, actor=user, targets=False)
-    targets = service.target_rows(session, d.id)
-    author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
-    # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
-    visible = and_(Tasking.demarche_id == d.id, visible_taskings(user))
-    tasking_count = session.scalar(select(func.count()).where(visible)) or 0
-    pages = max(1, -(-tasking_count // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    shown = list(
-        session.scalars(
-            select(Tasking)
-            .join(Post, Post.id == Tasking.post_id)
-            .where(visible)
-            .options(contains_eager(Tasking.post), selectinload(Tasking.responses))
-            .order_by(Post.code, Tasking.country)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
+    d = overview.sheet(session, demarche_id, actor=user)
+    # A draft has no taskings yet, and lists its targets instead.
+    issued = d.status != DemarcheStatus.DRAFT
+    targets = [] if issued else service.target_rows(session, d.id)
+    progress, tasking_count, shown, chart = Progress(), 0, [], []
+    pages = 1
+    if issued:
+        # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
+        progress, tasking_count = queries.demarche_tally(
+            session, d.id, actor=user, settings=settings
         )
-    )
-    progress = queries.progress_by_demarche(session, [d.id], actor=user, settings=settings)[d.id]
-    chart = queries.responses_by_position(session, d.id, actor=user)
-    tl_pages = max(1, -(-history.timeline_length(session, d, actor=user) // PAGE_SIZE))
-    tl = min(max(tl, 1), tl_pages)
-    events_shown = history.entries(
-        session, d, actor=user, limit=PAGE_SIZE, offset=(tl - 1) * PAGE_SIZE
-    )
-    revisions = history.revisions(session, d, actor=user)
-    last_action = history.last_entries(session, d, [t.id for t in shown], actor=user)
+        pages = max(1, -(-tasking_count // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        shown = overview.tasking_lines(
+            session, d.id, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        chart = queries.responses_by_position(session, d.id, actor=user)
+    timeline = history.timeline_page(session, d.id, actor=user, page=tl, size=PAGE_SIZE)
     readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
-    withheld = len(d.talking_points) - len(readable)
     return render(
         request,
         "demarches/show.html",
@@ -109,9 +99,8 @@ def show_page(
         banner=queries.highest([d.classification] + [p.classification for p in readable]),
         d=d,
         targets=targets,
-        author=author,
         points=readable,
-        withheld=withheld,
+        withheld=len(d.talking_points) - len(readable),
         taskings=shown,
         tasking_count=tasking_count,
         page=page,
@@ -120,12 +109,16 @@ def show_page(
         chart=chart,
         chart_max=max((n for _, n in chart), default=0),
         patterns=POSITION_PATTERNS,
-        events=events_shown,
-        tl=tl,
-        tl_pages=tl_pages,
-        last_action=last_action,
-        revisions=revisions,
-        actions={t.id: actions_for(user, t) for t in shown},
+        events=timeline.entries,
+        tl=timeline.page,
+        tl_pages=timeline.pages,
+        revisions=history.revisions(session, d.id, actor=user),
+        actions={
+            t.id: moves_for(
+                user, post_id=t.post_id, status=t.status, role=t.role, demarche_status=d.status
+            )
+            for t in shown
+        },
         may_write=allows(user, Permission.WRITE_DEMARCHES),
         today=today_utc(),
         error=error,
@@ -440,7 +433,7 @@ def amend_page(
     request: Request,
     session: Session,
     user: User,
-    d: Demarche,
+    demarche_id: int,
     *,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -449,6 +442,7 @@ def amend_page(
 ) -> HTMLResponse:
     """The amendment form beside the text it amends (a page of its own: with a checkbox
     per target it weighed on every view of the demarche)."""
+    d = overview.sheet(session, demarche_id, actor=user)
     if d.status != DemarcheStatus.ISSUED and not error:
         status_code = 409
         error = f"Demarche {d.id} is {d.status.value}: only an issued demarche is amended."
@@ -475,9 +469,10 @@ def amend_form(
     request: Request, demarche_id: int, session: SessionDep, user: PageUser
 ) -> HTMLResponse:
     # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
-    d = service.get_visible(session, demarche_id, actor=user, targets=False)
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    return amend_page(request, session, user, d)
+    if not allows(user, Permission.WRITE_DEMARCHES):
+        overview.sheet(session, demarche_id, actor=user)
+        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    return amend_page(request, session, user, demarche_id)
 
 
 @router.post("/demarches/{demarche_id}/amend", dependencies=[CsrfChecked])
@@ -506,8 +501,9 @@ def amend_demarche(
     }
 
     def again(status_code: int, **problems: Any) -> HTMLResponse:
-        # After a rollback the demarche reloads as it is in the database.
-        return amend_page(request, session, user, d, form=form, status_code=status_code, **problems)
+        return amend_page(
+            request, session, user, demarche_id, form=form, status_code=status_code, **problems
+        )
 
     if version != d.version:
         return again(409, error=AMEND_STALE.format(read=version, now=d.version))

@@ -144,7 +144,15 @@ class Tasking(Base):
 
     @property
     def days_late(self) -> int:
-        return (today_utc() - self.due_date).days if self.is_late and self.due_date else 0
+        return late_by(self.role, self.status, self.due_date, today_utc())
+
+
+def late_by(role: TaskingRole, status: TaskingStatus, due: date | None, today: date) -> int:
+    """How many days past its due date an action tasking still awaiting delivery is (the
+    rule of Tasking.is_late), for pages that read taskings as plain rows."""
+    if role == TaskingRole.ACTION and status in AWAITING_DELIVERY and due and due < today:
+        return (today - due).days
+    return 0
 
 
 class Delivery(Base):
