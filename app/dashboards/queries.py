@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, bindparam, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
-from app.auth.policy import visible_demarches
+from app.auth.policy import Reader, visible_demarches
 from app.classification import Classification
 from app.db import today_utc
 from app.demarches.models import (
@@ -247,15 +248,20 @@ def responses_by_position(
     session: Session, demarche_id: int, *, actor: User
 ) -> list[tuple[Position, int]]:
     """Every position in order with its count (zeros kept, so the chart's axis is stable)."""
-    counts = dict(
-        session.execute(
-            select(Response.position, func.count())
-            .join(Tasking, Tasking.id == Response.tasking_id)
-            .where(Tasking.demarche_id == demarche_id, visible_taskings(actor))
-            .group_by(Response.position)
-        ).all()
-    )
+    stmt = _responses_by_position_statement(Reader.of(actor))
+    counts = dict(session.execute(stmt, {"demarche_id": demarche_id}).all())
     return [(p, int(counts.get(p, 0))) for p in Position]
+
+
+@lru_cache(maxsize=256)
+def _responses_by_position_statement(reader: Reader) -> Select[Position, int]:
+    # Built once per kind of reader: the demarche page asks on every view.
+    return (
+        select(Response.position, func.count())
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .where(Tasking.demarche_id == bindparam("demarche_id"), visible_taskings(reader))
+        .group_by(Response.position)
+    )
 
 
 # -- the overdue board --------------------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
@@ -44,7 +45,7 @@ def visible_events(actor: User | Reader) -> ColumnElement[bool]:
     return true()
 
 
-def _events(demarche_id: int, actor: User, *columns: Any) -> Select[Any]:
+def _events(demarche_id: Any, actor: User | Reader, *columns: Any) -> Select[Any]:
     """The demarche's events this reader may see: the given columns (default: the whole
     event), with who acted and for which post."""
     return (
@@ -130,19 +131,36 @@ def timeline_page(
 
     The count rides along as a scalar subquery, so a page in range is one statement."""
     page = max(page, 1)
-    counting = (
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.demarche_id == demarche_id, visible_events(actor))
-    )
-    stmt = _events(demarche_id, actor, *_ENTRY_COLUMNS).add_columns(counting.scalar_subquery())
-    rows = session.execute(stmt.order_by(AuditEvent.id).limit(size).offset((page - 1) * size)).all()
+    reader = Reader.of(actor)
+    params = {"demarche_id": demarche_id, "limit": size, "offset": (page - 1) * size}
+    rows = session.execute(_page_statement(reader), params).all()
     if not rows and page > 1:
         # Past the end (or nothing to show): count alone, then read the last page.
-        last = max(1, -(-(session.scalar(counting) or 0) // size))
+        total = session.scalar(_counting(reader), params) or 0
+        last = max(1, -(-total // size))
         return timeline_page(session, demarche_id, actor=actor, page=last, size=size)
     total = rows[0][-1] if rows else 0
     return TimelinePage([Entry(*row[:-1]) for row in rows], page, max(1, -(-total // size)))
+
+
+def _counting(reader: Reader) -> Select[Any]:
+    return (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.demarche_id == bindparam("demarche_id"), visible_events(reader))
+    )
+
+
+@lru_cache(maxsize=256)
+def _page_statement(reader: Reader) -> Select[Any]:
+    # Built once per kind of reader: the demarche page asks on every view.
+    return (
+        _events(bindparam("demarche_id"), reader, *_ENTRY_COLUMNS)
+        .add_columns(_counting(reader).scalar_subquery())
+        .order_by(AuditEvent.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
 
 
 def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:
