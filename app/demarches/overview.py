@@ -185,10 +185,7 @@ class TaskingLine(NamedTuple):
     last_action: str | None
     last_actor: str | None
     last_at: datetime | None
-
-    @property
-    def days_late(self) -> int:
-        return late_by(self.role, self.status, self.due_date, today_utc())
+    days_late: int
 
 
 @lru_cache(maxsize=256)
@@ -251,4 +248,8 @@ def tasking_lines(
         _taskings_statement(Reader.of(actor)),
         {"demarche_id": demarche_id, "limit": limit, "offset": offset},
     )
-    return [TaskingLine(*row) for row in rows]
+    today = today_utc()
+    return [
+        TaskingLine._make((*row, late_by(row.role, row.status, row.due_date, today)))
+        for row in rows
+    ]
