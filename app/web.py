@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,22 @@ SESSION_COOKIE = "dmt_session"
 LOGIN_CSRF_COOKIE = "dmt_login_csrf"
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+
+@lru_cache(maxsize=1024)
+def words(name: str) -> str:
+    """A state, position or action as words: "mark_unable" -> "mark unable". Cached, and
+    cheaper than `replace` under autoescape: a long page writes a few hundred of them."""
+    return str(name).replace("_", " ")
+
+
+def strftime(value: date, fmt: str) -> str:
+    """A date or time in this format: as a filter, it skips the template's checks on calls."""
+    return value.strftime(fmt)
+
+
+templates.env.filters["words"] = words
+templates.env.filters["strftime"] = strftime
 
 
 class LoginRequired(DomainError):

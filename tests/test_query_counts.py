@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.auth.models import Role
+from app.auth.models import Role, User
+from app.auth.service import open_session
 from app.classification import Classification
 from tests.factories import demarche_payload, make_post, make_user, write
 from tests.querycount import count_queries
@@ -24,6 +25,7 @@ class World:
     desk: dict[str, str]
     demarche_id: int
     tasking_id: int
+    desk_user: User
 
 
 def build(client, db, n: int) -> World:
@@ -31,7 +33,7 @@ def build(client, db, n: int) -> World:
     commitment), and n more draft demarches for the lists."""
     tag = f"S{n}"
     posts = [make_post(db, f"Q{n}X{i:02d}") for i in range(n)]
-    _, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
+    desk_user, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
     r = client.post("/api/v1/demarches", json=demarche_payload(posts, tags=[tag]), headers=desk)
     assert r.status_code == 201, r.text
     did = r.json()["id"]
@@ -73,7 +75,9 @@ def build(client, db, n: int) -> World:
     for i in range(n):
         body = demarche_payload(posts[i : i + 1], tags=[tag], subject=f"DRAFT {i}")
         assert client.post("/api/v1/demarches", json=body, headers=desk).status_code == 201
-    return World(desk=desk, demarche_id=did, tasking_id=taskings[posts[0].code])
+    return World(
+        desk=desk, demarche_id=did, tasking_id=taskings[posts[0].code], desk_user=desk_user
+    )
 
 
 # Bounds as measured: the main query and one query per loaded child table
@@ -117,3 +121,42 @@ def test_statement_counts_do_not_grow_with_rows(client, db, sizes):
     )
     assert len(r.json()["items"]) == LARGE
     assert seen
+
+
+# The desk's pages on the same worlds, signed in with a browser session. The demarche
+# page: the demarche with its author and texts, the tally of its taskings, a page of
+# them (each with its latest response and last event), the chart, a page of the
+# timeline with its count, and the revisions. The amendment form: the demarche with its
+# texts, then its targets.
+PAGES = {
+    "demarche page": (lambda w: f"/demarches/{w.demarche_id}", 6),
+    "amendment page": (lambda w: f"/demarches/{w.demarche_id}/amend", 2),
+}
+
+
+def test_page_statement_counts_do_not_grow_with_rows(client, db, sizes):
+    for name, (path_of, bound) in PAGES.items():
+        seen = []
+        for n in (SMALL, LARGE):
+            world = sizes[n]
+            opened = open_session(db, user=world.desk_user)
+            db.commit()
+            client.cookies.set("dmt_session", opened.cookie)
+            path = path_of(world)
+            assert client.get(path).status_code == 200  # warm: the session is remembered
+            db.expunge_all()
+            with count_queries(db) as q:
+                r = client.get(path)
+            assert r.status_code == 200, r.text
+            seen.append(q.count)
+            client.cookies.clear()
+        assert seen[0] == seen[1], (
+            f"{name}: {seen[0]} statements at {SMALL} rows, {seen[1]} at {LARGE}"
+        )
+        assert seen[1] <= bound, f"{name}: {seen[1]} statements, bound {bound}\n{q}"
+    # The larger page really shows every tasking, each with its response.
+    opened = open_session(db, user=sizes[LARGE].desk_user)
+    db.commit()
+    client.cookies.set("dmt_session", opened.cookie)
+    page = client.get(f"/demarches/{sizes[LARGE].demarche_id}").text
+    assert page.count('<td data-label="Response">supports</td>') == LARGE

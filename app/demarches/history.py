@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
 from app.auth.models import Role, User
-from app.auth.policy import may_read_portion
+from app.auth.policy import Reader, may_read_portion
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheRevision
 from app.demarches.schemas import AuditEventOut, RevisionOut
 from app.posts.models import Post
 
 
-def revisions(session: Session, demarche: Demarche, *, actor: User) -> list[RevisionOut]:
+def revisions(session: Session, demarche_id: int, *, actor: User) -> list[RevisionOut]:
     """Every earlier text of the demarche, with points above the reader's clearance withheld."""
     out = []
     for rev in session.scalars(
         select(DemarcheRevision)
-        .where(DemarcheRevision.demarche_id == demarche.id)
+        .where(DemarcheRevision.demarche_id == demarche_id)
         .order_by(DemarcheRevision.number)
     ):
         out.append(
@@ -36,19 +37,23 @@ def revisions(session: Session, demarche: Demarche, *, actor: User) -> list[Revi
     return out
 
 
-def _events(demarche: Demarche, actor: User, *columns: Any) -> Select[Any]:
+def visible_events(actor: User | Reader) -> ColumnElement[bool]:
+    """Of a visible demarche's events, those this reader may see."""
+    if actor.role == Role.POST_OFFICER:
+        # A post sees its own records and the desk's, never another post's.
+        return or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id)
+    return true()
+
+
+def _events(demarche_id: Any, actor: User | Reader, *columns: Any) -> Select[Any]:
     """The demarche's events this reader may see: the given columns (default: the whole
     event), with who acted and for which post."""
-    stmt = (
+    return (
         select(*(columns or (AuditEvent,)), User.username, Post.code)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .outerjoin(Post, Post.id == AuditEvent.post_id)
-        .where(AuditEvent.demarche_id == demarche.id)
+        .where(AuditEvent.demarche_id == demarche_id, visible_events(actor))
     )
-    if actor.role == Role.POST_OFFICER:
-        # A post sees its own records and the desk's, never another post's.
-        stmt = stmt.where(or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id))
-    return stmt
 
 
 def _out(rows: Any, actor: User) -> list[AuditEventOut]:
@@ -77,7 +82,7 @@ def timeline(
     offset: int = 0,
 ) -> list[AuditEventOut]:
     """The demarche's audit trail in order (a page of it, given a limit)."""
-    stmt = _events(demarche, actor).order_by(AuditEvent.id)
+    stmt = _events(demarche.id, actor).order_by(AuditEvent.id)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return _out(session.execute(stmt), actor)
@@ -112,39 +117,50 @@ _ENTRY_COLUMNS = (
 )
 
 
-def entries(
-    session: Session, demarche: Demarche, *, actor: User, limit: int, offset: int = 0
-) -> list[Entry]:
-    """A page of the demarche's timeline, in order, as a page shows it."""
-    stmt = _events(demarche, actor, *_ENTRY_COLUMNS).order_by(AuditEvent.id)
-    return [Entry(*row) for row in session.execute(stmt.limit(limit).offset(offset))]
+class TimelinePage(NamedTuple):
+    entries: list[Entry]
+    page: int
+    pages: int
 
 
-def timeline_length(session: Session, demarche: Demarche, *, actor: User) -> int:
+def timeline_page(
+    session: Session, demarche_id: int, *, actor: User, page: int, size: int
+) -> TimelinePage:
+    """A page of the demarche's timeline, in order, as a page shows it (a page past the
+    end shows the last), and how many pages there are.
+
+    The count rides along as a scalar subquery, so a page in range is one statement."""
+    page = max(page, 1)
+    reader = Reader.of(actor)
+    params = {"demarche_id": demarche_id, "limit": size, "offset": (page - 1) * size}
+    rows = session.execute(_page_statement(reader), params).all()
+    if not rows and page > 1:
+        # Past the end (or nothing to show): count alone, then read the last page.
+        total = session.scalar(_counting(reader), params) or 0
+        last = max(1, -(-total // size))
+        return timeline_page(session, demarche_id, actor=actor, page=last, size=size)
+    total = rows[0][-1] if rows else 0
+    return TimelinePage([Entry(*row[:-1]) for row in rows], page, max(1, -(-total // size)))
+
+
+def _counting(reader: Reader) -> Select[Any]:
     return (
-        session.scalar(select(func.count()).select_from(_events(demarche, actor).subquery())) or 0
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.demarche_id == bindparam("demarche_id"), visible_events(reader))
     )
 
 
-def last_entries(
-    session: Session, demarche: Demarche, tasking_ids: list[int], *, actor: User
-) -> dict[int, Entry]:
-    """The latest event of each of these taskings, in one query."""
-    if not tasking_ids:
-        return {}
-    latest = (
-        select(func.max(AuditEvent.id))
-        .where(
-            AuditEvent.demarche_id == demarche.id,
-            AuditEvent.entity == "tasking",
-            AuditEvent.entity_id.in_(tasking_ids),
-        )
-        .group_by(AuditEvent.entity_id)
+@lru_cache(maxsize=256)
+def _page_statement(reader: Reader) -> Select[Any]:
+    # Built once per kind of reader: the demarche page asks on every view.
+    return (
+        _events(bindparam("demarche_id"), reader, *_ENTRY_COLUMNS)
+        .add_columns(_counting(reader).scalar_subquery())
+        .order_by(AuditEvent.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    rows = session.execute(
-        _events(demarche, actor, *_ENTRY_COLUMNS).where(AuditEvent.id.in_(latest))
-    )
-    return {entry.entity_id: entry for entry in (Entry(*row) for row in rows)}
 
 
 def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:

@@ -13,24 +13,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, may_read_portion, require
 from app.cables.models import Precedence
 from app.classification import Classification, from_marking
 from app.dashboards import queries
+from app.dashboards.queries import Progress
 from app.db import today_utc
-from app.demarches import amendments, history, service
-from app.demarches.models import Demarche, PointUse
+from app.demarches import amendments, history, overview, service
+from app.demarches.models import Demarche, DemarcheStatus, PointUse
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid
 from app.posts.models import Collective, Post, Region
 from app.settings import Settings
-from app.taskings.models import Position, Tasking
-from app.taskings.service import actions_for, visible_taskings
+from app.taskings.models import Position
+from app.taskings.service import moves_for
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -72,36 +73,25 @@ def show_page(
     error: str = "",
     notice: str = "",
 ) -> HTMLResponse:
-    d = service.get_visible(session, demarche_id, actor=user, targets=False)
-    targets = service.target_rows(session, d.id)
-    author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
-    # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
-    visible = and_(Tasking.demarche_id == d.id, visible_taskings(user))
-    tasking_count = session.scalar(select(func.count()).where(visible)) or 0
-    pages = max(1, -(-tasking_count // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    shown = list(
-        session.scalars(
-            select(Tasking)
-            .join(Post, Post.id == Tasking.post_id)
-            .where(visible)
-            .options(contains_eager(Tasking.post), selectinload(Tasking.responses))
-            .order_by(Post.code, Tasking.country)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
+    d = overview.sheet(session, demarche_id, actor=user)
+    # A draft has no taskings yet, and lists its targets instead.
+    issued = d.status != DemarcheStatus.DRAFT
+    targets = [] if issued else service.target_rows(session, d.id)
+    progress, tasking_count, shown, chart = Progress(), 0, [], []
+    pages = 1
+    if issued:
+        # Both long lists page in SQL: a demarche to 200 posts has some 800 timeline events.
+        progress, tasking_count = queries.demarche_tally(
+            session, d.id, actor=user, settings=settings
         )
-    )
-    progress = queries.progress_by_demarche(session, [d.id], actor=user, settings=settings)[d.id]
-    chart = queries.responses_by_position(session, d.id, actor=user)
-    tl_pages = max(1, -(-history.timeline_length(session, d, actor=user) // PAGE_SIZE))
-    tl = min(max(tl, 1), tl_pages)
-    events_shown = history.entries(
-        session, d, actor=user, limit=PAGE_SIZE, offset=(tl - 1) * PAGE_SIZE
-    )
-    revisions = history.revisions(session, d, actor=user)
-    last_action = history.last_entries(session, d, [t.id for t in shown], actor=user)
+        pages = max(1, -(-tasking_count // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        shown = overview.tasking_lines(
+            session, d.id, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        chart = queries.responses_by_position(session, d.id, actor=user)
+    timeline = history.timeline_page(session, d.id, actor=user, page=tl, size=PAGE_SIZE)
     readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
-    withheld = len(d.talking_points) - len(readable)
     return render(
         request,
         "demarches/show.html",
@@ -109,9 +99,8 @@ def show_page(
         banner=queries.highest([d.classification] + [p.classification for p in readable]),
         d=d,
         targets=targets,
-        author=author,
         points=readable,
-        withheld=withheld,
+        withheld=len(d.talking_points) - len(readable),
         taskings=shown,
         tasking_count=tasking_count,
         page=page,
@@ -120,12 +109,16 @@ def show_page(
         chart=chart,
         chart_max=max((n for _, n in chart), default=0),
         patterns=POSITION_PATTERNS,
-        events=events_shown,
-        tl=tl,
-        tl_pages=tl_pages,
-        last_action=last_action,
-        revisions=revisions,
-        actions={t.id: actions_for(user, t) for t in shown},
+        events=timeline.entries,
+        tl=timeline.page,
+        tl_pages=timeline.pages,
+        revisions=history.revisions(session, d.id, actor=user),
+        actions={
+            t.id: moves_for(
+                user, post_id=t.post_id, status=t.status, role=t.role, demarche_status=d.status
+            )
+            for t in shown
+        },
         may_write=allows(user, Permission.WRITE_DEMARCHES),
         today=today_utc(),
         error=error,
@@ -219,7 +212,10 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     for e in exc.errors():
         name = str(e["loc"][0]) if e["loc"] else "form"
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
+        # An empty field fails min_length 1 (blanks are stripped): say what that means.
+        if e["type"] == "missing" or (
+            e["type"] == "string_too_short" and e.get("ctx", {}).get("min_length") == 1
+        ):
             msg = "This field is required."
         out.setdefault(name, msg)
     return out
@@ -422,12 +418,68 @@ def close_demarche(
     return _desk_move(request, session, settings, user, demarche_id, version, "closed", move)
 
 
+# -- amending ----------------------------------------------------------------------
+
+# The amendment's fields whose form input has another name.
+AMEND_INPUTS = {"targets": "add_posts"}
+AMEND_STALE = (
+    "Someone else changed this demarche after you opened the form (you read version {read}; "
+    "it is now version {now}). Nothing was saved: check its current text below, then send "
+    "the amendment again."
+)
+
+
+def amend_page(
+    request: Request,
+    session: Session,
+    user: User,
+    demarche_id: int,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The amendment form beside the text it amends (a page of its own: with a checkbox
+    per target it weighed on every view of the demarche)."""
+    d = overview.sheet(session, demarche_id, actor=user)
+    if d.status != DemarcheStatus.ISSUED and not error:
+        status_code = 409
+        error = f"Demarche {d.id} is {d.status.value}: only an issued demarche is amended."
+    form = form or {}
+    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
+    return render(
+        request,
+        "demarches/amend.html",
+        status_code=status_code,
+        banner=queries.highest([d.classification] + [p.classification for p in readable]),
+        d=d,
+        points=readable,
+        withheld=len(d.talking_points) - len(readable),
+        targets=service.target_rows(session, d.id),
+        form=form,
+        removed=set(form.get("remove", ())),
+        errors=errors or {},
+        error=error,
+    )
+
+
+@router.get("/demarches/{demarche_id}/amend", name="amend_form")
+def amend_form(
+    request: Request, demarche_id: int, session: SessionDep, user: PageUser
+) -> HTMLResponse:
+    # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
+    if not allows(user, Permission.WRITE_DEMARCHES):
+        overview.sheet(session, demarche_id, actor=user)
+        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    return amend_page(request, session, user, demarche_id)
+
+
 @router.post("/demarches/{demarche_id}/amend", dependencies=[CsrfChecked])
 def amend_demarche(
     request: Request,
     demarche_id: int,
     session: SessionDep,
-    settings: SettingsDep,
     user: PageUser,
     version: Version,
     reason: Reason = "",
@@ -437,35 +489,54 @@ def amend_demarche(
     add_posts: Annotated[str, Form(max_length=2_000)] = "",
     remove: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    def move(d: Demarche) -> None:
-        raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
-        if objectives.strip():
-            raw["objectives"] = _lines(objectives)
-        if talking_points.strip():
-            raw["talking_points"] = _points(talking_points, d.classification)
-        added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
-        if added or remove:
-            # The amendment's target list is the current one, less what was ticked, plus
-            # the codes typed; the service cancels and creates taskings to match.
-            dropped = set(remove or ())
-            kept = [
-                {
-                    "post": t.post.code,
-                    "role": t.role.value,
-                    "countries": [t.country],
-                    "due_date": t.due_date,
-                }
-                for t in d.targets
-                if f"{t.post.code}|{t.country}" not in dropped
-            ]
-            raw["targets"] = kept + [{"post": code} for code in added]
-        try:
-            data = AmendIn.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items()
-            )
-            raise Invalid(f"The amendment was not saved. {problems}") from exc
-        amendments.amend(session, d, data, actor=user)
+    d = service.get_visible(session, demarche_id, actor=user)
+    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    form = {
+        "reason": reason,
+        "deadline": deadline,
+        "objectives": objectives,
+        "talking_points": talking_points,
+        "add_posts": add_posts,
+        "remove": remove or [],
+    }
 
-    return _desk_move(request, session, settings, user, demarche_id, version, "amended", move)
+    def again(status_code: int, **problems: Any) -> HTMLResponse:
+        return amend_page(
+            request, session, user, demarche_id, form=form, status_code=status_code, **problems
+        )
+
+    if version != d.version:
+        return again(409, error=AMEND_STALE.format(read=version, now=d.version))
+    raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
+    if objectives.strip():
+        raw["objectives"] = _lines(objectives)
+    if talking_points.strip():
+        raw["talking_points"] = _points(talking_points, d.classification)
+    added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
+    if added or remove:
+        # The amendment's target list is the current one, less what was ticked, plus
+        # the codes typed; the service cancels and creates taskings to match.
+        dropped = set(remove or ())
+        kept = [
+            {
+                "post": t.post.code,
+                "role": t.role.value,
+                "countries": [t.country],
+                "due_date": t.due_date,
+            }
+            for t in d.targets
+            if f"{t.post.code}|{t.country}" not in dropped
+        ]
+        raw["targets"] = kept + [{"post": code} for code in added]
+    try:
+        data = AmendIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc).items()}
+        return again(422, errors=errors)
+    try:
+        amendments.amend(session, d, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return again(exc.status, error=exc.detail)
+    return RedirectResponse(f"/demarches/{demarche_id}?done=amended", status_code=303)

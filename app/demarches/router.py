@@ -159,7 +159,7 @@ def close_demarche(
 def list_revisions(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """Earlier texts of an amended demarche, oldest first (revision 0 is as issued)."""
     demarche = service.get_visible(session, demarche_id, actor=actor, targets=False)
-    return history.revisions(session, demarche, actor=actor)
+    return history.revisions(session, demarche.id, actor=actor)
 
 
 @router.get("/{demarche_id}/timeline", response_model=list[AuditEventOut])

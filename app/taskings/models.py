@@ -83,19 +83,25 @@ class CommitmentStatus(enum.StrEnum):
     DROPPED = "dropped"
 
 
-def is_late(role: TaskingRole, status: TaskingStatus, due_date: date | None) -> bool:
+def is_late(
+    role: TaskingRole, status: TaskingStatus, due_date: date | None, today: date | None = None
+) -> bool:
     """Past its due date and still not delivered (action taskings only). A function of
-    the columns, so that a tasking read as plain rows is judged by the same rule."""
+    the columns, so that a tasking read as plain rows is judged by the same rule; a page
+    of them passes today once."""
     return (
         role == TaskingRole.ACTION
         and status in AWAITING_DELIVERY
         and due_date is not None
-        and due_date < today_utc()
+        and due_date < (today or today_utc())
     )
 
 
-def days_late(role: TaskingRole, status: TaskingStatus, due_date: date | None) -> int:
-    return (today_utc() - due_date).days if due_date and is_late(role, status, due_date) else 0
+def days_late(
+    role: TaskingRole, status: TaskingStatus, due_date: date | None, today: date | None = None
+) -> int:
+    today = today or today_utc()
+    return (today - due_date).days if due_date and is_late(role, status, due_date, today) else 0
 
 
 class Tasking(Base):

@@ -239,7 +239,11 @@ def listing_filters(
 
 def side_of(actor: User, tasking: TaskingState) -> Side | None:
     """Which side of the workflow this actor may move for this tasking, if any."""
-    if allows(actor, Permission.ACT_FOR_POST) and actor.post_id == tasking.post_id:
+    return _side_for(actor, tasking.post_id)
+
+
+def _side_for(actor: User, post_id: int) -> Side | None:
+    if allows(actor, Permission.ACT_FOR_POST) and actor.post_id == post_id:
         return Side.POST
     if allows(actor, Permission.MANAGE_TASKINGS):
         return Side.DESK
@@ -255,14 +259,33 @@ def require_follow_up_side(actor: User, tasking: Tasking) -> Side:
 
 
 def actions_for(actor: User, tasking: TaskingState) -> list[Action]:
-    side = side_of(actor, tasking)
+    return moves_for(
+        actor,
+        post_id=tasking.post_id,
+        status=tasking.status,
+        role=tasking.role,
+        demarche_status=tasking.demarche.status,
+    )
+
+
+def moves_for(
+    actor: User,
+    *,
+    post_id: int,
+    status: TaskingStatus,
+    role: TaskingRole,
+    demarche_status: DemarcheStatus,
+) -> list[Action]:
+    """The moves this actor may make on a tasking in this state: actions_for, for pages
+    that read a tasking's columns without its demarche."""
+    side = _side_for(actor, post_id)
     if side is None:
         return []
     return [
         a
-        for a in allowed_actions(tasking.status, tasking.role, side)
-        if tasking.demarche.status == DemarcheStatus.ISSUED
-        or (a == Action.REOPEN and tasking.demarche.status == DemarcheStatus.CLOSED)
+        for a in allowed_actions(status, role, side)
+        if demarche_status == DemarcheStatus.ISSUED
+        or (a == Action.REOPEN and demarche_status == DemarcheStatus.CLOSED)
     ]
 
 

@@ -43,6 +43,8 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("GET", "/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
+    # The amendment form is refused as its POST is: 404 out of sight, then 403 but the desk.
+    RouteKey("GET", "/demarches/{demarche_id}/amend"): Rule(sees_demarche, DESK),
     **{
         RouteKey("POST", f"/demarches/{{demarche_id}}/{verb}"): Rule(sees_demarche, DESK)
         for verb in ("issue", "cancel", "close", "amend")

@@ -250,4 +250,28 @@ def test_desk_to_post_and_back(server, browser):
         desk.page.get_by_role("button", name="Parse and draft").click()
         assert desk.page.get_by_role("heading", name="As parsed").is_visible()
         desk.shoot("cable-draft")
+
+    # -- the desk amends from its own page; a mistake keeps what was typed ---------------
+    desk.go(demarche_url.removeprefix(base))
+    assert desk.page.locator("input[name=remove]").count() == 0  # not on the demarche page
+    desk.page.get_by_role("link", name="Amend", exact=True).click()
+    desk.page.wait_for_url(f"{demarche_url}/amend")
+    p = desk.page
+    assert p.get_by_role("heading", name=f"Amend: {SUBJECT}").is_visible()
+    p.fill("#amend-objectives", "Secure a yes vote.\nAsk for co-sponsorship.")
+    p.get_by_label("PARIS (Country Paris, action)").check()
+    p.get_by_role("button", name="Amend").click()  # no reason given
+    assert p.locator("#reason-error").is_visible()
+    assert p.input_value("#amend-objectives") == "Secure a yes vote.\nAsk for co-sponsorship."
+    assert p.get_by_label("PARIS (Country Paris, action)").is_checked()
+    assert not p.get_by_label("HANOI (Country Hanoi, action)").is_checked()
+    desk.shoot("amend-error")
+    p.get_by_label("Reason (shown to the posts)").fill("Paris recused itself; ask for co-sponsors.")
+    p.get_by_role("button", name="Amend").click()
+    p.wait_for_url(f"{demarche_url}?done=amended")
+    assert "Amended: the posts will see what changed." in desk.text()
+    assert "Ask for co-sponsorship." in p.get_by_role("region", name="Objectives").inner_text()
+    assert "cancelled" in p.locator("tr", has_text="PARIS").inner_text()
+    assert "reported" in p.locator("tr", has_text="HANOI").inner_text()
+    assert "Paris recused itself" in p.get_by_role("region", name="Revisions").inner_text()
     desk.close()

@@ -159,7 +159,7 @@ def test_desk_cancel_and_amend_call_the_services(client, db, world):
         f"/demarches/{d.id}/amend",
         data={"csrf_token": csrf, "version": d.version, "reason": "", "deadline": ""},
     )
-    assert r.status_code == 422 and "reason" in r.text
+    assert r.status_code == 422 and 'id="reason-error"' in r.text
     db.expire_all()
     v = db.get(Demarche, d.id).version
     new_deadline = (TODAY + timedelta(days=20)).isoformat()
@@ -196,7 +196,10 @@ def test_amend_from_the_page_changes_points_and_targets(client, db, world):
         },
         follow_redirects=False,
     )
-    assert r.status_code == 422 and "TOKYO" in r.text  # not in the registry yet: nothing saved
+    # Not in the registry yet: nothing saved, and the form comes back as it was sent.
+    assert r.status_code == 422 and "Unknown post: TOKYO" in r.text
+    assert 'value="tokyo"' in r.text and ">[public] We welcome the review." in r.text
+    assert re.search(rf'value="PARIS\|{world["posts"][2].country}" checked', r.text)
     _seed.post(db, "TOKYO", Region.EAP)
     db.commit()
     db.expire_all()
@@ -225,6 +228,108 @@ def test_amend_from_the_page_changes_points_and_targets(client, db, world):
     }
     assert states["PARIS"] == TaskingStatus.CANCELLED and states["TOKYO"] == TaskingStatus.PENDING
     assert states["HANOI"] == TaskingStatus.PENDING
+
+
+def _amend_link(d: Demarche) -> str:
+    return f'href="/demarches/{d.id}/amend"'
+
+
+def test_amend_form_has_its_own_page_for_the_desk(client, db, world):
+    d = world["demarche"]
+    _seed.login(client, "desk")
+    page = client.get(f"/demarches/{d.id}").text
+    # The demarche page links to the form instead of carrying a checkbox per target.
+    assert _amend_link(d) in page and 'name="remove"' not in page
+    form = client.get(f"/demarches/{d.id}/amend")
+    assert form.status_code == 200
+    assert f'action="/demarches/{d.id}/amend"' in form.text
+    assert f'name="version" value="{d.version}"' in form.text
+    assert form.text.count('name="remove"') == 3  # one per target post
+    assert (
+        'value="HANOI|Country Hanoi"' in form.text and "HANOI (Country Hanoi, action)" in form.text
+    )
+    # The current text beside the form, as the demarche page shows it to this reader.
+    assert "Secure a yes vote." in form.text and "Our red line is the mandate." in form.text
+    assert form.text.count("banner banner-secret") == 2
+
+
+def test_amend_form_is_refused_as_its_post_is(client, db, world):
+    d = world["demarche"]
+    for who in ("viewer", "hanoi"):
+        client.cookies.clear()
+        _seed.login(client, who)
+        assert _amend_link(d) not in client.get(f"/demarches/{d.id}").text, who
+        r = client.get(f"/demarches/{d.id}/amend")
+        assert r.status_code == 403 and "Amend:" not in r.text, who
+    # A post not tasked does not learn that the demarche exists.
+    other = _seed.demarche(db, world["desk"], world["posts"][2:], subject="PARIS ONLY")
+    db.commit()
+    r = client.get(f"/demarches/{other.id}/amend")
+    assert r.status_code == 404 and "PARIS ONLY" not in r.text
+    # Nor does a desk officer cleared below the demarche.
+    secret = _seed.demarche(
+        db, world["desk"], world["posts"], subject="HIDDEN", classification=Classification.SECRET
+    )
+    _seed.user(db, "lowdesk", Role.DESK_OFFICER, Classification.CONFIDENTIAL)
+    db.commit()
+    client.cookies.clear()
+    _seed.login(client, "lowdesk")
+    r = client.get(f"/demarches/{secret.id}/amend")
+    assert r.status_code == 404 and "HIDDEN" not in r.text
+    assert client.get(f"/demarches/{d.id}/amend").status_code == 200
+
+
+def test_amend_errors_keep_what_was_typed_and_save_nothing(client, db, world):
+    d = world["demarche"]
+    paris = f"PARIS|{world['posts'][2].country}"
+    csrf = _seed.login(client, "desk")
+    sent = {
+        "csrf_token": csrf,
+        "version": d.version,
+        "reason": "  ",
+        "deadline": (TODAY + timedelta(days=30)).isoformat(),
+        "objectives": "Keep <this> one",
+        "talking_points": "(U) A new point.",
+        "remove": [paris],
+        "add_posts": "SANJOSE",
+    }
+    r = client.post(f"/demarches/{d.id}/amend", data=sent)
+    assert r.status_code == 422
+    assert 'id="reason-error"' in r.text and 'aria-invalid="true"' in r.text
+    assert "This field is required." in r.text
+    assert "please correct the 1 field" in r.text
+    assert ">Keep &lt;this&gt; one</textarea>" in r.text  # kept, and escaped
+    assert f'value="{sent["deadline"]}"' in r.text and 'value="SANJOSE"' in r.text
+    assert f'value="{paris}" checked' in r.text
+    assert 'value="HANOI|Country Hanoi" checked' not in r.text
+    # A past deadline is the service's refusal: the same page, the same values.
+    r = client.post(
+        f"/demarches/{d.id}/amend",
+        data={**sent, "reason": "Moved", "deadline": (TODAY - timedelta(days=1)).isoformat()},
+    )
+    assert r.status_code == 422 and "is in the past" in r.text
+    assert f'value="{paris}" checked' in r.text and 'value="Moved"' in r.text
+    # A form read before someone else's change is refused; the values stay.
+    r = client.post(f"/demarches/{d.id}/amend", data={**sent, "reason": "Moved", "version": 99})
+    assert r.status_code == 409 and "Someone else changed this demarche" in r.text
+    assert f'name="version" value="{d.version}"' in r.text and 'value="Moved"' in r.text
+    db.expire_all()
+    after = db.get(Demarche, d.id)
+    assert (after.version, after.revision) == (d.version, 0)
+    assert [o.text for o in after.objectives] == ["Secure a yes vote."]
+    assert TaskingStatus.CANCELLED not in {
+        t.status for t in db.scalars(select(Tasking).where(Tasking.demarche_id == d.id))
+    }
+
+
+def test_only_an_issued_demarche_offers_the_amend_form(client, db, world):
+    draft = _seed.demarche(db, world["desk"], world["posts"], issue=False, subject="A DRAFT")
+    db.commit()
+    _seed.login(client, "desk")
+    assert _amend_link(draft) not in client.get(f"/demarches/{draft.id}").text
+    r = client.get(f"/demarches/{draft.id}/amend")
+    assert r.status_code == 409 and "only an issued demarche is amended" in r.text
+    assert 'name="reason"' not in r.text
 
 
 # -- the inbox ----------------------------------------------------------------------
@@ -511,18 +616,21 @@ def test_query_counts_do_not_grow_with_rows(client, db, world):
     csrf = _seed.login(client, "desk")
     assert csrf
     open_small = db.scalar(select(Demarche.id).where(Demarche.subject == "S OPEN"))
-    before = _counts(client, db, ["/", "/overdue", f"/demarches/{open_small}", "/demarches/new"])
+    pages = ["/", "/overdue", "/demarches/{}", "/demarches/new", "/demarches/{}/amend"]
+    before = _counts(client, db, [p.format(open_small) for p in pages])
 
     big = _grow(db, desk, 30, "B")
     open_big = db.scalar(select(Demarche.id).where(Demarche.subject == "B OPEN"))
-    after = _counts(client, db, ["/", "/overdue", f"/demarches/{open_big}", "/demarches/new"])
+    after = _counts(client, db, [p.format(open_big) for p in pages])
     assert list(before.values()) == list(after.values()), (before, after)
     # The signed-in session costs nothing: the worker remembers it from the sign-in's
     # first page (app/auth/credentials.py). Then one query per table the page shows.
-    # The demarche page counts and pages its taskings and timeline in SQL (3 more
-    # statements than loading them whole, and no more rows than a page); the overdue
-    # board finds the open demarches before their late taskings (one more).
-    assert list(before.values()) == [6, 2, 16, 3], before
+    # The demarche page reads the demarche with its author and texts in one row, tallies
+    # its taskings, reads a page of them (each with its latest response and event), the
+    # chart, a page of its timeline (with the count) and its revisions; the overdue
+    # board finds the open demarches before their late taskings (one more). The amendment
+    # form reads the demarche with its texts, then its targets.
+    assert list(before.values()) == [6, 2, 6, 3, 2], before
 
     # A post officer with many taskings in the inbox.
     _seed.user(db, "b00", Role.POST_OFFICER, Classification.SECRET, big[0].code)
