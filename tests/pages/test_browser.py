@@ -157,6 +157,11 @@ def test_desk_to_post_and_back(server, browser):
     # -- the desk writes a demarche by hand; a mistake keeps what was typed ----------
     desk = Visitor(browser, base, backend, "desk")
     desk.shoot("home")
+    # An error page keeps the signed-in header: it renders after the request's session
+    # is closed, so nothing in it may be left to load from the database.
+    refused = desk.page.goto(f"{base}/inbox")
+    assert refused is not None and refused.status == 403
+    assert "for post officers" in desk.text() and "Sign out" in desk.text()
     desk.go("/demarches/new")
     p = desk.page
     p.fill("#subject", "no")
@@ -184,6 +189,9 @@ def test_desk_to_post_and_back(server, browser):
 
     # -- Hanoi sees it in the inbox, logs a delivery (after one mistake) and a response --
     hanoi = Visitor(browser, base, backend, "hanoi")
+    missing = hanoi.page.goto(f"{base}/demarches/999999")
+    assert missing is not None and missing.status == 404
+    assert "No demarche" in hanoi.text() and "post officer · HANOI" in hanoi.text()
     hanoi.go("/inbox")
     assert SUBJECT in hanoi.text()
     card = hanoi.page.locator("article", has_text=SUBJECT)
