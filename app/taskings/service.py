@@ -19,10 +19,12 @@ from app.auth.policy import (
     Reader,
     allows,
     deny,
+    may_read_portion,
     sees_every_demarche,
     visible_demarches,
 )
 from app.cables.models import Precedence
+from app.classification import Classification
 from app.db import today_utc, utcnow
 from app.demarches.models import (
     Demarche,
@@ -296,6 +298,31 @@ def changes_since_seen(session: Session, tasking: Tasking) -> list[str]:
         return ["demarche"]
     now = jsonable(snapshot(demarche))
     return sorted(k for k in now if k not in ("status",) and then.get(k) != now[k])
+
+
+@dataclass(frozen=True)
+class PointChoice:
+    """A talking point as the delivery form offers it: its number always, its text only
+    if the reader is cleared for it (a post ticks what it delivered, read or not)."""
+
+    position: int
+    text: str | None
+    classification: Classification | None
+
+
+def points_to_deliver(session: Session, tasking: Tasking, *, actor: User) -> list[PointChoice]:
+    """The demarche's talking points in order, text withheld above the actor's clearance."""
+    rows = session.execute(
+        select(TalkingPoint.position, TalkingPoint.text, TalkingPoint.classification)
+        .where(TalkingPoint.demarche_id == tasking.demarche_id)
+        .order_by(TalkingPoint.position)
+    )
+    return [
+        PointChoice(position, text, marking)
+        if may_read_portion(actor, marking)
+        else PointChoice(position, None, None)
+        for position, text, marking in rows
+    ]
 
 
 # -- moving -------------------------------------------------------------------
