@@ -16,26 +16,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.auth.policy import deny, visible_demarches
+from app.auth.policy import deny
 from app.dashboards.queries import highest
 from app.db import today_utc
-from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.pages import STALE, field_errors, show_page
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid
 from app.settings import Settings
 from app.taskings import service
+from app.taskings.inbox import inbox
 from app.taskings.models import (
-    Delivery,
     DeliveryLevel,
     DeliveryMethod,
     Position,
     Tasking,
-    TaskingStatus,
 )
 from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
 from app.taskings.workflow import Action
@@ -43,13 +40,6 @@ from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
-# What a post still has to do something about (advised_against waits on the desk, shown too).
-INBOX_STATES = (
-    TaskingStatus.PENDING,
-    TaskingStatus.ACKNOWLEDGED,
-    TaskingStatus.DELIVERED,
-    TaskingStatus.ADVISED_AGAINST,
-)
 # The moves that carry only a reason; the others have their own forms.
 REASON_MOVES = {
     Action.MARK_UNABLE,
@@ -89,42 +79,8 @@ def inbox_page(
     done_tasking: int | None = None,
 ) -> HTMLResponse:
     _require_post_officer(user, request.url.path)
-    overdue = service.overdue_clause(settings)
-    # Joined to its demarche, so the visibility rule reads the joined row directly.
-    stmt = (
-        select(Tasking)
-        .join(Demarche, Demarche.id == Tasking.demarche_id)
-        .where(
-            visible_demarches(user),
-            service.own_post_only(user),
-            Tasking.status.in_(INBOX_STATES),
-            Demarche.status == DemarcheStatus.ISSUED,
-        )
-    )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // INBOX_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    taskings = list(
-        session.scalars(
-            stmt.options(
-                # The card's summary only: the forms, and the talking points the delivery
-                # form lists, are on each tasking's own page.
-                contains_eager(Tasking.demarche).load_only(
-                    Demarche.subject,
-                    Demarche.classification,
-                    Demarche.status,
-                    Demarche.precedence,
-                    Demarche.revision,
-                ),
-                selectinload(Tasking.deliveries).load_only(
-                    Delivery.recipient_name, Delivery.delivered_on
-                ),
-            )
-            .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
-            .offset((page - 1) * INBOX_PAGE_SIZE)
-            .limit(INBOX_PAGE_SIZE)
-        )
-    )
+    found = inbox(session, actor=user, settings=settings, page=page, per_page=INBOX_PAGE_SIZE)
+    taskings = found.taskings
     cards = [
         {
             "t": t,
@@ -141,9 +97,9 @@ def inbox_page(
         "taskings/inbox.html",
         banner=highest([t.demarche.classification for t in taskings]),
         cards=cards,
-        total=total,
-        page=page,
-        pages=pages,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         today=today_utc(),
         notice=_DONE.get(done, ""),
         done_tasking=done_tasking if done in _DONE else None,
@@ -159,7 +115,7 @@ _DONE = {
 
 
 @router.get("/inbox", name="inbox")
-def inbox(
+def show_inbox(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

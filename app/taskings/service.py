@@ -4,7 +4,7 @@ change and its audit event, and flushes; the caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -199,6 +199,17 @@ def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> Colu
     demarche_joined: the query already joins the tasking's demarche (and keeps it to
     issued ones), so the urgent test reads its precedence directly instead of a subquery.
     """
+    return overdue_on(today_utc(), urgent_cutoff(settings), demarche_joined=demarche_joined)
+
+
+def overdue_on(
+    today: date | ColumnElement[date],
+    cutoff: datetime | ColumnElement[datetime],
+    *,
+    demarche_joined: bool = False,
+) -> ColumnElement[bool]:
+    """overdue_clause() for a given day and urgent cut-off, which may be bound parameters
+    (for a statement built once)."""
     # Only action posts of demarches still open: an info post's old FLASH stays unread forever.
     urgent_demarche = (
         Demarche.precedence.in_(URGENT)
@@ -212,10 +223,10 @@ def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> Colu
     urgent = and_(
         Tasking.status == TaskingStatus.PENDING,
         Tasking.role == TaskingRole.ACTION,
-        Tasking.created_at <= urgent_cutoff(settings),
+        Tasking.created_at <= cutoff,
         urgent_demarche,
     )
-    return or_(Tasking.is_late, urgent)
+    return or_(Tasking.late_on(today), urgent)
 
 
 @dataclass(frozen=True)
