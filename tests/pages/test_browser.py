@@ -257,6 +257,15 @@ def test_desk_to_post_and_back(server, browser):
     sanjose.shoot("demarche-post-view")
     sanjose.close()
 
+    # -- refused writes answer their 403 page, though the write's session rolled back --
+    csrf = desk.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for token, words in (("forged", "This form has expired"), (csrf, "for post officers")):
+        r = desk.page.request.post(
+            f"{tasking_url}/deliver", form={"csrf_token": token or "", "version": "1"}
+        )
+        assert r.status == 403 and words in r.text(), (r.status, r.text()[:300])
+        assert "Sign out" in r.text()
+
     # -- the desk sees the state change, the chart and the timeline ---------------------
     desk.go(demarche_url.removeprefix(base))
     row = desk.page.locator("tr", has_text="HANOI")
