@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.auth.credentials import CredentialCache
-from app.auth.models import User, WebSession
+from app.auth.models import Role, User, WebSession
 from app.auth.service import session_for_cookie
 from app.classification import Classification
 from app.deps import SessionDep
@@ -50,6 +51,37 @@ class LoginRequired(DomainError):
     status, title, type_slug = 401, "Sign in required", "login-required"
 
 
+@dataclass(frozen=True, slots=True)
+class PostLabel:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user as every page shows them, read when the cookie is resolved.
+
+    An error page renders after the request's session has ended, and a write that
+    failed has rolled it back, expiring every row it held: what the page header needs
+    must not be left to load from the database then.
+    """
+
+    full_name: str
+    role: Role
+    post: PostLabel | None
+    csrf_token: str
+
+    @classmethod
+    def of(cls, ws: WebSession) -> Viewer:
+        user, post = ws.user, ws.user.post
+        return cls(
+            full_name=user.full_name,
+            role=user.role,
+            post=PostLabel(post.code, post.name) if post is not None else None,
+            csrf_token=ws.csrf_token,
+        )
+
+
 def is_https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
@@ -67,6 +99,7 @@ async def current_web_session(request: Request, session: SessionDep) -> WebSessi
         raise LoginRequired("Sign in to see this page.")
     request.state.user = ws.user
     request.state.web_session = ws
+    request.state.viewer = Viewer.of(ws)
     return ws
 
 
@@ -107,13 +140,13 @@ def render(
     The banner is the highest classification of what the page shows; pages pass it,
     and it defaults to UNCLASSIFIED.
     """
-    ws: WebSession | None = getattr(request.state, "web_session", None)
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
     return templates.TemplateResponse(
         request,
         template,
         {
-            "user": ws.user if ws else None,
-            "csrf_token": ws.csrf_token if ws else "",
+            "user": viewer,
+            "csrf_token": viewer.csrf_token if viewer else "",
             "banner": (banner or Classification.UNCLASSIFIED).value,
             **context,
         },

@@ -139,9 +139,17 @@ class CredentialCache:
 
 
 def _detached_copy(value: ApiToken | WebSession) -> ApiToken | WebSession:
-    """A copy for the cache to own: the same loaded columns, attached to no session."""
+    """A copy for the cache to own: the same loaded columns, attached to no session.
+
+    The user's post comes along when it was loaded (a browser session's is): pages
+    read it, error pages after the request's session is closed.
+    """
     copy = _copy_columns(value)
-    set_committed_value(copy, "user", _copy_columns(value.user))
+    user = _copy_columns(value.user)
+    if "post" in inspect(value.user).dict:
+        post = value.user.post
+        set_committed_value(user, "post", _copy_columns(post) if post is not None else None)
+    set_committed_value(copy, "user", user)
     return copy
 
 

@@ -169,11 +169,16 @@ def open_session(session: Session, *, user: User) -> OpenedSession:
 
 
 def session_for_cookie(session: Session, cookie: str) -> WebSession | None:
-    """The open web session of an active user, its user loaded."""
+    """The open web session of an active user, its user and the user's post loaded.
+
+    Every page's header names the officer's post, error pages too, and those render
+    after the request's session is closed: nothing there may be left to load lazily.
+    """
     ws = session.scalar(
         select(WebSession)
         .join(WebSession.user)
-        .options(contains_eager(WebSession.user))
+        .outerjoin(User.post)
+        .options(contains_eager(WebSession.user).contains_eager(User.post))
         .where(WebSession.token_hash == token_digest(cookie))
     )
     if ws is None or ws.revoked_at is not None or ws.expires_at <= utcnow():

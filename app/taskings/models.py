@@ -152,10 +152,16 @@ class Tasking(Base):
     @is_late.inplace.expression
     @classmethod
     def _is_late_expression(cls) -> ColumnElement[bool]:
+        return cls.late_on(today_utc())
+
+    @classmethod
+    def late_on(cls, today: date | ColumnElement[date]) -> ColumnElement[bool]:
+        """is_late in SQL for a given day: a bound parameter there lets a statement built
+        once serve every day."""
         return and_(
             cls.role == TaskingRole.ACTION,
             cls.status.in_(AWAITING_DELIVERY),
-            cls.due_date < today_utc(),
+            cls.due_date < today,
         )
 
     @property

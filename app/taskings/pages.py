@@ -1,8 +1,10 @@
-"""The post's inbox and the tasking moves made from pages.
+"""The post's inbox, the page of one tasking, and the tasking moves made from them.
 
-Each form carries the tasking version it was read at; a stale one is refused
-with a readable message and nothing saved. Validation errors re-render the
-inbox with what was typed and a message beside each field.
+The inbox lists what the post must do, with a summary and links; the forms live on
+the tasking's own page. Each form carries the tasking version it was read at; a
+stale one is refused with a readable message and nothing saved. A refusal
+re-renders the tasking page with what was typed and a message beside each field;
+a success returns to the inbox, which says what was done.
 """
 
 from __future__ import annotations
@@ -14,25 +16,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.auth.policy import deny, may_read_portion, visible_demarches
+from app.auth.policy import deny
 from app.dashboards.queries import highest
 from app.db import today_utc
-from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.pages import STALE, field_errors, show_page
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid
 from app.settings import Settings
 from app.taskings import service
+from app.taskings.inbox import inbox
 from app.taskings.models import (
     DeliveryLevel,
     DeliveryMethod,
     Position,
     Tasking,
-    TaskingStatus,
 )
 from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
 from app.taskings.workflow import Action
@@ -40,13 +40,6 @@ from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
-# What a post still has to do something about (advised_against waits on the desk, shown too).
-INBOX_STATES = (
-    TaskingStatus.PENDING,
-    TaskingStatus.ACKNOWLEDGED,
-    TaskingStatus.DELIVERED,
-    TaskingStatus.ADVISED_AGAINST,
-)
 # The moves that carry only a reason; the others have their own forms.
 REASON_MOVES = {
     Action.MARK_UNABLE,
@@ -59,13 +52,13 @@ REASON_MOVES = {
 }
 _COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 
-
-# Each inbox entry carries its forms (delivery, response, unable, advise against):
-# twenty a page keeps the page light to send and quick to render.
+# Twenty summaries a page; what a post fills in is on each tasking's own page.
 INBOX_PAGE_SIZE = 20
 
 
 def _require_post_officer(user: User, path: str) -> None:
+    """The inbox and its tasking pages: a role that never has one is refused before any
+    lookup, so the answer is the same for every id."""
     if user.role != Role.POST_OFFICER or user.post_id is None:
         raise deny(
             user,
@@ -83,71 +76,33 @@ def inbox_page(
     user: User,
     *,
     page: int = 1,
-    status_code: int = 200,
-    form_for: tuple[int, str] | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    notice: str = "",
+    done_tasking: int | None = None,
 ) -> HTMLResponse:
     _require_post_officer(user, request.url.path)
-    overdue = service.overdue_clause(settings)
-    # Joined to its demarche, so the visibility rule reads the joined row directly.
-    stmt = (
-        select(Tasking)
-        .join(Demarche, Demarche.id == Tasking.demarche_id)
-        .where(
-            visible_demarches(user),
-            service.own_post_only(user),
-            Tasking.status.in_(INBOX_STATES),
-            Demarche.status == DemarcheStatus.ISSUED,
-        )
-    )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // INBOX_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    taskings = list(
-        session.scalars(
-            stmt.options(
-                selectinload(Tasking.demarche).selectinload(Demarche.talking_points),
-                selectinload(Tasking.deliveries),
-            )
-            .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
-            .offset((page - 1) * INBOX_PAGE_SIZE)
-            .limit(INBOX_PAGE_SIZE)
-        )
-    )
-    today = today_utc()
+    found = inbox(session, actor=user, settings=settings, page=page, per_page=INBOX_PAGE_SIZE)
+    taskings = found.taskings
     cards = [
         {
             "t": t,
             "actions": service.actions_for(user, t),
             "urgent": service.is_unacknowledged_urgent(t, settings),
             "overdue": t.is_late or service.is_unacknowledged_urgent(t, settings),
-            "points": [
-                (p.position, p.text if may_read_portion(user, p.classification) else None)
-                for p in t.demarche.talking_points
-            ],
             "changed": t.demarche.revision > t.seen_revision,
         }
         for t in taskings
     ]
+    done = request.query_params.get("done", "")
     return render(
         request,
         "taskings/inbox.html",
-        status_code=status_code,
         banner=highest([t.demarche.classification for t in taskings]),
         cards=cards,
-        total=total,
-        page=page,
-        pages=pages,
-        today=today,
-        form_for=form_for,
-        values=values or {},
-        errors=errors or {},
-        notice=notice or _DONE.get(request.query_params.get("done", ""), ""),
-        levels=list(DeliveryLevel),
-        methods=list(DeliveryMethod),
-        positions=list(Position),
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        today=today_utc(),
+        notice=_DONE.get(done, ""),
+        done_tasking=done_tasking if done in _DONE else None,
     )
 
 
@@ -160,10 +115,66 @@ _DONE = {
 
 
 @router.get("/inbox", name="inbox")
-def inbox(
-    request: Request, session: SessionDep, settings: SettingsDep, user: PageUser, page: int = 1
+def show_inbox(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    page: int = 1,
+    tasking: int | None = None,
 ) -> HTMLResponse:
-    return inbox_page(request, session, settings, user, page=page)
+    return inbox_page(request, session, settings, user, page=page, done_tasking=tasking)
+
+
+def tasking_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    tasking_id: int,
+    *,
+    status_code: int = 200,
+    form: str = "",
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """One tasking as its post works on it: where it stands, what was delivered, and
+    the forms for the moves the post may make now. `form` names the submitted form
+    that `values` and `errors` belong to."""
+    _require_post_officer(user, request.url.path)
+    t = service.get_visible(session, tasking_id, actor=user)
+    actions = service.actions_for(user, t)
+    points = service.points_to_deliver(session, t, actor=user) if Action.DELIVER in actions else []
+    urgent = service.is_unacknowledged_urgent(t, settings)
+    return render(
+        request,
+        "taskings/tasking.html",
+        status_code=status_code,
+        banner=highest(
+            [t.demarche.classification]
+            + [p.classification for p in points if p.classification is not None]
+        ),
+        t=t,
+        actions=actions,
+        points=points,
+        urgent=urgent,
+        overdue=t.is_late or urgent,
+        changes=service.changes_since_seen(session, t.demarche, t.seen_revision),
+        today=today_utc(),
+        form=form,
+        values=values or {},
+        errors=errors or {},
+        levels=list(DeliveryLevel),
+        methods=list(DeliveryMethod),
+        positions=list(Position),
+    )
+
+
+@router.get("/inbox/{tasking_id}", name="tasking")
+def show_tasking(
+    request: Request, tasking_id: int, session: SessionDep, settings: SettingsDep, user: PageUser
+) -> HTMLResponse:
+    return tasking_page(request, session, settings, user, tasking_id)
 
 
 def _load(session: Session, user: User, tasking_id: int) -> Tasking:
@@ -172,7 +183,7 @@ def _load(session: Session, user: User, tasking_id: int) -> Tasking:
 
 @dataclass
 class Attempt:
-    """One submitted inbox form: enough to show it again, as typed, with what went wrong."""
+    """One submitted tasking form: enough to show it again, as typed, with what went wrong."""
 
     request: Request
     session: Session
@@ -187,13 +198,14 @@ class Attempt:
     ) -> HTMLResponse:
         if rollback:
             self.session.rollback()
-        return inbox_page(
+        return tasking_page(
             self.request,
             self.session,
             self.settings,
             self.user,
+            self.tasking_id,
             status_code=status_code,
-            form_for=(self.tasking_id, self.kind),
+            form=self.kind,
             values=self.values,
             errors=errors,
         )
@@ -236,7 +248,7 @@ def acknowledge(
             status_code=exc.status,
             rollback=True,
         )
-    return RedirectResponse("/inbox?done=acknowledge", status_code=303)
+    return _done("acknowledge", tasking_id)
 
 
 @router.post("/inbox/{tasking_id}/deliver", dependencies=[CsrfChecked])
@@ -286,7 +298,7 @@ def deliver(
             status_code=exc.status,
             rollback=True,
         )
-    return RedirectResponse("/inbox?done=deliver", status_code=303)
+    return _done("deliver", tasking_id)
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -354,7 +366,12 @@ def respond(
             status_code=exc.status,
             rollback=True,
         )
-    return RedirectResponse("/inbox?done=respond", status_code=303)
+    return _done("respond", tasking_id)
+
+
+def _done(what: str, tasking_id: int) -> RedirectResponse:
+    """Every tasking form returns to the inbox, which says what was done and links back."""
+    return RedirectResponse(f"/inbox?done={what}&tasking={tasking_id}", status_code=303)
 
 
 def _safe_next(target: str) -> str:
@@ -377,7 +394,9 @@ def move_tasking(
     back = _safe_next(next)
     t = _load(session, user, tasking_id)
 
-    def refused(message: str, status_code: int, rollback: bool = False) -> HTMLResponse:
+    def refused(
+        message: str, status_code: int, rollback: bool = False, field: str = "form"
+    ) -> HTMLResponse:
         if rollback:
             session.rollback()
         if back.startswith("/demarches/"):
@@ -390,15 +409,16 @@ def move_tasking(
                 status_code=status_code,
                 error=message,
             )
-        return inbox_page(
+        return tasking_page(
             request,
             session,
             settings,
             user,
+            tasking_id,
             status_code=status_code,
-            form_for=(tasking_id, action),
+            form=action,
             values={"reason": reason},
-            errors={"form": message, "reason": message},
+            errors={field: message},
         )
 
     try:
@@ -413,5 +433,9 @@ def move_tasking(
         service.move_with_reason(session, t, move, actor=user, reason=reason)
         session.flush()
     except DomainError as exc:
-        return refused(exc.detail, exc.status, rollback=True)
+        # A rule about what was typed (the reason) goes beside the field; others on top.
+        field = "reason" if isinstance(exc, Invalid) else "form"
+        return refused(exc.detail, exc.status, rollback=True, field=field)
+    if back == "/inbox":
+        return _done("moved", tasking_id)
     return RedirectResponse(f"{back}?done=moved", status_code=303)

@@ -4,7 +4,7 @@ change and its audit event, and flushes; the caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -19,10 +19,12 @@ from app.auth.policy import (
     Reader,
     allows,
     deny,
+    may_read_portion,
     sees_every_demarche,
     visible_demarches,
 )
 from app.cables.models import Precedence
+from app.classification import Classification
 from app.db import today_utc, utcnow
 from app.demarches.models import (
     Demarche,
@@ -189,6 +191,17 @@ def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> Colu
     demarche_joined: the query already joins the tasking's demarche (and keeps it to
     issued ones), so the urgent test reads its precedence directly instead of a subquery.
     """
+    return overdue_on(today_utc(), urgent_cutoff(settings), demarche_joined=demarche_joined)
+
+
+def overdue_on(
+    today: date | ColumnElement[date],
+    cutoff: datetime | ColumnElement[datetime],
+    *,
+    demarche_joined: bool = False,
+) -> ColumnElement[bool]:
+    """overdue_clause() for a given day and urgent cut-off, which may be bound parameters
+    (for a statement built once)."""
     # Only action posts of demarches still open: an info post's old FLASH stays unread forever.
     urgent_demarche = (
         Demarche.precedence.in_(URGENT)
@@ -202,10 +215,10 @@ def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> Colu
     urgent = and_(
         Tasking.status == TaskingStatus.PENDING,
         Tasking.role == TaskingRole.ACTION,
-        Tasking.created_at <= urgent_cutoff(settings),
+        Tasking.created_at <= cutoff,
         urgent_demarche,
     )
-    return or_(Tasking.is_late, urgent)
+    return or_(Tasking.late_on(today), urgent)
 
 
 @dataclass(frozen=True)
@@ -306,6 +319,31 @@ def changes_since_seen(session: Session, demarche: Demarche, seen_revision: int)
         return ["demarche"]
     now = jsonable(snapshot(demarche))
     return sorted(k for k in now if k not in ("status",) and then.get(k) != now[k])
+
+
+@dataclass(frozen=True)
+class PointChoice:
+    """A talking point as the delivery form offers it: its number always, its text only
+    if the reader is cleared for it (a post ticks what it delivered, read or not)."""
+
+    position: int
+    text: str | None
+    classification: Classification | None
+
+
+def points_to_deliver(session: Session, tasking: Tasking, *, actor: User) -> list[PointChoice]:
+    """The demarche's talking points in order, text withheld above the actor's clearance."""
+    rows = session.execute(
+        select(TalkingPoint.position, TalkingPoint.text, TalkingPoint.classification)
+        .where(TalkingPoint.demarche_id == tasking.demarche_id)
+        .order_by(TalkingPoint.position)
+    )
+    return [
+        PointChoice(position, text, marking)
+        if may_read_portion(actor, marking)
+        else PointChoice(position, None, None)
+        for position, text, marking in rows
+    ]
 
 
 # -- moving -------------------------------------------------------------------

@@ -18,10 +18,10 @@ from sqlalchemy import select, text
 from app.auth.credentials import CredentialCache
 from app.auth.models import ApiToken, Role
 from app.auth.passwords import token_digest
-from app.auth.service import issue_token, token_for_secret
+from app.auth.service import issue_token, open_session, session_for_cookie, token_for_secret
 from app.classification import Classification
 from app.db import utcnow
-from tests.factories import make_user
+from tests.factories import make_post, make_user
 from tests.querycount import count_queries
 
 
@@ -57,6 +57,25 @@ def test_a_known_token_costs_no_query(client, db, cache):
     # The token with its user in one query, and its hourly last-used stamp.
     assert [q.split()[0] for q in first.statements] == ["SELECT", "UPDATE"], str(first)
     assert second.count == 0, str(second)
+
+
+def test_a_browser_session_brings_the_officers_post(db, cache):
+    """Pages name the officer's post, error pages after the request's session is closed:
+    a browser session, fresh or remembered, has it loaded and never loads it lazily."""
+    post = make_post(db)
+    user, _ = make_user(db, Role.POST_OFFICER, Classification.SBU, post=post)
+    opened = open_session(db, user=user)
+    db.commit()
+    db.expunge_all()
+    digest = token_digest(opened.cookie)
+    fresh = cache.fetch(digest, lambda: session_for_cookie(db, opened.cookie))
+    with count_queries(db) as q:
+        remembered = cache.recall(db, digest)
+    assert q.count == 0, str(q)
+    db.expunge_all()  # as once the request is over
+    for ws in (fresh, remembered):
+        assert ws is not None and ws.user.post is not None
+        assert ws.user.post.code == post.code
 
 
 def test_a_change_made_here_is_honoured_at_once(client, db, cache):

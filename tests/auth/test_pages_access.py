@@ -40,6 +40,9 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
+    # The tasking's own page: a post officer's, role first like the inbox; another post's
+    # tasking, or one above the officer's clearance, is a 404 like any unseen record.
+    RouteKey("GET", "/inbox/{tasking_id}"): Rule(sees_tasking, POST_OFFICERS, role_first=True),
     RouteKey("GET", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("GET", "/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),

@@ -70,12 +70,17 @@ def demarche(
     issued_on: date | None = None,
     secret_point: bool = True,
     tags: tuple[str, ...] = ("PREL", "UNSC"),
+    extra_points: int = 0,
 ) -> Demarche:
     """A demarche to these posts; issued_on in the past (with a past deadline) makes it late."""
     deadline = deadline or date.today() + timedelta(days=10)
     points = [TalkingPointIn(text="We ask you to vote yes.", classification="UNCLASSIFIED")]
     if secret_point:
         points.append(TalkingPointIn(text="Our red line is the mandate.", classification="SECRET"))
+    points += [
+        TalkingPointIn(text=f"Further point {i}.", classification="UNCLASSIFIED")
+        for i in range(extra_points)
+    ]
     d = demarches.create_draft(
         session,
         DemarcheIn(

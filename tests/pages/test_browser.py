@@ -157,6 +157,11 @@ def test_desk_to_post_and_back(server, browser):
     # -- the desk writes a demarche by hand; a mistake keeps what was typed ----------
     desk = Visitor(browser, base, backend, "desk")
     desk.shoot("home")
+    # An error page keeps the signed-in header: it renders after the request's session
+    # is closed, so nothing in it may be left to load from the database.
+    refused = desk.page.goto(f"{base}/inbox")
+    assert refused is not None and refused.status == 403
+    assert "for post officers" in desk.text() and "Sign out" in desk.text()
     desk.go("/demarches/new")
     p = desk.page
     p.fill("#subject", "no")
@@ -182,35 +187,68 @@ def test_desk_to_post_and_back(server, browser):
     assert "3 pending" in desk.text()
     demarche_url = p.url.split("?")[0]
 
-    # -- Hanoi sees it in the inbox, logs a delivery (after one mistake) and a response --
+    # -- Hanoi sees it in the inbox, opens it, logs a delivery (after one mistake) -------
     hanoi = Visitor(browser, base, backend, "hanoi")
+    missing = hanoi.page.goto(f"{base}/demarches/999999")
+    assert missing is not None and missing.status == 404
+    assert "No demarche" in hanoi.text() and "post officer · HANOI" in hanoi.text()
     hanoi.go("/inbox")
     assert SUBJECT in hanoi.text()
     card = hanoi.page.locator("article", has_text=SUBJECT)
-    card.get_by_text("Log a delivery").click()
-    card.get_by_label("Recipient title").fill("Vice Minister for Foreign Affairs")
-    card.get_by_label("Level").select_option("minister")
-    card.get_by_label("Method").select_option("meeting")
-    card.get_by_label("1. We urge you").check()
-    card.get_by_role("button", name="Log delivery").click()
-    card = hanoi.page.locator("article", has_text=SUBJECT)
-    assert card.locator("#recipient_name-error").is_visible()
-    assert card.get_by_label("Recipient title").input_value() == "Vice Minister for Foreign Affairs"
-    assert card.get_by_label("1. We urge you").is_checked()
-    hanoi.shoot("inbox-validation-error")
-    card.get_by_label("Recipient name").fill("Le Hoai Trung")
-    card.get_by_role("button", name="Log delivery").click()
-    hanoi.page.wait_for_url("**/inbox?done=deliver")
-    card = hanoi.page.locator("article", has_text=SUBJECT)
-    card.get_by_label("Position").select_option("leans_supportive")
-    card.get_by_label("What they said").fill("MFA will recommend a yes vote to the minister.")
-    card.get_by_role("button", name="Report response").click()
-    hanoi.page.wait_for_url("**/inbox?done=respond")
+    assert card.locator("form textarea, form select, input[type=checkbox]").count() == 0
     hanoi.shoot("inbox")
+    card.get_by_role("link", name="Log a delivery").click()
+    hanoi.page.wait_for_url("**/inbox/*#deliver")
+    tasking_url = hanoi.page.url.split("#")[0]
+    p = hanoi.page
+    assert p.get_by_role("heading", level=1, name=SUBJECT).is_visible()
+    assert (
+        p.get_by_role("navigation", name="Breadcrumb").get_by_role("link").inner_text() == "Inbox"
+    )
+    hanoi.shoot("tasking")
+    form = p.locator("form", has=p.get_by_role("button", name="Log delivery"))
+    form.get_by_label("Recipient title").fill("Vice Minister for Foreign Affairs")
+    form.get_by_label("Level").select_option("minister")
+    form.get_by_label("Method").select_option("meeting")
+    form.get_by_label("1. We urge you").check()
+    form.get_by_role("button", name="Log delivery").click()
+    p.wait_for_url("**/inbox/*/deliver")  # the tasking's page again, as the answer to the POST
+    assert p.get_by_role("alert").first.inner_text().startswith("Nothing was saved")
+    assert p.locator("#recipient_name-error").is_visible()
+    assert p.get_by_label("Recipient name").get_attribute("aria-invalid") == "true"
+    assert p.get_by_label("Recipient title").input_value() == "Vice Minister for Foreign Affairs"
+    assert p.get_by_label("1. We urge you").is_checked()
+    hanoi.shoot("tasking-validation-error")
+    p.get_by_label("Recipient name").fill("Le Hoai Trung")
+    p.get_by_role("button", name="Log delivery").click()
+    p.wait_for_url("**/inbox?done=deliver&tasking=*")
+    notice = p.get_by_role("status")
+    assert "Delivery logged" in notice.inner_text()
+    # -- ... and, from the notice, goes back to report the response ---------------------
+    notice.get_by_role("link", name="Open the tasking").click()
+    p.wait_for_url(tasking_url)
+    assert "Le Hoai Trung, Vice Minister for Foreign Affairs" in hanoi.text()
+    p.get_by_label("Position").select_option("leans_supportive")
+    p.get_by_label("What they said").fill("MFA will recommend a yes vote to the minister.")
+    p.get_by_role("button", name="Report response").click()
+    p.wait_for_url("**/inbox?done=respond&tasking=*")
+    assert SUBJECT not in p.locator("main").inner_text()  # reported: off the inbox
+    hanoi.go(tasking_url.removeprefix(base))
+    assert "Nothing for your post to do now" in hanoi.text()
+    hanoi.shoot("tasking-reported")
     hanoi.close()
 
-    # -- San Jose cannot see Hanoi's report ------------------------------------------
+    # -- San Jose acknowledges from its inbox, and cannot see Hanoi's report --------------
     sanjose = Visitor(browser, base, backend, "sanjose")
+    sanjose.go("/inbox")
+    card = sanjose.page.locator("article", has_text=SUBJECT)
+    card.get_by_role("button", name="Acknowledge").click()
+    sanjose.page.wait_for_url("**/inbox?done=acknowledge&tasking=*")
+    card = sanjose.page.locator("article", has_text=SUBJECT)
+    assert "acknowledged" in card.inner_text()
+    assert card.get_by_role("button", name="Acknowledge").count() == 0
+    response = sanjose.page.goto(tasking_url)
+    assert response is not None and response.status == 404
     sanjose.go(demarche_url.removeprefix(base))
     page = sanjose.text()
     assert "HANOI" not in page and "recommend a yes vote" not in page
@@ -218,6 +256,15 @@ def test_desk_to_post_and_back(server, browser):
     assert "1 talking point above your clearance is withheld" not in page  # C point is readable
     sanjose.shoot("demarche-post-view")
     sanjose.close()
+
+    # -- refused writes answer their 403 page, though the write's session rolled back --
+    csrf = desk.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for token, words in (("forged", "This form has expired"), (csrf, "for post officers")):
+        r = desk.page.request.post(
+            f"{tasking_url}/deliver", form={"csrf_token": token or "", "version": "1"}
+        )
+        assert r.status == 403 and words in r.text(), (r.status, r.text()[:300])
+        assert "Sign out" in r.text()
 
     # -- the desk sees the state change, the chart and the timeline ---------------------
     desk.go(demarche_url.removeprefix(base))

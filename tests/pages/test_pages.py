@@ -332,7 +332,7 @@ def test_only_an_issued_demarche_offers_the_amend_form(client, db, world):
     assert 'name="reason"' not in r.text
 
 
-# -- the inbox ----------------------------------------------------------------------
+# -- the inbox and each tasking's page ------------------------------------------------
 
 
 def delivery_form(csrf: str, version: int, **over) -> dict:
@@ -359,13 +359,116 @@ def test_inbox_is_for_post_officers(client, world):
     assert r.status_code == 403 and "for post officers" in r.text
 
 
-def test_inbox_offers_only_the_allowed_actions(client, world):
+def test_inbox_lists_summaries_and_links_not_forms(client, db, world):
+    t = tasking_of(db, world["demarche"], "HANOI")
     _seed.login(client, "hanoi")
     page = client.get("/inbox").text
-    assert "UNSC: SUPPORT THE RENEWAL" in page
-    assert "Acknowledge</button>" in page and "Log delivery" in page
-    assert "Report response" not in page  # not from pending
-    assert "above your clearance" in page  # the SECRET point's checkbox
+    assert "UNSC: SUPPORT THE RENEWAL" in page and "1 tasking waiting on your post" in page
+    card = page[page.index(f'id="tasking-{t.id}"') :]
+    assert f'href="/demarches/{t.demarche_id}"' in card
+    # Acknowledging stays one click; every other move is a link to the tasking's page.
+    assert f'action="/inbox/{t.id}/acknowledge"' in card and "Acknowledge</button>" in card
+    assert 'name="planned_date"' not in card
+    assert f'href="/inbox/{t.id}#deliver"' in card and "Log a delivery</a>" in card
+    assert f'href="/inbox/{t.id}#cannot"' in card
+    assert "#respond" not in card  # nothing to report from pending
+    # No delivery, response or reason forms, and no talking points to tick.
+    for absent in ("/deliver", "/respond", "/move", 'name="points"', "above your clearance"):
+        assert absent not in page, absent
+
+
+def test_inbox_card_offers_the_response_once_delivered(client, db, world):
+    t = tasking_of(db, world["demarche"], "HANOI")
+    csrf = _seed.login(client, "hanoi")
+    r = client.post(f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version))
+    assert r.status_code == 200  # followed to the inbox
+    card = r.text[r.text.index(f'id="tasking-{t.id}"') :]
+    assert "Delivered 1 time; last to Le Van A on" in card
+    assert f'href="/inbox/{t.id}#respond"' in card and "Log another delivery</a>" in card
+    assert "Acknowledge</button>" not in card and "#cannot" not in card
+
+
+def test_tasking_page_carries_the_forms_for_its_post(client, db, world):
+    d = world["demarche"]
+    t = tasking_of(db, d, "HANOI")
+    _seed.login(client, "hanoi")
+    r = client.get(f"/inbox/{t.id}")
+    assert r.status_code == 200, r.text
+    page = r.text
+    assert f'<a href="/demarches/{d.id}">UNSC: SUPPORT THE RENEWAL OF UNOMAR</a></h1>' in page
+    assert "action for Country Hanoi (HANOI)" in page and "10 days left" in page
+    assert page.count("banner banner-confidential") == 2
+    for form in ("acknowledge", "deliver"):
+        assert f'action="/inbox/{t.id}/{form}"' in page, form
+    assert page.count(f'action="/taskings/{t.id}/move"') == 2
+    assert 'value="mark_unable"' in page and 'value="advise_against"' in page
+    assert 'name="next" value="/inbox"' in page
+    assert f'name="version" value="{t.version}"' in page
+    assert "/respond" not in page  # not from pending
+    # Every point can be ticked; the SECRET one's text is withheld from a CONFIDENTIAL reader.
+    assert re.search(r'name="points" value="1">\s*<label for="d-p1">1\. We ask you', page)
+    assert 'value="2"><label for="d-p2">2. <span class="withheld">above your clearance' in page
+    assert "Our red line" not in page
+    assert 'value="Hanoi Officer"' in page  # delivered by: the signed-in officer
+    assert "None logged yet." in page
+
+
+def test_tasking_page_is_for_its_own_post_only(client, db, world):
+    d = world["demarche"]
+    t = tasking_of(db, d, "HANOI")
+    secret = _seed.demarche(
+        db, world["desk"], world["posts"][:1], classification=Classification.SECRET
+    )
+    db.commit()
+    hidden = tasking_of(db, secret, "HANOI")
+    for who, path, status, words in (
+        ("sanjose", f"/inbox/{t.id}", 404, f"No tasking {t.id}"),  # another post's
+        ("hanoi", f"/inbox/{hidden.id}", 404, f"No tasking {hidden.id}"),  # above clearance
+        ("hanoi", "/inbox/999999", 404, "No tasking 999999"),
+        ("desk", f"/inbox/{t.id}", 403, "for post officers"),
+        ("desk", "/inbox/999999", 403, "for post officers"),  # role first: no id is known
+        ("viewer", f"/inbox/{t.id}", 403, "for post officers"),
+    ):
+        client.cookies.clear()
+        _seed.login(client, who)
+        r = client.get(path)
+        assert r.status_code == status and words in r.text, (who, path, r.status_code)
+        assert "UNSC: SUPPORT" not in r.text and 'name="recipient_name"' not in r.text
+
+
+def test_tasking_page_shows_deliveries_and_what_changed(client, db, world):
+    d = world["demarche"]
+    t = tasking_of(db, d, "HANOI")
+    csrf = _seed.login(client, "hanoi")
+    r = client.post(
+        f"/inbox/{t.id}/deliver",
+        data=delivery_form(csrf, t.version, points=["1", "2"], notes="Left a non-paper."),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    client.cookies.clear()
+    desk_csrf = _seed.login(client, "desk")
+    db.expire_all()
+    r = client.post(
+        f"/demarches/{d.id}/amend",
+        data={
+            "csrf_token": desk_csrf,
+            "version": db.get(Demarche, d.id).version,
+            "reason": "Vote moved",
+            "deadline": (TODAY + timedelta(days=20)).isoformat(),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    client.cookies.clear()
+    _seed.login(client, "hanoi")
+    page = client.get(f"/inbox/{t.id}").text
+    assert "meeting with Le Van A, Director-General (MFA International Organizations)" in page
+    assert "Talking points delivered: 1, 2." in page and "Left a non-paper." in page
+    assert "Amended since you last acted</strong>: deadline changed." in page
+    assert "Log another delivery" in page and f'action="/inbox/{t.id}/respond"' in page
+    assert f'action="/taskings/{t.id}/move"' not in page  # no longer from delivered
+    assert page.index('id="h-respond"') < page.index('id="h-deliver"')  # the next step first
 
 
 def test_delivery_validation_keeps_what_was_typed(client, db, world):
@@ -378,11 +481,20 @@ def test_delivery_validation_keeps_what_was_typed(client, db, world):
         ),
     )
     assert r.status_code == 422
+    # The tasking's own page comes back, not the inbox.
+    assert 'id="h-deliver"' in r.text and "waiting on your post" not in r.text
+    assert "Nothing was saved: please correct the 2 fields marked below." in r.text
     assert 'id="recipient_name-error"' in r.text and "This field is required." in r.text
     assert 'id="level-error"' in r.text and "Choose one of the options." in r.text
     assert 'value="Vice Minister &lt;b&gt;X&lt;/b&gt;"' in r.text  # kept, and escaped
     assert 'value="meeting" selected' in r.text
     assert re.search(r'name="points" value="1"\s*checked', r.text)
+    assert not re.search(r'name="points" value="2"\s*checked', r.text)
+    # The acknowledge form beside it starts empty: the values belong to the delivery.
+    assert 'id="ack-officer" name="officer" type="text" value=""' in r.text
+    r = client.post(f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version, points=["7"]))
+    assert r.status_code == 422 and 'id="points-error"' in r.text
+    assert "No talking point numbered 7" in r.text
     db.expire_all()
     assert db.get(Tasking, t.id).status == TaskingStatus.PENDING
 
@@ -395,6 +507,10 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
         f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version), follow_redirects=False
     )
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/inbox?done=deliver&tasking={t.id}"
+    inbox = client.get(r.headers["location"]).text
+    assert "Delivery logged. Report the response when you have it." in inbox
+    assert f'<a href="/inbox/{t.id}">Open the tasking</a>' in inbox
     db.expire_all()
     t = db.get(Tasking, t.id)
     assert t.status == TaskingStatus.DELIVERED
@@ -405,9 +521,13 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
             "version": t.version,
             "position": "",
             "summary": "They will think about it.",
+            "commitments": "2030-01-02 review",
         },
     )
-    assert bad.status_code == 422 and "They will think about it." in bad.text
+    assert bad.status_code == 422 and 'id="h-respond"' in bad.text
+    assert 'id="position-error"' in bad.text
+    assert ">They will think about it.</textarea>" in bad.text
+    assert ">2030-01-02 review</textarea>" in bad.text
     r = client.post(
         f"/inbox/{t.id}/respond",
         data={
@@ -420,15 +540,23 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/inbox?done=respond&tasking={t.id}"
     db.expire_all()
     assert db.get(Tasking, t.id).status == TaskingStatus.REPORTED
     assert (
         db.scalar(select(Response.position).where(Response.tasking_id == t.id))
         == "leans_supportive"
     )
+    # Reported: gone from the inbox, still readable on its page, with nothing left to do.
+    assert "UNSC: SUPPORT" not in client.get("/inbox").text
+    page = client.get(f"/inbox/{t.id}").text
+    assert "Response reported" in page and "MFA will recommend yes." in page
+    assert "speak at the session" in page and "Nothing for your post to do now." in page
+    assert '<form method="post" action="/inbox/' not in page
 
     client.cookies.clear()
     _seed.login(client, "sanjose")
+    assert client.get(f"/inbox/{t.id}").status_code == 404
     page = client.get(f"/demarches/{d.id}").text
     assert "HANOI" not in page and "leans supportive: 0" in page
     client.cookies.clear()
@@ -437,6 +565,32 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
     assert "leans supportive: 1" in page and "reported" in page and "Accept" in page
     # The timeline reads each event's position out of its record.
     assert "Position: leans supportive" in page
+
+
+def test_acknowledge_from_the_inbox_and_from_the_tasking_page(client, db, world):
+    t = tasking_of(db, world["demarche"], "HANOI")
+    csrf = _seed.login(client, "hanoi")
+    r = client.post(
+        f"/inbox/{t.id}/acknowledge",
+        data={"csrf_token": csrf, "version": t.version, "planned_date": "soon"},
+    )
+    assert r.status_code == 422 and 'id="planned_date-error"' in r.text
+    assert 'id="ack-date" name="planned_date" type="date" value="soon"' in r.text
+    planned = (TODAY + timedelta(days=2)).isoformat()
+    r = client.post(
+        f"/inbox/{t.id}/acknowledge",
+        data={"csrf_token": csrf, "version": t.version, "planned_date": planned, "officer": "Minh"},
+        follow_redirects=False,
+    )
+    assert (
+        r.status_code == 303 and r.headers["location"] == f"/inbox?done=acknowledge&tasking={t.id}"
+    )
+    db.expire_all()
+    t = db.get(Tasking, t.id)
+    assert t.status == TaskingStatus.ACKNOWLEDGED and t.officer == "Minh"
+    page = client.get(f"/inbox/{t.id}").text
+    assert f"planned delivery {planned}; officer Minh" in page
+    assert f'action="/inbox/{t.id}/acknowledge"' not in page
 
 
 def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client, db, world):
@@ -455,6 +609,7 @@ def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client,
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/inbox?done=moved&tasking={t.id}"
     client.cookies.clear()
     _seed.login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
@@ -471,28 +626,37 @@ def test_stale_tasking_form_is_refused(client, db, world):
         data={"csrf_token": csrf, "version": t.version + 5, "officer": "Minh"},
     )
     assert r.status_code == 409 and "Someone else changed this tasking" in r.text
-    assert 'value="Minh"' in r.text
+    assert 'id="ack-officer" name="officer" type="text" value="Minh"' in r.text
+    # The page offers the current version, so sending the form again goes through.
+    assert f'name="version" value="{t.version}"' in r.text
+    r = client.post(
+        f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version - 1, recipient_name="Le")
+    )
+    assert r.status_code == 409 and 'id="h-deliver"' in r.text and 'value="Le"' in r.text
+    db.expire_all()
+    assert db.get(Tasking, t.id).status == TaskingStatus.PENDING
 
 
 def test_mark_unable_needs_a_reason(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
     csrf = _seed.login(client, "hanoi")
-    r = client.post(
-        f"/taskings/{t.id}/move",
-        data={
-            "csrf_token": csrf,
-            "version": t.version,
-            "action": "mark_unable",
-            "reason": " ",
-            "next": "/inbox",
-        },
-    )
+    form = {"csrf_token": csrf, "version": t.version, "next": "/inbox"}
+    r = client.post(f"/taskings/{t.id}/move", data={**form, "action": "mark_unable", "reason": " "})
     assert r.status_code == 422 and "Give a reason" in r.text
+    # Beside the field, in the details that is open again.
+    assert 'id="reason-error"' in r.text and 'id="h-cannot"' in r.text
+    assert re.search(r"<details class=\"action\" open><summary>Unable to deliver", r.text)
+    assert '<details class="action"><summary>Advise against' in r.text
+    r = client.post(f"/taskings/{t.id}/move", data={**form, "action": "accept"})
+    assert r.status_code == 403  # the desk's move
     r = client.post(
         f"/taskings/{t.id}/move",
-        data={"csrf_token": csrf, "version": t.version, "action": "accept", "next": "/inbox"},
+        data={**form, "version": t.version + 1, "action": "advise_against", "reason": "Bad idea"},
     )
-    assert r.status_code == 403  # the desk's move
+    assert r.status_code == 409 and "Someone else changed this tasking" in r.text
+    assert ">Bad idea</textarea>" in r.text
+    db.expire_all()
+    assert db.get(Tasking, t.id).status == TaskingStatus.PENDING
 
 
 # -- overdue board ------------------------------------------------------------------
@@ -643,7 +807,33 @@ def test_query_counts_do_not_grow_with_rows(client, db, world):
     db.commit()
     inbox_big = _counts(client, db, ["/inbox"])["/inbox"]
     assert inbox_small == inbox_big, (inbox_small, inbox_big)
-    assert inbox_small == 6
+    # Count, the page of taskings joined to their demarches, and their deliveries; the
+    # officer's post comes with the signed-in session (app/auth/service.py). The talking
+    # points the delivery form lists are on each tasking's own page.
+    assert inbox_small == 3
+
+
+def test_tasking_page_query_count_is_fixed(client, db, world):
+    """A tasking's page costs the same whatever its demarche's points and its deliveries."""
+    few = tasking_of(db, world["demarche"], "HANOI")
+    many = tasking_of(
+        db,
+        _seed.demarche(db, world["desk"], world["posts"][:1], subject="MANY", extra_points=20),
+        "HANOI",
+    )
+    db.commit()
+    csrf = _seed.login(client, "hanoi")
+    pages = [f"/inbox/{few.id}", f"/inbox/{many.id}"]
+    # The tasking with its post, demarche, deliveries and responses joined, then the
+    # talking points the delivery form lists.
+    assert list(_counts(client, db, pages).values()) == [2, 2]
+    for tasking_id, times in ((few.id, 1), (many.id, 6)):
+        for _ in range(times):
+            version = db.scalar(select(Tasking.version).where(Tasking.id == tasking_id))
+            r = client.post(f"/inbox/{tasking_id}/deliver", data=delivery_form(csrf, version))
+            assert r.status_code == 200, r.text[:500]
+    # Delivered (once, and six times): another delivery may still be logged.
+    assert list(_counts(client, db, pages).values()) == [2, 2]
 
 
 # -- importing a cable ------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""The post's inbox: the taskings waiting on a post, overdue first, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from app.auth.models import User
+from app.auth.policy import Reader, visible_demarches
+from app.db import today_utc
+from app.demarches.models import Demarche, DemarcheStatus
+from app.settings import Settings
+from app.taskings.models import Delivery, Tasking, TaskingStatus
+from app.taskings.service import overdue_on, own_post_only, urgent_cutoff
+
+# What a post still has to do something about (advised_against waits on the desk, shown too).
+INBOX_STATES = (
+    TaskingStatus.PENDING,
+    TaskingStatus.ACKNOWLEDGED,
+    TaskingStatus.DELIVERED,
+    TaskingStatus.ADVISED_AGAINST,
+)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    taskings: list[Tasking]
+    total: int
+    page: int  # clamped to the pages there are
+    pages: int
+
+
+def inbox(
+    session: Session, *, actor: User, settings: Settings, page: int, per_page: int
+) -> InboxPage:
+    """A page of the taskings waiting on the actor's post, overdue first, each with the
+    demarche columns and the deliveries its summary shows."""
+    count, listing = _statements(Reader.of(actor))
+    total = session.scalar(count) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    params = {
+        "today": today_utc(),
+        "urgent_cutoff": urgent_cutoff(settings),
+        "offset": (page - 1) * per_page,
+        "limit": per_page,
+    }
+    return InboxPage(list(session.scalars(listing, params)), total, page, pages)
+
+
+@lru_cache(maxsize=1024)
+def _statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page, built once per kind of reader (a post officer's post is
+    part of it): today, the urgent cut-off and the page are bound parameters, so a hot
+    inbox skips building the policy's clauses and hashing them."""
+    # Joined to its demarche, so the visibility rule reads the joined row directly.
+    waiting = (
+        select(Tasking)
+        .join(Demarche, Demarche.id == Tasking.demarche_id)
+        .where(
+            visible_demarches(reader),
+            own_post_only(reader),
+            Tasking.status.in_(INBOX_STATES),
+            Demarche.status == DemarcheStatus.ISSUED,
+        )
+    )
+    count = select(func.count()).select_from(waiting.subquery())
+    overdue = overdue_on(bindparam("today"), bindparam("urgent_cutoff"), demarche_joined=True)
+    listing = (
+        waiting.options(
+            # A card's summary only: the forms, and the talking points the delivery form
+            # lists, are on each tasking's own page.
+            contains_eager(Tasking.demarche).load_only(
+                Demarche.subject,
+                Demarche.classification,
+                Demarche.status,
+                Demarche.precedence,
+                Demarche.revision,
+            ),
+            selectinload(Tasking.deliveries).load_only(
+                Delivery.recipient_name, Delivery.delivered_on
+            ),
+        )
+        .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return count, listing
