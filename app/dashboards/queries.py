@@ -315,6 +315,10 @@ def overdue_board(
             )
         )
     )
+    # The ids written into the SQL as numbers: as a few hundred bound parameters each,
+    # converting the statement's placeholders cost the driver more (2.5 ms) than the
+    # query. They are integers the database just returned, so nothing to escape.
+    ids = bindparam("open_ids", open_ids, expanding=True, literal_execute=True)
     rows = session.execute(
         select(
             Post.code,
@@ -329,8 +333,8 @@ def overdue_board(
         .join(Post, Post.id == Tasking.post_id)
         .join(Demarche, Demarche.id == Tasking.demarche_id)
         .where(
-            Tasking.demarche_id.in_(open_ids),
-            Demarche.id.in_(open_ids),  # lets the join read the demarches by key too
+            Tasking.demarche_id.in_(ids),
+            Demarche.id.in_(ids),  # lets the join read the demarches by key too
             own_post_only(actor),
             overdue_clause(settings, demarche_joined=True),
         )

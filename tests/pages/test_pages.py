@@ -683,6 +683,29 @@ def test_overdue_board_shows_days_late_and_sorts(client, db, world):
     assert ">SANJOSE<" not in client.get("/overdue").text
 
 
+def test_overdue_board_cells_line_up_with_their_demarches(client, db, world):
+    """A post late on one demarche of two has one shaded cell, under that demarche,
+    and an empty one under the other (the page writes its cells without spacing)."""
+    past = TODAY - timedelta(days=30)
+    first, second = world["posts"][:2]
+    for subject, posts, late in (("LATE A", [first, second], 6), ("LATE B", [first], 20)):
+        _seed.demarche(
+            db,
+            world["desk"],
+            posts,
+            subject=subject,
+            deadline=TODAY - timedelta(days=late),
+            issued_on=past,
+        )
+    db.commit()
+    _seed.login(client, "desk")
+    page = client.get("/overdue").text
+    headers = re.findall(r'<th scope="col" class="col"><a [^>]*>([^<]+)</a>', page)
+    row = re.search(rf'<tr><th scope="row">{second.code}</th>(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r'<td class="cell[^"]*"[^>]*>(\d*)', row)
+    assert dict(zip(headers, cells, strict=True)) == {"LATE A": "6", "LATE B": ""}
+
+
 # -- writing a demarche by hand -------------------------------------------------------
 
 
