@@ -60,6 +60,17 @@ POSITION_PATTERNS = {
 }
 
 
+def _texts_for(user: User, d: overview.DemarcheSheet) -> dict[str, Any]:
+    """The talking points this reader may read, how many are withheld, and the banner
+    of the highest classification shown."""
+    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
+    return {
+        "points": readable,
+        "withheld": len(d.talking_points) - len(readable),
+        "banner": queries.highest([d.classification] + [p.classification for p in readable]),
+    }
+
+
 def show_page(
     request: Request,
     session: Session,
@@ -91,16 +102,13 @@ def show_page(
         )
         chart = queries.responses_by_position(session, d.id, actor=user)
     timeline = history.timeline_page(session, d.id, actor=user, page=tl, size=PAGE_SIZE)
-    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
     return render(
         request,
         "demarches/show.html",
         status_code=status_code,
-        banner=queries.highest([d.classification] + [p.classification for p in readable]),
         d=d,
         targets=targets,
-        points=readable,
-        withheld=len(d.talking_points) - len(readable),
+        **_texts_for(user, d),
         taskings=shown,
         tasking_count=tasking_count,
         page=page,
@@ -447,15 +455,12 @@ def amend_page(
         status_code = 409
         error = f"Demarche {d.id} is {d.status.value}: only an issued demarche is amended."
     form = form or {}
-    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
     return render(
         request,
         "demarches/amend.html",
         status_code=status_code,
-        banner=queries.highest([d.classification] + [p.classification for p in readable]),
         d=d,
-        points=readable,
-        withheld=len(d.talking_points) - len(readable),
+        **_texts_for(user, d),
         targets=service.target_rows(session, d.id),
         form=form,
         removed=set(form.get("remove", ())),
