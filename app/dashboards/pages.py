@@ -76,5 +76,4 @@ def overdue_board(
         banner=board.banner,
         board=board,
         sort=sort,
-        bucket=queries.bucket,
     )
