@@ -364,8 +364,10 @@ def overdue_board(
         key=lambda c: (c[2] is None, c[2] or today, c[0]),
     )
     rows = ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    column_ids = [d_id for d_id, _, _ in columns]
     for row in rows:
-        row.line = [_cell(row.cells.get(d_id)) for d_id, _, _ in columns]
+        shaded = {d_id: (days, bucket(days)) for d_id, days in row.cells.items()}
+        row.line = [shaded.get(d_id) for d_id in column_ids]
     return Board(
         columns=columns,
         rows=rows,
@@ -374,7 +376,3 @@ def overdue_board(
         pages=pages,
         banner=highest([open_demarches[d_id][2] for d_id in shown_ids]),
     )
-
-
-def _cell(days: int | None) -> tuple[int, str] | None:
-    return None if days is None else (days, bucket(days))
