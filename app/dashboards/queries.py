@@ -11,13 +11,13 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, case, exists, func, select
+from sqlalchemy import Date, Integer, Select, bindparam, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import Reader, visible_demarches
 from app.classification import Classification
-from app.db import today_utc
+from app.db import UTCDateTime, today_utc
 from app.demarches.models import (
     Demarche,
     DemarcheStatus,
@@ -28,7 +28,13 @@ from app.demarches.models import (
 from app.posts.models import Post, Region
 from app.settings import Settings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
-from app.taskings.service import overdue_clause, own_post_only, visible_taskings
+from app.taskings.service import (
+    overdue_clause,
+    overdue_on,
+    own_post_only,
+    urgent_cutoff,
+    visible_taskings,
+)
 
 PAGE_SIZE = 50
 
@@ -320,7 +326,10 @@ def overdue_board(
     }
     # The ids written into the SQL as numbers: as a few hundred bound parameters each,
     # converting the statement's placeholders cost the driver more (2.5 ms) than the
-    # query. They are integers the database just returned, so nothing to escape.
+    # query. They are integers the database just returned, so nothing to escape. Today
+    # and the urgent cut-off are written in too: the driver prepares a statement it
+    # sees often, and PostgreSQL's generic plan for it, blind to how few taskings fall
+    # due before a parameter, read twice as much (3.3 -> 7 ms from the tenth view on).
     ids = bindparam("open_ids", list(open_demarches), Integer, expanding=True, literal_execute=True)
     # A cell is a post's worst on a demarche: its earliest due date (several countries
     # may share a post). Only ids come back; the texts are read once each.
@@ -331,7 +340,11 @@ def overdue_board(
             Tasking.demarche_id.in_(ids),
             Demarche.id.in_(ids),  # lets the join read the demarches by key too
             own_post_only(actor),
-            overdue_clause(settings, demarche_joined=True),
+            overdue_on(
+                bindparam("today", today, Date, literal_execute=True),
+                bindparam("cutoff", urgent_cutoff(settings), UTCDateTime(), literal_execute=True),
+                demarche_joined=True,
+            ),
         )
         .group_by(Tasking.post_id, Tasking.demarche_id)
     ).all()

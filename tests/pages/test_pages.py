@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
+from app.cables.models import Precedence
 from app.classification import Classification
+from app.db import utcnow
 from app.demarches.models import Demarche, DemarcheStatus
 from app.posts.models import Region
 from app.taskings.models import Response, Tasking, TaskingStatus
@@ -681,6 +683,25 @@ def test_overdue_board_shows_days_late_and_sorts(client, db, world):
     assert region.index(">HANOI<") < region.index(">SANJOSE<")  # EAP before WHA
     _seed.login(client, "hanoi")
     assert ">SANJOSE<" not in client.get("/overdue").text
+
+
+def test_overdue_board_shows_a_flash_not_acknowledged_in_time_as_zero(client, db, world):
+    """Urgent and unacknowledged past the window is overdue before its due date: a 0
+    cell. The window's cut-off and today are written into the board's SQL; this checks
+    both still select the right taskings on each database."""
+    first, second = world["posts"][:2]
+    flash = _seed.demarche(db, world["desk"], [first, second], subject="FLASH ONE")
+    flash.precedence = Precedence.FLASH
+    for t in db.scalars(select(Tasking).where(Tasking.demarche_id == flash.id)):
+        if t.post_id == first.id:
+            t.created_at = utcnow() - timedelta(hours=72)  # the other is fresh
+    db.commit()
+    _seed.login(client, "desk")
+    page = client.get("/overdue").text
+    assert "FLASH ONE" in page
+    row = re.search(rf'<tr><th scope="row">{first.code}</th>(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'class="cell b0"[^>]*>0<', row)
+    assert f'<th scope="row">{second.code}</th>' not in page
 
 
 def test_overdue_board_cells_line_up_with_their_demarches(client, db, world):
