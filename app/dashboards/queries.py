@@ -352,7 +352,15 @@ def overdue_board(
         post_id: (code, name, region)
         for post_id, code, name, region in session.execute(
             select(Post.id, Post.code, Post.name, Post.region).where(
-                Post.id.in_({post_id for post_id, _, _ in found})
+                Post.id.in_(
+                    bindparam(
+                        "post_ids",
+                        list({post_id for post_id, _, _ in found}),
+                        Integer,
+                        expanding=True,
+                        literal_execute=True,  # as the demarche ids: a few hundred
+                    )
+                )
             )
         )
     }
