@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.auth.policy import Reader, visible_demarches
+from app.auth.policy import Reader, may_read_portion, visible_demarches
 from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import today_utc
@@ -57,8 +57,9 @@ class KeyDateLine(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DemarcheSheet:
-    """A demarche as its page shows it, talking points above the reader's clearance
-    included: the page withholds them (and counts them) itself."""
+    """A demarche as its page shows it to one reader: talking points above the reader's
+    clearance are left out here, and only counted (withheld), so no template can show
+    them by mistake."""
 
     id: int
     subject: str
@@ -75,6 +76,7 @@ class DemarcheSheet:
     tags: list[str]
     objectives: list[str]
     talking_points: list[PointLine]
+    withheld: int  # talking points above the reader's clearance
     key_dates: list[KeyDateLine]
 
 
@@ -141,6 +143,11 @@ def sheet(session: Session, demarche_id: int, *, actor: User) -> DemarcheSheet:
         raise NotFound(f"No demarche {demarche_id}.")
     # An aggregate over no rows is NULL on PostgreSQL and [] on SQLite; JSON keeps no
     # order of its own, so each list is sorted here as its relationship orders it.
+    points = [
+        PointLine(position, text, Classification(level), PointUse(use))
+        for position, text, level, use in sorted(row.points or ())
+    ]
+    readable = [p for p in points if may_read_portion(actor, p.classification)]
     return DemarcheSheet(
         id=row.id,
         subject=row.subject,
@@ -156,10 +163,8 @@ def sheet(session: Session, demarche_id: int, *, actor: User) -> DemarcheSheet:
         author=row.author or "",
         tags=sorted(tag for (tag,) in row.tags or ()),
         objectives=[text for _, text in sorted(row.objectives or ())],
-        talking_points=[
-            PointLine(position, text, Classification(level), PointUse(use))
-            for position, text, level, use in sorted(row.points or ())
-        ],
+        talking_points=readable,
+        withheld=len(points) - len(readable),
         key_dates=[
             KeyDateLine(date.fromisoformat(on), what) for on, _, what in sorted(row.key_dates or ())
         ],

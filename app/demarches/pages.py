@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
-from app.auth.policy import Permission, allows, may_read_portion, require
+from app.auth.policy import Permission, allows, require
 from app.cables.models import Precedence
 from app.classification import Classification, from_marking
 from app.dashboards import queries
@@ -60,14 +60,15 @@ POSITION_PATTERNS = {
 }
 
 
-def _texts_for(user: User, d: overview.DemarcheSheet) -> dict[str, Any]:
-    """The talking points this reader may read, how many are withheld, and the banner
-    of the highest classification shown."""
-    readable = [p for p in d.talking_points if may_read_portion(user, p.classification)]
+def _texts_for(d: overview.DemarcheSheet) -> dict[str, Any]:
+    """The talking points the sheet's reader may read, how many are withheld, and the
+    banner of the highest classification shown."""
     return {
-        "points": readable,
-        "withheld": len(d.talking_points) - len(readable),
-        "banner": queries.highest([d.classification] + [p.classification for p in readable]),
+        "points": d.talking_points,
+        "withheld": d.withheld,
+        "banner": queries.highest(
+            [d.classification] + [p.classification for p in d.talking_points]
+        ),
     }
 
 
@@ -108,7 +109,7 @@ def show_page(
         status_code=status_code,
         d=d,
         targets=targets,
-        **_texts_for(user, d),
+        **_texts_for(d),
         taskings=shown,
         tasking_count=tasking_count,
         page=page,
@@ -460,7 +461,7 @@ def amend_page(
         "demarches/amend.html",
         status_code=status_code,
         d=d,
-        **_texts_for(user, d),
+        **_texts_for(d),
         targets=service.target_rows(session, d.id),
         form=form,
         removed=set(form.get("remove", ())),

@@ -93,6 +93,7 @@ def test_the_sheet_is_the_demarche_with_its_author_and_texts_in_order(db, world)
     assert sheet.talking_points == [
         (p.position, p.text, p.classification, p.use) for p in orm.talking_points
     ]
+    assert sheet.withheld == 0  # the desk is cleared for SECRET
     assert isinstance(sheet.talking_points[0].classification, Classification)
     assert sheet.talking_points[0].use is PointUse.PUBLIC
     assert sheet.key_dates == [(k.on, k.what) for k in orm.key_dates]
@@ -194,3 +195,17 @@ def test_timeline_page_counts_pages_and_shows_the_last_for_one_past_the_end(db, 
     mine = history.timeline_page(db, d.id, actor=hanoi, page=1, size=50)
     assert [e.id for e in mine.entries] == [e.id for e in history.timeline(db, d, actor=hanoi)]
     assert {e.post for e in mine.entries} <= {None, "HANOI"} and mine.pages == 1
+
+
+def test_the_sheet_leaves_out_the_points_above_its_readers_clearance(db, world):
+    """Withheld in the sheet itself, so no template can show them by mistake."""
+    d, _, _ = world
+    low = make_user(db, Role.VIEWER, Classification.CONFIDENTIAL)[0]
+    db.commit()
+    sheet = overview.sheet(db, d.id, actor=low)
+    assert [p.text for p in sheet.talking_points] == [
+        "We ask you to vote yes.",
+        "A review in six months.",
+    ]
+    assert sheet.withheld == 1
+    assert "Our red line." not in repr(sheet)
