@@ -161,8 +161,11 @@ def read_page(
         .limit(limit + 1)
     )
     rows = session.connection().execute(_select(Tasking.id.in_(page.scalar_subquery()))).all()
-    views = _views(session, rows, actor=actor, settings=settings)
-    return views[:limit], len(views) > limit
+    ids = list(dict.fromkeys(row[0] for row in rows))  # in id order, as the rows come
+    more = len(ids) > limit
+    if more:  # the look-ahead tasking only says a next page exists: no view for it
+        rows = [row for row in rows if row[0] <= ids[limit - 1]]
+    return _views(session, rows, actor=actor, settings=settings), more
 
 
 def _views(
