@@ -21,7 +21,6 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, enum_column, today_utc, utcnow
@@ -144,20 +143,15 @@ class Tasking(Base):
         back_populates="tasking", order_by="Response.id", cascade="all, delete-orphan"
     )
 
-    @hybrid_property
+    @property
     def is_late(self) -> bool:
         """Past its due date and still not delivered (action taskings only)."""
         return is_late(self.role, self.status, self.due_date)
 
-    @is_late.inplace.expression
-    @classmethod
-    def _is_late_expression(cls) -> ColumnElement[bool]:
-        return cls.late_on(today_utc())
-
     @classmethod
     def late_on(cls, today: date | ColumnElement[date]) -> ColumnElement[bool]:
-        """is_late in SQL for a given day: a bound parameter there lets a statement built
-        once serve every day."""
+        """is_late in SQL for a given day, a date or a bound parameter (which lets a
+        statement built once serve every day)."""
         return and_(
             cls.role == TaskingRole.ACTION,
             cls.status.in_(AWAITING_DELIVERY),

@@ -185,13 +185,9 @@ def is_unacknowledged_urgent(tasking: TaskingState, settings: Settings) -> bool:
     )
 
 
-def overdue_clause(settings: Settings, *, demarche_joined: bool = False) -> ColumnElement[bool]:
-    """SQL for 'overdue': late, or urgent and unacknowledged past the window.
-
-    demarche_joined: the query already joins the tasking's demarche (and keeps it to
-    issued ones), so the urgent test reads its precedence directly instead of a subquery.
-    """
-    return overdue_on(today_utc(), urgent_cutoff(settings), demarche_joined=demarche_joined)
+def overdue_clause(settings: Settings) -> ColumnElement[bool]:
+    """SQL for 'overdue': late, or urgent and unacknowledged past the window."""
+    return overdue_on(today_utc(), urgent_cutoff(settings))
 
 
 def overdue_on(
@@ -201,7 +197,11 @@ def overdue_on(
     demarche_joined: bool = False,
 ) -> ColumnElement[bool]:
     """overdue_clause() for a given day and urgent cut-off, which may be bound parameters
-    (for a statement built once)."""
+    (for a statement built once).
+
+    demarche_joined: the query already joins the tasking's demarche (and keeps it to
+    issued ones), so the urgent test reads its precedence directly instead of a subquery.
+    """
     # Only action posts of demarches still open: an info post's old FLASH stays unread forever.
     urgent_demarche = (
         Demarche.precedence.in_(URGENT)
