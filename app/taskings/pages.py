@@ -399,7 +399,9 @@ def move_tasking(
     ) -> HTMLResponse:
         if rollback:
             session.rollback()
-        if back.startswith("/demarches/"):
+        # The desk's forms live on the demarche page, a post's on its tasking page: only
+        # a post officer has the latter, so anyone else is answered on the former.
+        if back.startswith("/demarches/") or user.role != Role.POST_OFFICER:
             return show_page(
                 request,
                 session,

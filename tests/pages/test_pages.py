@@ -620,6 +620,22 @@ def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client,
     assert "mark unable by" in row
 
 
+def test_a_desk_move_refused_without_next_is_answered_on_the_demarche_page(client, db, world):
+    """The desk has no tasking page: a refused move it posts without a next (a crafted
+    or old form) shows the real reason on the demarche page, not the inbox's 403."""
+    d = world["demarche"]
+    t = tasking_of(db, d, "HANOI")  # pending: the desk cannot accept it yet
+    csrf = _seed.login(client, "desk")
+    r = client.post(
+        f"/taskings/{t.id}/move",
+        data={"csrf_token": csrf, "version": t.version, "action": "accept", "reason": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 409, r.text
+    assert d.subject in r.text
+    assert "it is for post officers" not in r.text
+
+
 def test_stale_tasking_form_is_refused(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
     csrf = _seed.login(client, "hanoi")
