@@ -302,6 +302,7 @@ def deliver(
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
+    """field_errors, with plainer words for a choice or a date the form sent wrong."""
     out = field_errors(exc)
     for e in exc.errors():
         name = str(e["loc"][0]) if e["loc"] else "form"
@@ -309,8 +310,6 @@ def _errors(exc: ValidationError) -> dict[str, str]:
             out[name] = "Choose one of the options."
         elif e["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
             out[name] = "Give a date as YYYY-MM-DD."
-        elif e["type"] == "string_too_short":
-            out[name] = "This field is required."
     return out
 
 
