@@ -11,7 +11,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, case, exists, func, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
@@ -78,6 +78,11 @@ class Progress:
         self.overdue += int(late or 0)
 
 
+def _tally(settings: Settings) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """A progress GROUP BY's counts: the taskings, and how many of them are overdue."""
+    return func.count(), func.sum(case((overdue_clause(settings), 1), else_=0))
+
+
 def progress_by_demarche(
     session: Session, ids: list[int], *, actor: User, settings: Settings
 ) -> dict[int, Progress]:
@@ -85,14 +90,8 @@ def progress_by_demarche(
     out: dict[int, Progress] = {i: Progress() for i in ids}
     if not ids:
         return out
-    overdue = overdue_clause(settings)
     rows = session.execute(
-        select(
-            Tasking.demarche_id,
-            Tasking.status,
-            func.count(),
-            func.sum(case((overdue, 1), else_=0)),
-        )
+        select(Tasking.demarche_id, Tasking.status, *_tally(settings))
         .where(
             # ids are demarches the actor may see: only the post restriction is left.
             Tasking.demarche_id.in_(ids),
@@ -111,14 +110,8 @@ def demarche_tally(
 ) -> tuple[Progress, int]:
     """One demarche's progress bar (its action taskings) and how many of its taskings of
     any role the actor may see, from one GROUP BY. The demarche is visible already."""
-    overdue = overdue_clause(settings)
     rows = session.execute(
-        select(
-            Tasking.role,
-            Tasking.status,
-            func.count(),
-            func.sum(case((overdue, 1), else_=0)),
-        )
+        select(Tasking.role, Tasking.status, *_tally(settings))
         .where(Tasking.demarche_id == demarche_id, own_post_only(actor))
         .group_by(Tasking.role, Tasking.status)
     ).all()
