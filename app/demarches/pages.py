@@ -60,16 +60,9 @@ POSITION_PATTERNS = {
 }
 
 
-def _texts_for(d: overview.DemarcheSheet) -> dict[str, Any]:
-    """The talking points the sheet's reader may read, how many are withheld, and the
-    banner of the highest classification shown."""
-    return {
-        "points": d.talking_points,
-        "withheld": d.withheld,
-        "banner": queries.highest(
-            [d.classification] + [p.classification for p in d.talking_points]
-        ),
-    }
+def _banner(d: overview.DemarcheSheet) -> Classification:
+    """The highest classification the page shows: the demarche's, or a readable point's."""
+    return queries.highest([d.classification] + [p.classification for p in d.talking_points])
 
 
 def show_page(
@@ -109,7 +102,7 @@ def show_page(
         status_code=status_code,
         d=d,
         targets=targets,
-        **_texts_for(d),
+        banner=_banner(d),
         taskings=shown,
         tasking_count=tasking_count,
         page=page,
@@ -461,7 +454,7 @@ def amend_page(
         "demarches/amend.html",
         status_code=status_code,
         d=d,
-        **_texts_for(d),
+        banner=_banner(d),
         targets=service.target_rows(session, d.id),
         form=form,
         removed=set(form.get("remove", ())),
