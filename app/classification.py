@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 
 class Classification(enum.StrEnum):
@@ -74,3 +75,8 @@ def from_marking(marking: str | None) -> Classification:
     if "SBU" in m or "SENSITIVE" in m or "FOR OFFICIAL USE ONLY" in m or "FOUO" in m:
         return Classification.SBU
     return Classification.UNCLASSIFIED
+
+
+def highest(levels: Iterable[Classification]) -> Classification:
+    """The banner of a page that shows these: the highest of them."""
+    return max(levels, default=Classification.UNCLASSIFIED, key=lambda c: c.rank)

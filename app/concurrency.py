@@ -24,8 +24,30 @@ def _normalise(tag: str) -> str:
     return tag[2:] if tag.startswith("W/") else tag
 
 
+STALE = (
+    "Someone else changed this {kind} after you opened the page (you read version {read}; "
+    "it is now version {now}). Nothing was saved: check the current state below and try again."
+)
+
+
 def require_if_match(request: Request, kind: str, row: Any) -> None:
-    header = request.headers.get("if-match")
+    require_version(kind, row, if_match=request.headers.get("if-match"))
+
+
+def require_version(
+    kind: str, row: Any, *, if_match: str | None = None, form_version: int | None = None
+) -> None:
+    """The writer read the row's current version, or the write is refused: 428 when it
+    does not say which it read, 412 when that is stale. The API says it in If-Match; a
+    page's form carries the version it was read at (its If-Match)."""
+    if form_version is not None:
+        if form_version != row.version:
+            raise PreconditionFailed(
+                STALE.format(kind=kind, read=form_version, now=row.version),
+                current_version=row.version,
+            )
+        return
+    header = if_match
     current = etag(kind, row.id, row.version)
     if not header:
         raise PreconditionRequired(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from fastapi import Response
 from pydantic import BaseModel
@@ -20,3 +20,9 @@ def model_response(
         media_type="application/json",
         headers=dict(headers) if headers else None,
     )
+
+
+def model_list_response(models: Sequence[BaseModel]) -> Response:
+    """A JSON array of models, each serialized once in pydantic's core."""
+    body = b"[" + b",".join(m.model_dump_json().encode() for m in models) + b"]"
+    return Response(body, media_type="application/json")

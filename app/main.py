@@ -21,7 +21,7 @@ from app.db import make_engine, make_read_sessionmaker, make_write_sessionmaker
 from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
-from app.errors import install_error_handlers
+from app.handlers import install_error_handlers
 from app.limits import BodySizeLimit
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings

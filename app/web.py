@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import Role, User, WebSession
+from app.auth.policy import Permission, allows
 from app.auth.service import session_for_cookie
 from app.classification import Classification
 from app.deps import SessionDep
@@ -70,6 +71,9 @@ class Viewer:
     role: Role
     post: PostLabel | None
     csrf_token: str
+    # What the header links to, as the policy decides it (templates never check a role).
+    has_inbox: bool
+    writes_demarches: bool
 
     @classmethod
     def of(cls, ws: WebSession) -> Viewer:
@@ -79,6 +83,8 @@ class Viewer:
             role=user.role,
             post=PostLabel(post.code, post.name) if post is not None else None,
             csrf_token=ws.csrf_token,
+            has_inbox=allows(user, Permission.ACT_FOR_POST) and user.post_id is not None,
+            writes_demarches=allows(user, Permission.WRITE_DEMARCHES),
         )
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.audit import record
 from app.auth.models import Role
-from app.demarches.models import Demarche, TaskingRole
+from app.demarches.models import Demarche
 from app.taskings.models import Tasking
+from app.vocabulary import TaskingRole
 from tests.factories import make_post, make_user
 
 

@@ -1,25 +1,32 @@
-"""Who may do what, in one place.
+"""Who may see what and who may do what, in one place.
 
-Two kinds of rule live here:
-- permissions by role (`require`), for actions such as issuing a demarche;
-- visibility (`visible_demarches`), a SQL filter that every list, count,
-  dashboard, search and export uses, so they cannot drift apart. A demarche
-  the reader may not see answers 404 exactly like one that does not exist.
+Three kinds of rule live here, and nowhere else:
+- permissions by role (`require`), for actions such as issuing a demarche, and who
+  may act on a given record (`side_for`: the tasked post or the desk);
+- visibility: SQL filters (`visible_demarches`, `visible_taskings`, `visible_events`,
+  ...) that every list, count, dashboard, search and export uses, so they cannot
+  drift apart. A record the reader may not see answers 404 exactly like a missing one;
+- withholding (`withhold`): which marked portions of a visible record a reader gets.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from typing import NamedTuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
+from app.audit import AuditEvent
 from app.auth.models import Role, User
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheStatus
 from app.errors import Forbidden
+from app.taskings.models import Tasking
+
+P = TypeVar("P")
 
 log = logging.getLogger("app.access")
 
@@ -87,8 +94,6 @@ class Reader(NamedTuple):
 
 def visible_demarches(actor: User | Reader) -> ColumnElement[bool]:
     """The WHERE clause for demarches this actor may know exist."""
-    from app.taskings.models import Tasking  # taskings depend on demarches, not the reverse
-
     levels = Classification.at_or_below(actor.clearance)
     # Cleared for every level: no test to make (and none for the planner to weigh).
     cleared = Demarche.classification.in_(levels) if len(levels) < len(Classification) else true()
@@ -109,5 +114,100 @@ def sees_every_demarche(actor: User | Reader) -> bool:
     return actor.role != Role.POST_OFFICER and cleared_for_all
 
 
-def may_read_portion(actor: User, marking: Classification) -> bool:
+def visible_taskings(actor: User | Reader) -> ColumnElement[bool]:
+    """Taskings of visible demarches; a post officer sees only their own post's.
+
+    A correlated EXISTS on the tasking's own demarche: a key lookup per tasking,
+    where an IN over every visible demarche made the database read them all.
+    """
+    if sees_every_demarche(actor):
+        return own_post_only(actor)  # every tasking has its demarche (a foreign key)
+    clause = exists(
+        select(Demarche.id)
+        .where(Demarche.id == Tasking.demarche_id, visible_demarches(actor))
+        # Its own demarches, even inside a query that joins demarches too.
+        .correlate_except(Demarche)
+    )
+    return and_(clause, own_post_only(actor))
+
+
+def own_post_only(actor: User | Reader) -> ColumnElement[bool]:
+    """A post officer's restriction alone, for queries whose demarches are already visible."""
+    return Tasking.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true()
+
+
+def visible_events(actor: User | Reader) -> ColumnElement[bool]:
+    """Of a visible demarche's audit events, those this reader may see: a post sees its
+    own records and the desk's, never another post's."""
+    if actor.role == Role.POST_OFFICER:
+        return or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id)
+    return true()
+
+
+# -- who may act on a tasking -----------------------------------------------------------
+
+
+class Side(enum.StrEnum):
+    """Who moves a tasking: the post it belongs to, the desk that issued it, or the
+    demarche itself (cancelled, closed or amended, it takes taskings back or revives them)."""
+
+    POST = "post"
+    DESK = "desk"
+    DEMARCHE = "demarche"
+
+
+def side_for(actor: User, post_id: int) -> Side | None:
+    """Which side of a tasking's workflow this actor may move, for a tasking of this post."""
+    if allows(actor, Permission.ACT_FOR_POST) and actor.post_id == post_id:
+        return Side.POST
+    if allows(actor, Permission.MANAGE_TASKINGS):
+        return Side.DESK
+    return None
+
+
+def require_side(actor: User, post_id: int, expected: Side, doing: str) -> None:
+    """403 unless this actor is on the expected side of a tasking of this post."""
+    if side_for(actor, post_id) != expected:
+        who = "the tasked post" if expected == Side.POST else "the desk"
+        raise deny(actor, f"Only {who} may {doing} this tasking.")
+
+
+def require_follow_up(actor: User, post_id: int) -> Side:
+    """Responses and commitments are followed up by the tasked post or the desk."""
+    side = side_for(actor, post_id)
+    if side is None:
+        raise deny(actor, "Only the tasked post or the desk may follow this up.")
+    return side
+
+
+def require_post_officer(actor: User, *, route: str = "") -> None:
+    """The inbox and its tasking pages are a post's: a role that never has one is refused
+    before any lookup, so the answer is the same for every id."""
+    if actor.role != Role.POST_OFFICER or actor.post_id is None:
+        raise deny(
+            actor,
+            "The inbox lists what a post must do; it is for post officers. "
+            "Desk officers follow taskings from each demarche's page and the overdue board.",
+            reason="inbox without a post",
+            route=route,
+        )
+
+
+# -- withholding ------------------------------------------------------------------------
+
+
+def may_read_portion(actor: User | Reader, marking: Classification) -> bool:
     return marking <= actor.clearance
+
+
+def withhold(
+    actor: User | Reader, portions: Iterable[P], marking: Callable[[P], Classification]
+) -> tuple[list[P], list[P]]:
+    """The one withholding rule: of these marked portions (points, paragraphs, dates),
+    those this reader may read and those withheld from them, each in the given order.
+    Every reader that shows a portion goes through here."""
+    readable: list[P] = []
+    withheld: list[P] = []
+    for portion in portions:
+        (readable if may_read_portion(actor, marking(portion)) else withheld).append(portion)
+    return readable, withheld

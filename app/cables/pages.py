@@ -20,14 +20,15 @@ from app.cables import service
 from app.cables.models import CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking
+from app.concurrency import STALE
 from app.dashboards.queries import PAGE_SIZE
+from app.demarches import reads as demarche_reads
 from app.demarches import service as demarches
-from app.demarches.pages import STALE
 from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep
 from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.posts.models import Post
-from app.taskings import service as taskings
+from app.taskings import reads as tasking_reads
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
 from app.web import CsrfChecked, PageUser, render
 
@@ -125,7 +126,7 @@ def _draft_page(
     error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    d = demarches.get_visible(session, demarche_id, actor=user)
+    d = demarche_reads.load(session, demarche_id, actor=user)
     posts = [
         (code, name)
         for code, name in session.execute(
@@ -157,7 +158,7 @@ def add_targets(
 ) -> Response:
     """Fix the addressees the registry could not place: add posts to the draft."""
     require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    d = demarches.get_visible(session, demarche_id, actor=user)
+    d = demarche_reads.load(session, demarche_id, actor=user)
     if version != d.version:
         raise Invalid(STALE.format(kind="demarche", read=version, now=d.version))
     have = [
@@ -182,7 +183,7 @@ def _reply_page(
 ) -> HTMLResponse:
     cable = service.get_visible(session, reply.cable_id, actor=user)
     tasking = (
-        taskings.get_visible(session, reply.tasking_id, actor=user)
+        tasking_reads.load(session, reply.tasking_id, actor=user)
         if reply.tasking_id is not None
         else None
     )

@@ -25,7 +25,7 @@ from app.cables.schemas import (
     ReplyPage,
 )
 from app.concurrency import require_if_match, set_etag
-from app.demarches import service as demarches
+from app.demarches import reads as demarche_reads
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import Invalid
 
@@ -259,5 +259,6 @@ def draft_demarche(
     drafted = service.draft_demarche(session, cable, actor=actor)
     session.flush()
     set_etag(response, "demarche", drafted.demarche)
-    out = demarches.to_out(session, drafted.demarche, actor=actor)
+    session.flush()
+    out = demarche_reads.read_out(session, drafted.demarche.id, actor=actor)
     return DraftOut(**out.model_dump(), unresolved=drafted.unresolved, warnings=drafted.warnings)

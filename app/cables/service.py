@@ -23,11 +23,15 @@ from app.demarches import service as demarches
 from app.demarches.models import Demarche, DemarcheStatus, TaskingRole
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn, clean_tags
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Collective, Post
+from app.taskings import reads as tasking_reads
 from app.taskings import service as taskings
 from app.taskings.models import Tasking
+from app.taskings.workflow import audit_tasking
+from app.vocabulary import Precedence
 
-from .models import Cable, CableKind, CableReply, Precedence, ReplyStatus
+from .models import Cable, CableKind, CableReply, ReplyStatus
 from .parser import ParsedCable, looks_like_cable, parse_cable
 from .replies import originator_routing, suggest_reply
 from .schemas import ConfirmReplyIn, Unresolved
@@ -114,9 +118,10 @@ def list_visible(
     if kind is not None:
         stmt = stmt.where(Cable.kind == kind)
     if cursor:
-        stmt = stmt.where(Cable.id < demarches.decode_cursor(cursor))
+        (before,) = decode_cursor(cursor, int)
+        stmt = stmt.where(Cable.id < before)
     rows = list(session.scalars(stmt.order_by(Cable.id.desc()).limit(limit + 1)))
-    next_cursor = demarches.encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -713,11 +718,12 @@ def list_replies(
     if status is not None:
         stmt = stmt.where(CableReply.status == status)
     if cursor:
-        stmt = stmt.where(CableReply.id < demarches.decode_cursor(cursor))
+        (before,) = decode_cursor(cursor, int)
+        stmt = stmt.where(CableReply.id < before)
     rows = [
         (r, c) for r, c in session.execute(stmt.order_by(CableReply.id.desc()).limit(limit + 1))
     ]
-    next_cursor = demarches.encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -728,7 +734,7 @@ def reply_tasking(session: Session, reply: CableReply, *, actor: User) -> Taskin
             f"Cable reply {reply.id} is {reply.status.value}; only a matched reply is confirmed.",
             current_state=reply.status.value,
         )
-    tasking = taskings.get_visible(session, reply.tasking_id, actor=actor)
+    tasking = tasking_reads.load(session, reply.tasking_id, actor=actor)
     _may_review(actor, tasking)
     return tasking
 
@@ -786,13 +792,13 @@ def match_by_hand(
         raise Conflict(
             f"Cable reply {reply.id} is already confirmed.", current_state=reply.status.value
         )
-    tasking = taskings.get_visible(session, tasking_id, actor=actor)
+    tasking = tasking_reads.load(session, tasking_id, actor=actor)
     before = {"status": reply.status, "tasking_id": reply.tasking_id}
     reply.tasking_id = tasking.id
     reply.demarche_id = tasking.demarche_id
     reply.status = ReplyStatus.MATCHED
     session.flush()
-    taskings.audit_tasking(
+    audit_tasking(
         session,
         tasking,
         "match_by_hand",

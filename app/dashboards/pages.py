@@ -51,6 +51,9 @@ def home(
         banner=result.banner,
         result=result,
         filters=filters,
+        heading="Outstanding demarches"
+        if filters.status == DemarcheStatus.ISSUED
+        else f"{filters.status.capitalize()} demarches",
         statuses=list(DemarcheStatus),
         regions=list(Region),
         tags=tags,

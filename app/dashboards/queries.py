@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, case, ex
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
-from app.auth.policy import Reader, visible_demarches
-from app.classification import Classification
+from app.auth.policy import Reader, own_post_only, visible_demarches, visible_taskings
+from app.classification import Classification, highest
 from app.db import UTCDateTime, today_utc
 from app.demarches.models import (
     Demarche,
@@ -28,13 +28,7 @@ from app.demarches.models import (
 from app.posts.models import Post, Region
 from app.settings import Settings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
-from app.taskings.service import (
-    overdue_clause,
-    overdue_on,
-    own_post_only,
-    urgent_cutoff,
-    visible_taskings,
-)
+from app.taskings.overdue import overdue_clause, overdue_on, urgent_cutoff
 
 PAGE_SIZE = 50
 
@@ -47,10 +41,6 @@ PROGRESS_STATES: tuple[TaskingStatus, ...] = (
     TaskingStatus.CLOSED,
     TaskingStatus.UNABLE,
 )
-
-
-def highest(levels: list[Classification]) -> Classification:
-    return max(levels, default=Classification.UNCLASSIFIED, key=lambda c: c.rank)
 
 
 @dataclass

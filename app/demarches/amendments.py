@@ -10,18 +10,14 @@ from sqlalchemy.orm import Session
 from app.audit import jsonable
 from app.auth.models import User
 from app.db import today_utc, utcnow
-from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
+from app.demarches import rules
+from app.demarches.models import Demarche, DemarcheRevision
+from app.demarches.rules import DemarcheAction
 from app.demarches.schemas import AmendIn
-from app.demarches.service import (
-    audit,
-    replace_texts,
-    resolve_targets,
-    snapshot,
-    tasking_for,
-)
-from app.errors import Conflict, Invalid
-from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
-from app.taskings.service import audit_tasking, settle_demarche, withdraw
+from app.demarches.service import audit, replace_texts, resolve_targets, tasking_for
+from app.errors import Invalid
+from app.taskings.models import OPEN_STATUSES, Tasking
+from app.taskings.workflow import audit_tasking, revive, withdraw
 
 
 def amend(
@@ -33,15 +29,10 @@ def amend(
     deadline move with it. Posts see the change through their seen_revision.
     """
     today = today or today_utc()
-    if demarche.status != DemarcheStatus.ISSUED:
-        raise Conflict(
-            f"Demarche {demarche.id} is {demarche.status.value}: only an issued demarche is "
-            "amended (edit a draft directly).",
-            current_state=demarche.status.value,
-        )
+    rules.check(demarche, DemarcheAction.AMEND)
     if data.deadline is not None and data.deadline < today:
         raise Invalid(f"The new deadline {data.deadline.isoformat()} is in the past.")
-    before = snapshot(demarche)
+    before = demarche.snapshot()
     session.add(
         DemarcheRevision(
             demarche_id=demarche.id,
@@ -91,7 +82,7 @@ def amend(
             session.flush()
             prior = taskings.get(key)
             if prior is not None:  # re-added after removal: revive the same tasking
-                prior.status = TaskingStatus.PENDING
+                revive(prior)
                 prior.due_date = w.due_date or demarche.deadline
                 prior.role = w.role
                 new = prior
@@ -126,7 +117,7 @@ def amend(
         "amend",
         actor=actor,
         before=before,
-        after={**snapshot(demarche), "revision": demarche.revision, "reason": data.reason},
+        after={**demarche.snapshot(), "revision": demarche.revision, "reason": data.reason},
     )
-    settle_demarche(session, demarche, actor=actor)
+    rules.settle(session, demarche, actor=actor)
     return demarche

@@ -6,14 +6,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
-from app.auth.models import Role, User
-from app.auth.policy import Reader, may_read_portion
+from app.auth.models import User
+from app.auth.policy import Reader, visible_events, withhold
 from app.classification import Classification
-from app.demarches.models import Demarche, DemarcheRevision
+from app.demarches.models import DemarcheRevision
 from app.demarches.schemas import AuditEventOut, RevisionOut
 from app.posts.models import Post
 
@@ -35,14 +35,6 @@ def revisions(session: Session, demarche_id: int, *, actor: User) -> list[Revisi
             )
         )
     return out
-
-
-def visible_events(actor: User | Reader) -> ColumnElement[bool]:
-    """Of a visible demarche's events, those this reader may see."""
-    if actor.role == Role.POST_OFFICER:
-        # A post sees its own records and the desk's, never another post's.
-        return or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id)
-    return true()
 
 
 def _events(demarche_id: Any, actor: User | Reader, *columns: Any) -> Select[Any]:
@@ -75,14 +67,14 @@ def _out(rows: Any, actor: User) -> list[AuditEventOut]:
 
 def timeline(
     session: Session,
-    demarche: Demarche,
+    demarche_id: int,
     *,
     actor: User,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[AuditEventOut]:
     """The demarche's audit trail in order (a page of it, given a limit)."""
-    stmt = _events(demarche.id, actor).order_by(AuditEvent.id)
+    stmt = _events(demarche_id, actor).order_by(AuditEvent.id)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return _out(session.execute(stmt), actor)
@@ -165,13 +157,17 @@ def _page_statement(reader: Reader) -> Select[Any]:
 
 def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:
     # Audit snapshots and revisions carry the points' text: keep out what the reader
-    # may not see.
+    # may not see (a point whose mark is lost is taken as SECRET).
     if not values or "talking_points" not in values:
         return values
-    points = [
-        p
-        if may_read_portion(actor, Classification(p.get("classification", "SECRET")))
-        else {**p, "text": None, "withheld": True}
-        for p in values["talking_points"]
-    ]
-    return {**values, "talking_points": points}
+    points = values["talking_points"]
+    _, hidden = withhold(
+        actor, points, lambda p: Classification(p.get("classification", "SECRET"))
+    )
+    withheld = {id(p) for p in hidden}
+    return {
+        **values,
+        "talking_points": [
+            {**p, "text": None, "withheld": True} if id(p) in withheld else p for p in points
+        ],
+    }

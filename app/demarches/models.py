@@ -10,9 +10,9 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import Base, enum_column, utcnow
+from app.vocabulary import Precedence, TaskingRole
 
 if TYPE_CHECKING:
     from app.posts.models import Post
@@ -28,11 +28,6 @@ class DemarcheStatus(enum.StrEnum):
 class PointUse(enum.StrEnum):
     PRIVATE = "private"
     PUBLIC = "public"
-
-
-class TaskingRole(enum.StrEnum):
-    ACTION = "action"
-    INFO = "info"
 
 
 class Demarche(Base):
@@ -99,6 +94,28 @@ class Demarche(Base):
     @property
     def tags(self) -> list[str]:
         return [t.tag for t in self.tag_rows]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The demarche as the audit trail and its revisions record it."""
+        return {
+            "subject": self.subject,
+            "summary": self.summary,
+            "classification": self.classification,
+            "status": self.status,
+            "deadline": self.deadline,
+            "delivery_level": self.delivery_level,
+            "tags": self.tags,
+            "objectives": [o.text for o in self.objectives],
+            "talking_points": [
+                {"text": p.text, "classification": p.classification, "use": p.use}
+                for p in self.talking_points
+            ],
+            "key_dates": [{"date": k.on, "what": k.what} for k in self.key_dates],
+            "targets": [
+                {"post": t.post.code, "country": t.country, "role": t.role, "due_date": t.due_date}
+                for t in self.targets
+            ],
+        }
 
 
 class DemarcheRevision(Base):

@@ -18,20 +18,23 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require
-from app.cables.models import Precedence
-from app.classification import Classification, from_marking
+from app.classification import Classification, from_marking, highest
+from app.concurrency import require_version
 from app.dashboards import queries
 from app.dashboards.queries import Progress
 from app.db import today_utc
-from app.demarches import amendments, history, overview, service
+from app.demarches import amendments, guards, history, reads, rules, service
 from app.demarches.models import Demarche, DemarcheStatus, PointUse
+from app.demarches.rules import DemarcheAction
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
-from app.errors import DomainError, Invalid
+from app.errors import DomainError, Invalid, PreconditionFailed
+from app.forms import field_errors
 from app.posts.models import Collective, Post, Region
 from app.settings import Settings
 from app.taskings.models import Position
-from app.taskings.service import moves_for
+from app.taskings.workflow import moves_of
+from app.vocabulary import Precedence
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -45,10 +48,6 @@ DONE = {
     "closed": "Closed.",
     "moved": "Tasking updated.",
 }
-STALE = (
-    "Someone else changed this {kind} after you opened the page (you read version {read}; "
-    "it is now version {now}). Nothing was saved: check the current state below and try again."
-)
 
 POSITION_PATTERNS = {
     Position.SUPPORTS: "solid-dark",
@@ -60,9 +59,9 @@ POSITION_PATTERNS = {
 }
 
 
-def _banner(d: overview.DemarcheSheet) -> Classification:
+def _banner(d: reads.DemarcheSheet) -> Classification:
     """The highest classification the page shows: the demarche's, or a readable point's."""
-    return queries.highest([d.classification] + [p.classification for p in d.talking_points])
+    return highest([d.classification] + [p.classification for p in d.talking_points])
 
 
 def show_page(
@@ -78,10 +77,12 @@ def show_page(
     error: str = "",
     notice: str = "",
 ) -> HTMLResponse:
-    d = overview.sheet(session, demarche_id, actor=user)
-    # A draft has no taskings yet, and lists its targets instead.
+    # A draft has no taskings yet, and lists its targets instead: read them then only.
+    d = reads.sheet(session, demarche_id, actor=user)
     issued = d.status != DemarcheStatus.DRAFT
-    targets = [] if issued else service.target_rows(session, d.id)
+    if not issued:
+        d = reads.sheet(session, demarche_id, actor=user, with_targets=True)
+    targets = d.targets or []
     progress, tasking_count, shown, chart = Progress(), 0, [], []
     pages = 1
     if issued:
@@ -91,7 +92,7 @@ def show_page(
         )
         pages = max(1, -(-tasking_count // PAGE_SIZE))
         page = min(max(page, 1), pages)
-        shown = overview.tasking_lines(
+        shown = reads.tasking_lines(
             session, d.id, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         chart = queries.responses_by_position(session, d.id, actor=user)
@@ -116,12 +117,16 @@ def show_page(
         tl_pages=timeline.pages,
         revisions=history.revisions(session, d.id, actor=user),
         actions={
-            t.id: moves_for(
+            t.id: moves_of(
                 user, post_id=t.post_id, status=t.status, role=t.role, demarche_status=d.status
             )
             for t in shown
         },
-        may_write=allows(user, Permission.WRITE_DEMARCHES),
+        desk_actions=rules.desk_actions(d.status)
+        if allows(user, Permission.WRITE_DEMARCHES)
+        else [],
+        issued=d.status == DemarcheStatus.ISSUED,
+        is_draft=d.status == DemarcheStatus.DRAFT,
         today=today_utc(),
         error=error,
         notice=notice or DONE.get(request.query_params.get("done", ""), ""),
@@ -206,21 +211,6 @@ def _expand_targets(
             .order_by(Post.code)
         )
     return list(dict.fromkeys(codes))
-
-
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors keyed by the form field they belong to (the first per field)."""
-    out: dict[str, str] = {}
-    for e in exc.errors():
-        name = str(e["loc"][0]) if e["loc"] else "form"
-        msg = e["msg"].removeprefix("Value error, ")
-        # An empty field fails min_length 1 (blanks are stripped): say what that means.
-        if e["type"] == "missing" or (
-            e["type"] == "string_too_short" and e.get("ctx", {}).get("min_length") == 1
-        ):
-            msg = "This field is required."
-        out.setdefault(name, msg)
-    return out
 
 
 @router.get("/demarches/new", name="new_demarche")
@@ -332,17 +322,13 @@ def _desk_move(
     done: str,
     move,
 ) -> Response:
-    d = service.get_visible(session, demarche_id, actor=user)
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    if version != d.version:
+    # 404 and 403 answer as an error page; a stale form shows the page again with why.
+    d = guards.to_write(session, demarche_id, actor=user, route=request.url.path, skip_version=True)
+    try:
+        require_version("demarche", d, form_version=version)
+    except DomainError as exc:
         return show_page(
-            request,
-            session,
-            settings,
-            user,
-            demarche_id,
-            status_code=409,
-            error=STALE.format(kind="demarche", read=version, now=d.version),
+            request, session, settings, user, demarche_id, status_code=exc.status, error=exc.detail
         )
     try:
         move(d)
@@ -444,10 +430,10 @@ def amend_page(
 ) -> HTMLResponse:
     """The amendment form beside the text it amends (a page of its own: with a checkbox
     per target it weighed on every view of the demarche)."""
-    d = overview.sheet(session, demarche_id, actor=user)
-    if d.status != DemarcheStatus.ISSUED and not error:
+    d = reads.sheet(session, demarche_id, actor=user, with_targets=True)
+    if DemarcheAction.AMEND not in rules.desk_actions(d.status) and not error:
         status_code = 409
-        error = f"Demarche {d.id} is {d.status.value}: only an issued demarche is amended."
+        error = f"Demarche {d.id} is {d.status}: only an issued demarche is amended."
     form = form or {}
     return render(
         request,
@@ -455,7 +441,8 @@ def amend_page(
         status_code=status_code,
         d=d,
         banner=_banner(d),
-        targets=service.target_rows(session, d.id),
+        targets=d.targets or [],
+        amendable=DemarcheAction.AMEND in rules.desk_actions(d.status),
         form=form,
         removed=set(form.get("remove", ())),
         errors=errors or {},
@@ -469,7 +456,7 @@ def amend_form(
 ) -> HTMLResponse:
     # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
     if not allows(user, Permission.WRITE_DEMARCHES):
-        overview.sheet(session, demarche_id, actor=user)
+        reads.require_visible(session, demarche_id, actor=user)
         require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
     return amend_page(request, session, user, demarche_id)
 
@@ -488,8 +475,6 @@ def amend_demarche(
     add_posts: Annotated[str, Form(max_length=2_000)] = "",
     remove: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    d = service.get_visible(session, demarche_id, actor=user)
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
     form = {
         "reason": reason,
         "deadline": deadline,
@@ -504,8 +489,16 @@ def amend_demarche(
             request, session, user, demarche_id, form=form, status_code=status_code, **problems
         )
 
-    if version != d.version:
-        return again(409, error=AMEND_STALE.format(read=version, now=d.version))
+    # 404 and 403 answer as an error page; a stale form or a demarche that is not
+    # issued shows the form again with why.
+    d = guards.to_write(session, demarche_id, actor=user, route=request.url.path, skip_version=True)
+    try:
+        require_version("demarche", d, form_version=version)
+        rules.check(d, DemarcheAction.AMEND)
+    except PreconditionFailed:
+        return again(412, error=AMEND_STALE.format(read=version, now=d.version))
+    except DomainError as exc:
+        return again(exc.status, error=exc.detail)
     raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
     if objectives.strip():
         raw["objectives"] = _lines(objectives)

@@ -1,3 +1,7 @@
+"""The demarches API: reads through app/demarches/reads.py, writes through
+WritableDemarche (404 → 403 → 428/412) and then the service (409 → 422). Every answer
+is a schema written once by model_response, with the ETag of what it shows."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.concurrency import etag, require_if_match
-from app.demarches import amendments, history, service
-from app.demarches.models import Demarche, DemarcheStatus
+from app.concurrency import etag
+from app.demarches import amendments, history, listing, reads, service
+from app.demarches.guards import VisibleDemarche, WritableDemarche
+from app.demarches.models import DemarcheStatus
 from app.demarches.schemas import (
     AmendIn,
     AuditEventOut,
@@ -23,9 +28,19 @@ from app.demarches.schemas import (
     RevisionOut,
 )
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.http import model_response
+from app.http import model_list_response, model_response
+from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
+
+
+def _demarche(session: Session, demarche_id: int, actor: User, status_code: int = 200) -> Response:
+    """The demarche as it now stands (a write's answer is read back in its transaction)."""
+    session.flush()
+    out = reads.read_out(session, demarche_id, actor=actor)
+    return model_response(
+        out, status_code=status_code, headers={"ETag": etag("demarche", out.id, out.version)}
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DemarcheOut)
@@ -33,16 +48,7 @@ def create_demarche(data: DemarcheIn, session: SessionDep, actor: CurrentUser, r
     """Create a draft demarche with its objectives, talking points, key dates and targets."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     demarche = service.create_draft(session, data, actor=actor)
-    return _answer(session, demarche, actor, status_code=status.HTTP_201_CREATED)
-
-
-def _answer(session, demarche, actor, status_code: int = 200) -> Response:
-    session.flush()
-    return model_response(
-        service.to_out(session, demarche, actor=actor),
-        status_code=status_code,
-        headers={"ETag": etag("demarche", demarche.id, demarche.version)},
-    )
+    return _demarche(session, demarche.id, actor, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("", response_model=DemarchePage)
@@ -56,12 +62,12 @@ def list_demarches(
     deadline_before: date | None = None,
     deadline_after: date | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the subject")] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ):
     """List the demarches you may see, newest first, filtered and paginated by cursor."""
-    limit = min(limit or settings.default_page_size, settings.max_page_size)
-    filters = service.DemarcheFilters(
+    size = page_size(limit, settings)
+    filters = listing.DemarcheFilters(
         status=status,
         post=post,
         tag=tag,
@@ -69,101 +75,71 @@ def list_demarches(
         deadline_after=deadline_after,
         q=q,
     )
-    rows, next_cursor = service.list_visible(
-        session, actor=actor, filters=filters, limit=limit, cursor=cursor
+    rows, next_cursor = listing.list_visible(
+        session, actor=actor, filters=filters, limit=size, cursor=cursor
     )
-    return model_response(DemarchePage(items=rows, next_cursor=next_cursor, limit=limit))
-
-
-def _to_write(session: Session, demarche_id: int, actor: User, request: Request) -> Demarche:
-    """The demarche a desk write acts on: visible (404), yours to write (403), and your
-    copy current (If-Match: 428, 412), in that order."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    require_if_match(request, "demarche", demarche)
-    return demarche
+    return model_response(DemarchePage(items=rows, next_cursor=next_cursor, limit=size))
 
 
 @router.get("/{demarche_id}", response_model=DemarcheOut)
 def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
     """One demarche, with the talking points your clearance allows. Sends an ETag."""
-    demarche = service.get_visible(session, demarche_id, actor=actor)
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche_id, actor)
 
 
 @router.patch("/{demarche_id}", response_model=DemarcheOut)
 def update_demarche(
-    demarche_id: int,
-    data: DemarcheUpdate,
-    session: SessionDep,
-    actor: CurrentUser,
-    request: Request,
+    demarche: WritableDemarche, data: DemarcheUpdate, session: SessionDep, actor: CurrentUser
 ):
     """Edit a draft. Lists you send replace the draft's lists whole."""
-    demarche = _to_write(session, demarche_id, actor, request)
     service.update_draft(session, demarche, data, actor=actor)
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche.id, actor)
 
 
 @router.post("/{demarche_id}/issue", response_model=DemarcheOut)
-def issue_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request):
+def issue_demarche(demarche: WritableDemarche, session: SessionDep, actor: CurrentUser):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
-    demarche = _to_write(session, demarche_id, actor, request)
     service.issue(session, demarche, actor=actor)
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche.id, actor)
 
 
 @router.post("/{demarche_id}/cancel", response_model=DemarcheOut)
 def cancel_demarche(
-    demarche_id: int,
+    demarche: WritableDemarche,
     session: SessionDep,
     actor: CurrentUser,
-    request: Request,
     data: CancelIn | None = None,
 ):
     """Cancel a draft or issued demarche; its open taskings are cancelled with it."""
-    demarche = _to_write(session, demarche_id, actor, request)
     service.cancel(session, demarche, actor=actor, reason=data.reason if data else "")
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche.id, actor)
 
 
 @router.post("/{demarche_id}/amend", response_model=DemarcheOut)
 def amend_demarche(
-    demarche_id: int,
-    data: AmendIn,
-    session: SessionDep,
-    actor: CurrentUser,
-    request: Request,
+    demarche: WritableDemarche, data: AmendIn, session: SessionDep, actor: CurrentUser
 ):
     """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
-    demarche = _to_write(session, demarche_id, actor, request)
     amendments.amend(session, demarche, data, actor=actor)
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche.id, actor)
 
 
 @router.post("/{demarche_id}/close", response_model=DemarcheOut)
 def close_demarche(
-    demarche_id: int,
-    data: CloseIn,
-    session: SessionDep,
-    actor: CurrentUser,
-    request: Request,
+    demarche: WritableDemarche, data: CloseIn, session: SessionDep, actor: CurrentUser
 ):
     """Close an issued demarche with a reason; taskings still open are cancelled."""
-    demarche = _to_write(session, demarche_id, actor, request)
     service.close(session, demarche, actor=actor, reason=data.reason)
-    return _answer(session, demarche, actor)
+    return _demarche(session, demarche.id, actor)
 
 
 @router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])
-def list_revisions(demarche_id: int, session: SessionDep, actor: CurrentUser):
+def list_revisions(demarche_id: VisibleDemarche, session: SessionDep, actor: CurrentUser):
     """Earlier texts of an amended demarche, oldest first (revision 0 is as issued)."""
-    demarche = service.get_visible(session, demarche_id, actor=actor, targets=False)
-    return history.revisions(session, demarche.id, actor=actor)
+    return model_list_response(history.revisions(session, demarche_id, actor=actor))
 
 
 @router.get("/{demarche_id}/timeline", response_model=list[AuditEventOut])
-def get_timeline(demarche_id: int, session: SessionDep, actor: CurrentUser):
+def get_timeline(demarche_id: VisibleDemarche, session: SessionDep, actor: CurrentUser):
     """Every recorded change to the demarche and its taskings, in order, with who did it."""
-    demarche = service.get_visible(session, demarche_id, actor=actor, targets=False)
-    return history.timeline(session, demarche, actor=actor)
+    return model_list_response(history.timeline(session, demarche_id, actor=actor))

@@ -1,21 +1,19 @@
-"""Demarche rules: drafting, issuing, cancelling, and what a reader may see of one."""
+"""Demarche commands: drafting, issuing, cancelling and closing. Each checks the
+lifecycle table (app/demarches/rules.py), writes the change and its audit event, and
+flushes; the caller commits. What a demarche shows is read by app/demarches/reads.py."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, func, literal, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
-from app.auth.policy import Reader, may_read_portion, visible_demarches
-from app.db import today_utc, utcnow
+from app.db import today_utc
+from app.demarches import rules
 from app.demarches.models import (
     Demarche,
     DemarcheStatus,
@@ -24,301 +22,14 @@ from app.demarches.models import (
     KeyDate,
     Objective,
     TalkingPoint,
-    TaskingRole,
 )
-from app.demarches.schemas import (
-    DemarcheIn,
-    DemarcheOut,
-    DemarcheSummary,
-    DemarcheUpdate,
-    KeyDateIn,
-    KeyDateOut,
-    TalkingPointIn,
-    TalkingPointOut,
-    TargetIn,
-    TargetOut,
-    TaskingBrief,
-)
-from app.errors import Conflict, Invalid, NotFound
+from app.demarches.rules import DemarcheAction
+from app.demarches.schemas import DemarcheIn, DemarcheUpdate, KeyDateIn, TalkingPointIn, TargetIn
+from app.errors import Invalid
 from app.posts.models import Post
-from app.taskings.models import Tasking, TaskingStatus
-
-# -- reading ------------------------------------------------------------------
-
-
-def _with_children(stmt: Select[Any], *, targets: bool = True) -> Select[Any]:
-    # One query per child table, never one per row.
-    stmt = stmt.options(
-        selectinload(Demarche.objectives),
-        selectinload(Demarche.talking_points),
-        selectinload(Demarche.key_dates),
-        selectinload(Demarche.tag_rows),
-    )
-    if targets:
-        stmt = stmt.options(selectinload(Demarche.targets).joinedload(DemarcheTarget.post))
-    return stmt
-
-
-def get_visible(
-    session: Session, demarche_id: int, *, actor: User, targets: bool = True
-) -> Demarche:
-    """The demarche if this actor may see it; otherwise the same 404 as a missing id.
-
-    targets=False leaves its targets unloaded, for readers that only show them
-    (target_rows): as objects, 200 targets and their posts cost some 5 ms.
-    """
-    demarche = session.scalar(
-        _with_children(select(Demarche), targets=targets).where(
-            Demarche.id == demarche_id, visible_demarches(actor)
-        )
-    )
-    if demarche is None:
-        raise NotFound(f"No demarche {demarche_id}.")
-    return demarche
-
-
-class TargetRow(NamedTuple):
-    """A target post as a page shows it."""
-
-    post_code: str
-    post_name: str
-    country: str
-    role: TaskingRole
-    due_date: date | None
-
-
-def target_rows(session: Session, demarche_id: int) -> list[TargetRow]:
-    """A demarche's targets, in the order they were given, as plain rows."""
-    return [
-        TargetRow(*row)
-        for row in session.execute(
-            select(
-                Post.code,
-                Post.name,
-                DemarcheTarget.country,
-                DemarcheTarget.role,
-                DemarcheTarget.due_date,
-            )
-            .join(Post, Post.id == DemarcheTarget.post_id)
-            .where(DemarcheTarget.demarche_id == demarche_id)
-            .order_by(DemarcheTarget.id)
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class DemarcheFilters:
-    status: DemarcheStatus | None = None
-    post: str | None = None
-    tag: str | None = None
-    deadline_before: date | None = None
-    deadline_after: date | None = None
-    q: str | None = None
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "id":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid("The cursor is not one this API handed out.") from exc
-
-
-def _tag_list(dialect: str) -> Any:
-    """A demarche's tags as one space-separated string in the row itself (tags hold no
-    spaces), so that a page of demarches is one query."""
-    if dialect == "postgresql":
-        agg = func.string_agg(DemarcheTag.tag, literal(" "))
-    else:
-        agg = func.group_concat(DemarcheTag.tag, literal(" "))
-    return (
-        select(agg)
-        .where(DemarcheTag.demarche_id == Demarche.id)
-        .correlate(Demarche)
-        .scalar_subquery()
-        .label("tags")
-    )
-
-
-def list_visible(
-    session: Session,
-    *,
-    actor: User,
-    filters: DemarcheFilters,
-    limit: int,
-    cursor: str | None = None,
-) -> tuple[list[DemarcheSummary], str | None]:
-    """Newest first, keyset-paginated on id so deep pages cost the same as the first.
-
-    A list needs a few columns, not whole demarches: plain rows, with the tags
-    aggregated in the same query, spare building some 200 ORM objects per page of 50.
-    """
-    params: dict[str, Any] = {"limit": limit + 1}
-    if filters.status:
-        params["status"] = filters.status
-    if filters.post:
-        params["post"] = filters.post.upper()
-    if filters.tag:
-        params["tag"] = filters.tag.upper()
-    if filters.deadline_before:
-        params["deadline_before"] = filters.deadline_before
-    if filters.deadline_after:
-        params["deadline_after"] = filters.deadline_after
-    if filters.q:
-        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["q"] = f"%{escaped}%"
-    if cursor:
-        params["before_id"] = decode_cursor(cursor)
-    stmt = _list_statement(Reader.of(actor), frozenset(params), session.get_bind().dialect.name)
-    rows = session.execute(stmt, params).all()
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    rows = rows[:limit]
-    return [
-        DemarcheSummary(
-            id=r.id,
-            subject=r.subject,
-            classification=r.classification,
-            status=r.status,
-            deadline=r.deadline,
-            tags=sorted(r.tags.split(" ")) if r.tags else [],
-            issued_at=r.issued_at,
-        )
-        for r in rows
-    ], next_cursor
-
-
-@lru_cache(maxsize=1024)
-def _list_statement(reader: Reader, given: frozenset[str], dialect: str) -> Select[Any]:
-    """The list query for one kind of reader and one set of filters, built once: the
-    filter values are bound parameters, so a hot list skips building and hashing it."""
-    stmt = select(
-        Demarche.id,
-        Demarche.subject,
-        Demarche.classification,
-        Demarche.status,
-        Demarche.deadline,
-        Demarche.issued_at,
-        _tag_list(dialect),
-    ).where(visible_demarches(reader))
-    if "status" in given:
-        stmt = stmt.where(Demarche.status == bindparam("status"))
-    if "post" in given:
-        stmt = stmt.where(
-            exists(
-                select(DemarcheTarget.id)
-                .join(Post, Post.id == DemarcheTarget.post_id)
-                .where(DemarcheTarget.demarche_id == Demarche.id, Post.code == bindparam("post"))
-            )
-        )
-    if "tag" in given:
-        stmt = stmt.where(
-            exists(
-                select(DemarcheTag.tag).where(
-                    DemarcheTag.demarche_id == Demarche.id, DemarcheTag.tag == bindparam("tag")
-                )
-            )
-        )
-    if "deadline_before" in given:
-        stmt = stmt.where(Demarche.deadline < bindparam("deadline_before"))
-    if "deadline_after" in given:
-        stmt = stmt.where(Demarche.deadline > bindparam("deadline_after"))
-    if "q" in given:
-        stmt = stmt.where(Demarche.subject.ilike(bindparam("q"), escape="\\"))
-    if "before_id" in given:
-        stmt = stmt.where(Demarche.id < bindparam("before_id"))
-    return stmt.order_by(Demarche.id.desc()).limit(bindparam("limit"))
-
-
-def to_out(session: Session, d: Demarche, *, actor: User) -> DemarcheOut:
-    points = [
-        TalkingPointOut(
-            position=p.position,
-            text=p.text if may_read_portion(actor, p.classification) else None,
-            classification=p.classification,
-            use=p.use,
-            withheld=not may_read_portion(actor, p.classification),
-        )
-        for p in d.talking_points
-    ]
-    taskings = session.execute(
-        select(
-            Tasking.id, Post.code, Tasking.country, Tasking.role, Tasking.due_date, Tasking.status
-        )
-        .join(Post, Post.id == Tasking.post_id)
-        .where(Tasking.demarche_id == d.id)
-        .order_by(Post.code, Tasking.country)
-    ).all()
-    author = session.scalar(select(User.full_name).where(User.id == d.author_id)) or ""
-    return DemarcheOut(
-        id=d.id,
-        subject=d.subject,
-        summary=d.summary,
-        classification=d.classification,
-        status=d.status,
-        deadline=d.deadline,
-        delivery_level=d.delivery_level,
-        tags=d.tags,
-        source_cable_id=d.source_cable_id,
-        author=author,
-        created_at=d.created_at,
-        updated_at=d.updated_at,
-        issued_at=d.issued_at,
-        closed_at=d.closed_at,
-        precedence=d.precedence.value,
-        revision=d.revision,
-        version=d.version,
-        objectives=[o.text for o in d.objectives],
-        talking_points=[p for p in points if not p.withheld] + [p for p in points if p.withheld],
-        withheld_points=sum(p.withheld for p in points),
-        key_dates=[KeyDateOut(date=k.on, what=k.what) for k in d.key_dates],
-        targets=[
-            TargetOut(
-                post=t.post.code,
-                post_name=t.post.name,
-                country=t.country,
-                role=t.role,
-                due_date=t.due_date,
-            )
-            for t in d.targets
-        ],
-        taskings=[
-            TaskingBrief(id=i, post=code, country=c, role=r, due_date=due, status=s.value)
-            for i, code, c, r, due, s in taskings
-        ],
-    )
-
-
-# -- writing ------------------------------------------------------------------
-
-
-def snapshot(d: Demarche) -> dict[str, Any]:
-    """The demarche as the audit trail records it, before and after a change."""
-    return {
-        "subject": d.subject,
-        "summary": d.summary,
-        "classification": d.classification,
-        "status": d.status,
-        "deadline": d.deadline,
-        "delivery_level": d.delivery_level,
-        "tags": d.tags,
-        "objectives": [o.text for o in d.objectives],
-        "talking_points": [
-            {"text": p.text, "classification": p.classification, "use": p.use}
-            for p in d.talking_points
-        ],
-        "key_dates": [{"date": k.on, "what": k.what} for k in d.key_dates],
-        "targets": [
-            {"post": t.post.code, "country": t.country, "role": t.role, "due_date": t.due_date}
-            for t in d.targets
-        ],
-    }
+from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
+from app.taskings.workflow import audit_tasking, withdraw
+from app.vocabulary import TaskingRole
 
 
 def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheTarget]:
@@ -431,7 +142,7 @@ def create_draft(
         demarche,
         "create",
         actor=actor,
-        after=snapshot(demarche),
+        after=demarche.snapshot(),
     )
     return demarche
 
@@ -439,13 +150,8 @@ def create_draft(
 def update_draft(
     session: Session, demarche: Demarche, data: DemarcheUpdate, *, actor: User
 ) -> Demarche:
-    if demarche.status != DemarcheStatus.DRAFT:
-        raise Conflict(
-            f"Demarche {demarche.id} is {demarche.status.value}: only a draft can be edited; "
-            "an issued demarche changes by amendment.",
-            current_state=demarche.status.value,
-        )
-    before = snapshot(demarche)
+    rules.check(demarche, DemarcheAction.EDIT)
+    before = demarche.snapshot()
     changes = data.model_dump(exclude_unset=True)
     for field in (
         "subject",
@@ -485,7 +191,7 @@ def update_draft(
         "update",
         actor=actor,
         before=before,
-        after=snapshot(demarche),
+        after=demarche.snapshot(),
     )
     return demarche
 
@@ -495,11 +201,7 @@ def issue(
 ) -> Demarche:
     """Issue a draft: one tasking per target, due on its own date or the deadline."""
     today = today or today_utc()
-    if demarche.status != DemarcheStatus.DRAFT:
-        raise Conflict(
-            f"Demarche {demarche.id} is already {demarche.status.value}; it can be issued once.",
-            current_state=demarche.status.value,
-        )
+    move = rules.check(demarche, DemarcheAction.ISSUE)
     if demarche.deadline is None:
         raise Invalid("Set a deadline before issuing.")
     if demarche.deadline < today:
@@ -519,8 +221,7 @@ def issue(
         raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")
 
     before = {"status": demarche.status}
-    demarche.status = DemarcheStatus.ISSUED
-    demarche.issued_at = utcnow()
+    rules.enter(demarche, move)
     taskings = [tasking_for(demarche, t) for t in demarche.targets]
     session.add_all(taskings)
     session.flush()
@@ -532,8 +233,6 @@ def issue(
         before=before,
         after={"status": demarche.status, "taskings": len(taskings)},
     )
-    from app.taskings.service import audit_tasking  # taskings import demarches, not the reverse
-
     for t in taskings:
         audit_tasking(
             session,
@@ -552,16 +251,9 @@ def issue(
 
 
 def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "") -> Demarche:
-    if demarche.status not in (DemarcheStatus.DRAFT, DemarcheStatus.ISSUED):
-        raise Conflict(
-            f"Demarche {demarche.id} is already {demarche.status.value}.",
-            current_state=demarche.status.value,
-        )
+    move = rules.check(demarche, DemarcheAction.CANCEL)
     before = {"status": demarche.status}
-    demarche.status = DemarcheStatus.CANCELLED
-    demarche.closed_at = utcnow()
-    from app.taskings.service import withdraw_open  # taskings import demarches, not the reverse
-
+    rules.enter(demarche, move)
     withdraw_open(session, demarche.id, actor=actor, reason="Demarche cancelled.")
     session.flush()
     audit(
@@ -589,16 +281,9 @@ def tasking_for(demarche: Demarche, target: DemarcheTarget) -> Tasking:
 
 def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> Demarche:
     """The desk closes an issued demarche; taskings still open are cancelled with it."""
-    if demarche.status != DemarcheStatus.ISSUED:
-        raise Conflict(
-            f"Demarche {demarche.id} is {demarche.status.value}; only an issued one is closed.",
-            current_state=demarche.status.value,
-        )
-    from app.taskings.service import withdraw_open  # taskings import demarches, not the reverse
-
+    move = rules.check(demarche, DemarcheAction.CLOSE)
     withdraw_open(session, demarche.id, actor=actor, reason=f"Demarche closed: {reason}")
-    demarche.status = DemarcheStatus.CLOSED
-    demarche.closed_at = utcnow()
+    rules.enter(demarche, move)
     session.flush()
     audit(
         session,
@@ -609,3 +294,11 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
         after={"status": demarche.status, "reason": reason},
     )
     return demarche
+
+
+def withdraw_open(session: Session, demarche_id: int, *, actor: User, reason: str) -> None:
+    """The demarche takes back every open tasking (through the workflow's table)."""
+    for tasking in session.scalars(
+        select(Tasking).where(Tasking.demarche_id == demarche_id, Tasking.status.in_(OPEN_STATUSES))
+    ):
+        withdraw(session, tasking, actor=actor, reason=reason)

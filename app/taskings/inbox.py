@@ -1,4 +1,8 @@
-"""The post's inbox: the taskings waiting on a post, overdue first, a page at a time."""
+"""The post's inbox: the taskings waiting on a post, overdue first, a page at a time.
+
+It decides which taskings and in what order; what each shows is the tasking view of
+app/taskings/reads.py, as everywhere else.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import Reader, visible_demarches
+from app.auth.policy import Reader, own_post_only, visible_demarches
 from app.db import today_utc
 from app.demarches.models import Demarche, DemarcheStatus
 from app.settings import Settings
-from app.taskings.models import Delivery, Tasking, TaskingStatus
-from app.taskings.service import overdue_on, own_post_only, urgent_cutoff
+from app.taskings import reads
+from app.taskings.models import Tasking, TaskingStatus
+from app.taskings.overdue import overdue_on, urgent_cutoff
+from app.taskings.schemas import TaskingOut
 
 # What a post still has to do something about (advised_against waits on the desk, shown too).
 INBOX_STATES = (
@@ -28,7 +34,7 @@ INBOX_STATES = (
 
 @dataclass(frozen=True)
 class InboxPage:
-    taskings: list[Tasking]
+    taskings: list[TaskingOut]
     total: int
     page: int  # clamped to the pages there are
     pages: int
@@ -37,8 +43,7 @@ class InboxPage:
 def inbox(
     session: Session, *, actor: User, settings: Settings, page: int, per_page: int
 ) -> InboxPage:
-    """A page of the taskings waiting on the actor's post, overdue first, each with the
-    demarche columns and the deliveries its summary shows."""
+    """A page of the taskings waiting on the actor's post, overdue first."""
     count, listing = _statements(Reader.of(actor))
     total = session.scalar(count) or 0
     pages = max(1, -(-total // per_page))
@@ -49,17 +54,19 @@ def inbox(
         "offset": (page - 1) * per_page,
         "limit": per_page,
     }
-    return InboxPage(list(session.scalars(listing, params)), total, page, pages)
+    ids = list(session.scalars(listing, params))
+    views = reads.read_many(session, ids, actor=actor, settings=settings)
+    return InboxPage(views, total, page, pages)
 
 
 @lru_cache(maxsize=1024)
 def _statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
-    """The count and the page, built once per kind of reader (a post officer's post is
-    part of it): today, the urgent cut-off and the page are bound parameters, so a hot
-    inbox skips building the policy's clauses and hashing them."""
+    """The count and the page of ids, built once per kind of reader (a post officer's
+    post is part of it): today, the urgent cut-off and the page are bound parameters, so
+    a hot inbox skips building the policy's clauses and hashing them."""
     # Joined to its demarche, so the visibility rule reads the joined row directly.
     waiting = (
-        select(Tasking)
+        select(Tasking.id)
         .join(Demarche, Demarche.id == Tasking.demarche_id)
         .where(
             visible_demarches(reader),
@@ -71,21 +78,7 @@ def _statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
     count = select(func.count()).select_from(waiting.subquery())
     overdue = overdue_on(bindparam("today"), bindparam("urgent_cutoff"), demarche_joined=True)
     listing = (
-        waiting.options(
-            # A card's summary only: the forms, and the talking points the delivery form
-            # lists, are on each tasking's own page.
-            contains_eager(Tasking.demarche).load_only(
-                Demarche.subject,
-                Demarche.classification,
-                Demarche.status,
-                Demarche.precedence,
-                Demarche.revision,
-            ),
-            selectinload(Tasking.deliveries).load_only(
-                Delivery.recipient_name, Delivery.delivered_on
-            ),
-        )
-        .order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
+        waiting.order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
     )

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, enum_column, today_utc, utcnow
-from app.demarches.models import TaskingRole
+from app.vocabulary import TaskingRole
 
 if TYPE_CHECKING:
     from app.demarches.models import Demarche
@@ -264,6 +264,12 @@ OPEN_STATUSES = frozenset(
         TaskingStatus.REPORTED,
         TaskingStatus.ADVISED_AGAINST,
     }
+)
+
+
+# Nothing more will happen unless the desk reopens it.
+FINISHED = frozenset(
+    {TaskingStatus.CLOSED, TaskingStatus.UNABLE, TaskingStatus.WAIVED, TaskingStatus.CANCELLED}
 )
 
 

@@ -10,63 +10,50 @@ a success returns to the inbox, which says what was done.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.auth.policy import deny
-from app.dashboards.queries import highest
+from app.auth.policy import require_post_officer
+from app.classification import highest
 from app.db import today_utc
-from app.demarches.pages import STALE, field_errors, show_page
+from app.demarches.pages import show_page
 from app.deps import SessionDep, SettingsDep
-from app.errors import DomainError, Invalid
+from app.errors import DomainError, Invalid, NotFound
+from app.forms import field_errors
 from app.settings import Settings
-from app.taskings import service
+from app.taskings import guards, reads, records, service
 from app.taskings.inbox import inbox
 from app.taskings.models import (
+    AWAITING_DELIVERY,
     DeliveryLevel,
     DeliveryMethod,
     Position,
     Tasking,
+    TaskingStatus,
 )
 from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
-from app.taskings.workflow import Action
+from app.taskings.workflow import Action, actions_by_form
+from app.taskings.workflow import Form as MoveForm
+from app.vocabulary import Precedence
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
-# The moves that carry only a reason; the others have their own forms.
-REASON_MOVES = {
-    Action.MARK_UNABLE,
-    Action.ADVISE_AGAINST,
-    Action.WAIVE,
-    Action.INSIST,
-    Action.ACCEPT,
-    Action.REOPEN,
-    Action.CANCEL,
-}
+# The moves that carry only a reason; the others have their own forms (the table says).
+REASON_MOVES = actions_by_form(MoveForm.REASON)
+# Of those, the post's: what it does when it cannot deliver.
+CANNOT_MOVES = [Action.MARK_UNABLE, Action.ADVISE_AGAINST]
 _COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 
 # Twenty summaries a page; what a post fills in is on each tasking's own page.
 INBOX_PAGE_SIZE = 20
-
-
-def _require_post_officer(user: User, path: str) -> None:
-    """The inbox and its tasking pages: a role that never has one is refused before any
-    lookup, so the answer is the same for every id."""
-    if user.role != Role.POST_OFFICER or user.post_id is None:
-        raise deny(
-            user,
-            "The inbox lists what a post must do; it is for post officers. "
-            "Desk officers follow taskings from each demarche's page and the overdue board.",
-            reason="inbox without a post",
-            route=path,
-        )
 
 
 def inbox_page(
@@ -78,16 +65,17 @@ def inbox_page(
     page: int = 1,
     done_tasking: int | None = None,
 ) -> HTMLResponse:
-    _require_post_officer(user, request.url.path)
+    require_post_officer(user, route=request.url.path)
     found = inbox(session, actor=user, settings=settings, page=page, per_page=INBOX_PAGE_SIZE)
     taskings = found.taskings
     cards = [
         {
             "t": t,
-            "actions": service.actions_for(user, t),
-            "urgent": service.is_unacknowledged_urgent(t, settings),
-            "overdue": t.is_late or service.is_unacknowledged_urgent(t, settings),
-            "changed": t.demarche.revision > t.seen_revision,
+            "actions": t.allowed_actions,
+            "urgent": t.unacknowledged_urgent,
+            "overdue": t.overdue,
+            "changed": t.changed_since_seen,
+            "waiting_on_desk": t.status == TaskingStatus.ADVISED_AGAINST,
         }
         for t in taskings
     ]
@@ -95,7 +83,7 @@ def inbox_page(
     return render(
         request,
         "taskings/inbox.html",
-        banner=highest([t.demarche.classification for t in taskings]),
+        banner=highest([t.demarche_classification for t in taskings]),
         cards=cards,
         total=found.total,
         page=found.page,
@@ -141,25 +129,32 @@ def tasking_page(
     """One tasking as its post works on it: where it stands, what was delivered, and
     the forms for the moves the post may make now. `form` names the submitted form
     that `values` and `errors` belong to."""
-    _require_post_officer(user, request.url.path)
-    t = service.get_visible(session, tasking_id, actor=user)
-    actions = service.actions_for(user, t)
-    points = service.points_to_deliver(session, t, actor=user) if Action.DELIVER in actions else []
-    urgent = service.is_unacknowledged_urgent(t, settings)
+    require_post_officer(user, route=request.url.path)
+    t = reads.read(session, tasking_id, actor=user, settings=settings)
+    actions = t.allowed_actions
+    points = (
+        records.points_to_deliver(session, t.demarche_id, actor=user)
+        if Action.DELIVER in actions
+        else []
+    )
     return render(
         request,
         "taskings/tasking.html",
         status_code=status_code,
         banner=highest(
-            [t.demarche.classification]
+            [t.demarche_classification]
             + [p.classification for p in points if p.classification is not None]
         ),
         t=t,
         actions=actions,
+        cannot_moves=CANNOT_MOVES,
         points=points,
-        urgent=urgent,
-        overdue=t.is_late or urgent,
-        changes=service.changes_since_seen(session, t.demarche, t.seen_revision),
+        urgent=t.unacknowledged_urgent,
+        urgent_precedence=t.demarche_precedence != Precedence.ROUTINE,
+        overdue=t.overdue,
+        awaiting_delivery=t.status in AWAITING_DELIVERY,
+        waiting_on_desk=t.status == TaskingStatus.ADVISED_AGAINST,
+        changes=t.changes,
         today=today_utc(),
         form=form,
         values=values or {},
@@ -175,10 +170,6 @@ def show_tasking(
     request: Request, tasking_id: int, session: SessionDep, settings: SettingsDep, user: PageUser
 ) -> HTMLResponse:
     return tasking_page(request, session, settings, user, tasking_id)
-
-
-def _load(session: Session, user: User, tasking_id: int) -> Tasking:
-    return service.get_visible(session, tasking_id, actor=user)
 
 
 @dataclass
@@ -210,11 +201,36 @@ class Attempt:
             errors=errors,
         )
 
-
-def _stale(t: Tasking, version: int) -> str | None:
-    if version != t.version:
-        return STALE.format(kind="tasking", read=version, now=t.version)
-    return None
+    def submit(
+        self,
+        action: Action,
+        version: int,
+        parse: Callable[[], BaseModel],
+        run: Callable[[Tasking, Any], object],
+        *,
+        field_of: Callable[[DomainError], str] = lambda exc: "form",
+    ) -> Response:
+        """The one order of refusals: 404 (an error page), 403, stale (412), the state
+        (409), what was typed (422), then the service's own rules; a refusal shows the
+        form again as typed."""
+        try:
+            t = guards.to_move_now(
+                self.session, self.tasking_id, actor=self.user, action=action, form_version=version
+            )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            return self.refuse({"form": exc.detail}, exc.status)
+        try:
+            data = parse()
+        except ValidationError as exc:
+            return self.refuse(_errors(exc), 422)
+        try:
+            run(t, data)
+            self.session.flush()
+        except DomainError as exc:
+            return self.refuse({field_of(exc): exc.detail}, exc.status, rollback=True)
+        return _done(self.kind, self.tasking_id)
 
 
 @router.post("/inbox/{tasking_id}/acknowledge", dependencies=[CsrfChecked])
@@ -229,26 +245,15 @@ def acknowledge(
     officer: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     values = {"planned_date": planned_date, "officer": officer}
-    t = _load(session, user, tasking_id)
     attempt = Attempt(request, session, settings, user, tasking_id, "acknowledge", values)
-    if msg := _stale(t, version):
-        return attempt.refuse(errors={"form": msg}, status_code=409)
-    try:
-        data = AcknowledgeIn.model_validate(
+    return attempt.submit(
+        Action.ACKNOWLEDGE,
+        version,
+        lambda: AcknowledgeIn.model_validate(
             {"planned_date": planned_date or None, "officer": officer or None}
-        )
-    except ValidationError as exc:
-        return attempt.refuse(errors=field_errors(exc), status_code=422)
-    try:
-        service.acknowledge(session, t, data, actor=user)
-        session.flush()
-    except DomainError as exc:
-        return attempt.refuse(
-            errors={"form": exc.detail},
-            status_code=exc.status,
-            rollback=True,
-        )
-    return _done("acknowledge", tasking_id)
+        ),
+        lambda t, data: service.acknowledge(session, t, data, actor=user),
+    )
 
 
 @router.post("/inbox/{tasking_id}/deliver", dependencies=[CsrfChecked])
@@ -280,25 +285,16 @@ def deliver(
         "points": points or [],
         "notes": notes,
     }
-    t = _load(session, user, tasking_id)
     attempt = Attempt(request, session, settings, user, tasking_id, "deliver", values)
-    if msg := _stale(t, version):
-        return attempt.refuse(errors={"form": msg}, status_code=409)
-    try:
-        data = DeliveryIn.model_validate({**values, "delivered_on": delivered_on or None})
-    except ValidationError as exc:
-        return attempt.refuse(errors=_errors(exc), status_code=422)
-    try:
-        service.deliver(session, t, data, actor=user)
-        session.flush()
-    except DomainError as exc:
-        field = "points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form"
-        return attempt.refuse(
-            errors={field: exc.detail},
-            status_code=exc.status,
-            rollback=True,
-        )
-    return _done("deliver", tasking_id)
+    return attempt.submit(
+        Action.DELIVER,
+        version,
+        lambda: DeliveryIn.model_validate({**values, "delivered_on": delivered_on or None}),
+        lambda t, data: service.deliver(session, t, data, actor=user),
+        field_of=lambda exc: (
+            "points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form"
+        ),
+    )
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -334,18 +330,17 @@ def respond(
         "follow_up_needed": follow_up_needed,
         "reporting_cable_ref": reporting_cable_ref,
     }
-    t = _load(session, user, tasking_id)
-    attempt = Attempt(request, session, settings, user, tasking_id, "respond", values)
-    if msg := _stale(t, version):
-        return attempt.refuse(errors={"form": msg}, status_code=409)
     promised = []
     for line in (x.strip() for x in commitments.splitlines()):
         if not line:
             continue
         m = _COMMITMENT.match(line)
         promised.append({"text": m.group(2), "due_date": m.group(1)} if m else {"text": line})
-    try:
-        data = ResponseIn.model_validate(
+    attempt = Attempt(request, session, settings, user, tasking_id, "respond", values)
+    return attempt.submit(
+        Action.REPORT_RESPONSE,
+        version,
+        lambda: ResponseIn.model_validate(
             {
                 "position": position,
                 "summary": summary,
@@ -353,19 +348,9 @@ def respond(
                 "follow_up_needed": bool(follow_up_needed),
                 "reporting_cable_ref": reporting_cable_ref or None,
             }
-        )
-    except ValidationError as exc:
-        return attempt.refuse(errors=_errors(exc), status_code=422)
-    try:
-        service.report_response(session, t, data, actor=user)
-        session.flush()
-    except DomainError as exc:
-        return attempt.refuse(
-            errors={"form": exc.detail},
-            status_code=exc.status,
-            rollback=True,
-        )
-    return _done("respond", tasking_id)
+        ),
+        lambda t, data: service.report_response(session, t, data, actor=user),
+    )
 
 
 def _done(what: str, tasking_id: int) -> RedirectResponse:
@@ -391,7 +376,7 @@ def move_tasking(
 ) -> Response:
     """Moves that carry only a reason (unable, advise against, accept, reopen, ...)."""
     back = _safe_next(next)
-    t = _load(session, user, tasking_id)
+    t = reads.load(session, tasking_id, actor=user)  # 404 first, for any form
 
     def refused(
         message: str, status_code: int, rollback: bool = False, field: str = "form"
@@ -426,10 +411,12 @@ def move_tasking(
         move = Action(action)
     except ValueError:
         move = None
-    if move not in REASON_MOVES or move is None:
+    if move is None or move not in REASON_MOVES:
         return refused(f"{action!r} is not a move this form can make.", 400)
-    if msg := _stale(t, version):
-        return refused(msg, 409)
+    try:
+        t = guards.to_move_now(session, tasking_id, actor=user, action=move, form_version=version)
+    except DomainError as exc:
+        return refused(exc.detail, exc.status)
     try:
         service.move_with_reason(session, t, move, actor=user, reason=reason)
         session.flush()

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.demarches.models import TaskingRole
+from app.classification import Classification
 from app.taskings.models import (
     CommitmentStatus,
     DeliveryLevel,
@@ -13,6 +13,7 @@ from app.taskings.models import (
     TaskingStatus,
 )
 from app.taskings.workflow import Action
+from app.vocabulary import Precedence, TaskingRole
 
 
 class _In(BaseModel):
@@ -114,6 +115,8 @@ class TaskingOut(BaseModel):
     id: int
     demarche_id: int
     demarche_subject: str
+    demarche_classification: Classification
+    demarche_precedence: Precedence
     post: str
     post_name: str
     country: str
@@ -152,3 +155,5 @@ class CommitmentRow(CommitmentOut):
 
 class CommitmentPage(BaseModel):
     items: list[CommitmentRow]
+    next_cursor: str | None
+    limit: int

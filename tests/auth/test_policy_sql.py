@@ -7,10 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from app.auth.models import Role
-from app.auth.policy import Reader, sees_every_demarche, visible_demarches
+from app.auth.policy import Reader, sees_every_demarche, visible_demarches, visible_taskings
 from app.classification import Classification
 from app.taskings.models import Tasking
-from app.taskings.service import visible_taskings
 
 
 def _sql(clause) -> str:

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import utcnow
 from app.posts.models import Region
@@ -21,6 +20,7 @@ from app.settings import Settings
 from app.taskings import inbox as inbox_module
 from app.taskings.inbox import inbox
 from app.taskings.models import Tasking, TaskingStatus
+from app.vocabulary import Precedence
 from tests.pages import _seed
 
 TODAY = date.today()
@@ -48,7 +48,7 @@ def _tasking(db: Session, subject: str, **set_: object) -> Tasking:
 
 def _subjects(db: Session, officer: User, **kw: object) -> list[str]:
     found = inbox(db, actor=officer, settings=kw.pop("settings", SETTINGS), page=1, per_page=10)
-    return [t.demarche.subject for t in found.taskings]
+    return [t.demarche_subject for t in found.taskings]
 
 
 def test_overdue_first_then_by_due_date_and_pages_clamp(db, officer):
@@ -59,7 +59,7 @@ def test_overdue_first_then_by_due_date_and_pages_clamp(db, officer):
     assert _subjects(db, officer) == ["LATE", "SOONER", "LATER"]
     last = inbox(db, actor=officer, settings=SETTINGS, page=99, per_page=2)
     assert (last.total, last.pages, last.page) == (3, 2, 2)
-    assert [t.demarche.subject for t in last.taskings] == ["LATER"]
+    assert [t.demarche_subject for t in last.taskings] == ["LATER"]
 
 
 def test_the_order_follows_the_day_of_each_call(db, officer, monkeypatch):

@@ -14,18 +14,18 @@ from app.auth.models import Role, User
 from app.classification import Classification
 from app.concurrency import etag
 from app.db import utcnow
-from app.demarches.models import TaskingRole
-from app.taskings import views
+from app.taskings import reads
 from app.taskings.models import Delivery, DeliveryLevel, Response, Tasking, TaskingStatus
 from app.taskings.schemas import DeliveryOut, ResponseOut
-from app.taskings.service import TaskingFilters
 from app.taskings.workflow import (
     BY_ACTION,
+    PEOPLES_MOVES,
     Action,
     Side,
     allowed_actions,
     transition_for,
 )
+from app.vocabulary import TaskingRole
 from tests.factories import demarche_payload, future, make_post, make_user, write
 
 API = "/api/v1"
@@ -178,7 +178,7 @@ def side_headers(world, side: Side) -> dict[str, str]:
 CASES = [
     pytest.param(state, action, role, id=f"{state.value}-{action.value}-{role.value}")
     for state in TaskingStatus
-    for action in Action
+    for action in PEOPLES_MOVES
     for role in TaskingRole
 ]
 
@@ -214,7 +214,7 @@ def test_every_move_follows_the_table(client, db, world, state, action, role):
 # -- who may move ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+@pytest.mark.parametrize("action", list(PEOPLES_MOVES), ids=lambda a: a.value)
 def test_the_wrong_side_gets_403_and_nothing_changes(client, db, world, action):
     tid, _ = tasked(client, world)
     source = next(iter(sorted(BY_ACTION[action].sources)))  # a state the move is legal from
@@ -227,7 +227,7 @@ def test_the_wrong_side_gets_403_and_nothing_changes(client, db, world, action):
         assert state_of(db, tid) == before
 
 
-@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+@pytest.mark.parametrize("action", list(PEOPLES_MOVES), ids=lambda a: a.value)
 def test_another_posts_officer_sees_nothing_at_all(client, db, world, action):
     tid, _ = tasked(client, world)
     source = next(iter(sorted(BY_ACTION[action].sources)))
@@ -548,12 +548,12 @@ def test_a_view_read_as_rows_holds_what_the_orm_objects_hold(client, db, world, 
     tid, resp = reported(client, world, commitments=[promise])
     db.expunge_all()
     actor = db.get_one(User, world["desk_id"])
-    view = views.read(db, tid, actor=actor, settings=app_settings)
-    (listed,), more = views.read_page(
+    view = reads.read(db, tid, actor=actor, settings=app_settings)
+    (listed,), more = reads.read_page(
         db,
         actor=actor,
         settings=app_settings,
-        filters=TaskingFilters(demarche_id=view.demarche_id),
+        filters=reads.TaskingFilters(demarche_id=view.demarche_id),
         limit=10,
     )
     assert listed == view and not more
@@ -581,7 +581,7 @@ def test_a_page_of_taskings_counts_taskings_not_their_records(client, db, world)
     seen: list[int] = []
     after = None
     while True:
-        params = {"demarche": demarche["id"], "limit": 2, **({"after": after} if after else {})}
+        params = {"demarche": demarche["id"], "limit": 2, **({"cursor": after} if after else {})}
         page = client.get(f"{API}/taskings", params=params, headers=desk).json()
         assert len(page["items"]) <= 2
         seen += [t["id"] for t in page["items"]]

@@ -1,6 +1,6 @@
 """What the demarche page reads as plain rows says what the ORM objects say.
 
-app/demarches/overview.py reads the demarche with its texts in one row (JSON
+app/demarches/reads.py reads the demarche with its texts in one row (JSON
 aggregates, sorted back in Python) and a page of taskings with each one's latest
 response and event; history.timeline_page counts the timeline along with a page.
 These tests hold them to the ORM's answers, on SQLite and PostgreSQL alike.
@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.classification import Classification
-from app.demarches import history, overview
+from app.demarches import history, reads
 from app.demarches import service as demarches
-from app.demarches.models import Demarche, DemarcheStatus, PointUse, TaskingRole
+from app.demarches.models import Demarche, DemarcheStatus, PointUse
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
 from app.errors import NotFound
 from app.taskings import service as taskings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
 from app.taskings.schemas import AcknowledgeIn
 from app.taskings.workflow import Action
+from app.vocabulary import TaskingRole
 from tests.factories import make_post, make_user
 
 TODAY = date.today()
@@ -69,7 +70,7 @@ def test_the_sheet_is_the_demarche_with_its_author_and_texts_in_order(db, world)
     d, desk, _ = world
     db.expire_all()
     orm = db.get(Demarche, d.id)
-    sheet = overview.sheet(db, d.id, actor=desk)
+    sheet = reads.sheet(db, d.id, actor=desk)
     assert (sheet.id, sheet.subject, sheet.summary, sheet.classification, sheet.status) == (
         orm.id,
         orm.subject,
@@ -104,7 +105,7 @@ def test_the_sheet_is_the_demarche_with_its_author_and_texts_in_order(db, world)
 def test_a_sheet_without_texts_has_empty_lists(db, world):
     _, desk, _ = world
     bare = _demarche(db, desk, ["PARIS"], tags=[], objectives=[], talking_points=[], key_dates=[])
-    sheet = overview.sheet(db, bare.id, actor=desk)
+    sheet = reads.sheet(db, bare.id, actor=desk)
     assert (sheet.tags, sheet.objectives, sheet.talking_points, sheet.key_dates) == ([], [], [], [])
     assert sheet.status == DemarcheStatus.DRAFT and sheet.issued_at is None
 
@@ -116,8 +117,8 @@ def test_the_sheet_is_a_404_where_the_demarche_is_out_of_sight(db, world):
     low, _ = make_user(db, Role.VIEWER, Classification.SBU)
     for actor, demarche_id in ((hanoi, paris_only.id), (low, d.id), (desk, 10**9)):
         with pytest.raises(NotFound):
-            overview.sheet(db, demarche_id, actor=actor)
-    assert overview.sheet(db, d.id, actor=hanoi).id == d.id
+            reads.sheet(db, demarche_id, actor=actor)
+    assert reads.sheet(db, d.id, actor=hanoi).id == d.id
 
 
 def _tasking(db: Session, d: Demarche, code: str) -> Tasking:
@@ -140,7 +141,7 @@ def test_tasking_lines_bring_the_latest_response_and_event(db, world):
     taskings.move_with_reason(db, paris, Action.CANCEL, actor=desk, reason="Not needed.")
     db.commit()
 
-    lines = overview.tasking_lines(db, d.id, actor=desk, limit=50)
+    lines = reads.tasking_lines(db, d.id, actor=desk, limit=50)
     assert [line.post_code for line in lines] == ["HANOI", "PARIS", "SANJOSE"]
     by_post = {line.post_code: line for line in lines}
     h = by_post["HANOI"]
@@ -162,10 +163,10 @@ def test_tasking_lines_bring_the_latest_response_and_event(db, world):
     assert by_post["SANJOSE"].last_action == "create" and by_post["SANJOSE"].days_late == 0
     # A page of them, in the same order.
     assert [
-        x.post_code for x in overview.tasking_lines(db, d.id, actor=desk, limit=1, offset=1)
+        x.post_code for x in reads.tasking_lines(db, d.id, actor=desk, limit=1, offset=1)
     ] == ["PARIS"]
     # A post sees its own tasking only.
-    assert [x.post_code for x in overview.tasking_lines(db, d.id, actor=hanoi, limit=50)] == [
+    assert [x.post_code for x in reads.tasking_lines(db, d.id, actor=hanoi, limit=50)] == [
         "HANOI"
     ]
 
@@ -176,14 +177,14 @@ def test_days_late_counts_only_action_taskings_awaiting_delivery(db, world):
         _tasking(db, d, code).due_date = TODAY - timedelta(days=4)
     _tasking(db, d, "HANOI").status = TaskingStatus.DELIVERED
     db.commit()
-    lines = {x.post_code: x for x in overview.tasking_lines(db, d.id, actor=desk, limit=50)}
+    lines = {x.post_code: x for x in reads.tasking_lines(db, d.id, actor=desk, limit=50)}
     assert lines["PARIS"].days_late == _tasking(db, d, "PARIS").days_late == 4
     assert lines["HANOI"].days_late == _tasking(db, d, "HANOI").days_late == 0
 
 
 def test_timeline_page_counts_pages_and_shows_the_last_for_one_past_the_end(db, world):
     d, desk, hanoi = world
-    everything = history.timeline(db, d, actor=desk)
+    everything = history.timeline(db, d.id, actor=desk)
     assert len(everything) == 5  # the demarche created and issued, a tasking for each post
     first = history.timeline_page(db, d.id, actor=desk, page=1, size=3)
     assert [e.id for e in first.entries] == [e.id for e in everything[:3]]
@@ -193,7 +194,7 @@ def test_timeline_page_counts_pages_and_shows_the_last_for_one_past_the_end(db, 
     assert (past.page, past.pages) == (2, 2)
     # A post does not see other posts' events, nor count them.
     mine = history.timeline_page(db, d.id, actor=hanoi, page=1, size=50)
-    assert [e.id for e in mine.entries] == [e.id for e in history.timeline(db, d, actor=hanoi)]
+    assert [e.id for e in mine.entries] == [e.id for e in history.timeline(db, d.id, actor=hanoi)]
     assert {e.post for e in mine.entries} <= {None, "HANOI"} and mine.pages == 1
 
 
@@ -202,7 +203,7 @@ def test_the_sheet_leaves_out_the_points_above_its_readers_clearance(db, world):
     d, _, _ = world
     low = make_user(db, Role.VIEWER, Classification.CONFIDENTIAL)[0]
     db.commit()
-    sheet = overview.sheet(db, d.id, actor=low)
+    sheet = reads.sheet(db, d.id, actor=low)
     assert [p.text for p in sheet.talking_points] == [
         "We ask you to vote yes.",
         "A review in six months.",

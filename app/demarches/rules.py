@@ -1,0 +1,156 @@
+"""The demarche lifecycle as data: draft → issued → closed, or cancelled; amended while issued.
+
+The desk's moves (edit, issue, amend, close, cancel) and the demarche's own (it closes
+when no action tasking is open, and reopens when one is reopened) are rows of one
+table. The services check it before writing, and the pages read it to offer only the
+moves it allows, so neither restates it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import record
+from app.auth.models import User
+from app.db import utcnow
+from app.demarches.models import Demarche
+from app.demarches.models import DemarcheStatus as S
+from app.errors import Conflict
+from app.taskings.models import FINISHED, Tasking
+from app.vocabulary import TaskingRole
+
+
+class DemarcheAction(enum.StrEnum):
+    EDIT = "edit"
+    ISSUE = "issue"
+    AMEND = "amend"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    # The demarche's own, when its action taskings all finish or one reopens.
+    SETTLE = "settle"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True)
+class Move:
+    action: DemarcheAction
+    sources: frozenset[S]
+    target: S
+    # Said when the demarche is in another state ({id}, {status}).
+    refusal: str
+    by_desk: bool = True
+
+
+LIFECYCLE: tuple[Move, ...] = (
+    Move(
+        DemarcheAction.EDIT,
+        frozenset({S.DRAFT}),
+        S.DRAFT,
+        "Demarche {id} is {status}: only a draft can be edited; "
+        "an issued demarche changes by amendment.",
+    ),
+    Move(
+        DemarcheAction.ISSUE,
+        frozenset({S.DRAFT}),
+        S.ISSUED,
+        "Demarche {id} is already {status}; it can be issued once.",
+    ),
+    Move(
+        DemarcheAction.AMEND,
+        frozenset({S.ISSUED}),
+        S.ISSUED,
+        "Demarche {id} is {status}: only an issued demarche is amended (edit a draft directly).",
+    ),
+    Move(
+        DemarcheAction.CLOSE,
+        frozenset({S.ISSUED}),
+        S.CLOSED,
+        "Demarche {id} is {status}; only an issued one is closed.",
+    ),
+    Move(
+        DemarcheAction.CANCEL,
+        frozenset({S.DRAFT, S.ISSUED}),
+        S.CANCELLED,
+        "Demarche {id} is already {status}.",
+    ),
+    Move(
+        DemarcheAction.SETTLE,
+        frozenset({S.ISSUED}),
+        S.CLOSED,
+        "Demarche {id} is {status}.",
+        by_desk=False,
+    ),
+    Move(
+        DemarcheAction.RESUME,
+        frozenset({S.CLOSED}),
+        S.ISSUED,
+        "Demarche {id} is {status}.",
+        by_desk=False,
+    ),
+)
+
+BY_ACTION: dict[DemarcheAction, Move] = {m.action: m for m in LIFECYCLE}
+
+
+def desk_actions(status: S) -> list[DemarcheAction]:
+    """What the desk may do to a demarche in this state (the pages offer these)."""
+    return [m.action for m in LIFECYCLE if m.by_desk and status in m.sources]
+
+
+def check(demarche: Demarche, action: DemarcheAction) -> Move:
+    """The move, or a 409 that says why not and what is allowed. Writes nothing."""
+    move = BY_ACTION[action]
+    if demarche.status not in move.sources:
+        raise Conflict(
+            move.refusal.format(id=demarche.id, status=demarche.status.value),
+            current_state=demarche.status.value,
+            allowed_actions=[a.value for a in desk_actions(demarche.status)],
+        )
+    return move
+
+
+def enter(demarche: Demarche, move: Move) -> None:
+    """Put the demarche in the move's state (checked by `check`), with its dates."""
+    demarche.status = move.target
+    if move.target == S.ISSUED and move.action == DemarcheAction.ISSUE:
+        demarche.issued_at = utcnow()
+    if move.target in (S.CLOSED, S.CANCELLED):
+        demarche.closed_at = utcnow()
+    elif move.action == DemarcheAction.RESUME:
+        demarche.closed_at = None
+
+
+def settle(session: Session, demarche: Demarche, *, actor: User) -> None:
+    """A demarche closes itself when no action tasking is open, and reopens with one."""
+    open_action = session.scalar(
+        select(Tasking.id)
+        .where(
+            Tasking.demarche_id == demarche.id,
+            Tasking.role == TaskingRole.ACTION,
+            Tasking.status.not_in(FINISHED),
+        )
+        .limit(1)
+    )
+    if open_action is None and demarche.status in BY_ACTION[DemarcheAction.SETTLE].sources:
+        move, action, why = BY_ACTION[DemarcheAction.SETTLE], "close", "no action tasking is open"
+    elif open_action is not None and demarche.status in BY_ACTION[DemarcheAction.RESUME].sources:
+        move, action, why = BY_ACTION[DemarcheAction.RESUME], "reopen", "a tasking was reopened"
+    else:
+        return
+    before = demarche.status
+    enter(demarche, move)
+    session.flush()
+    record(
+        session,
+        actor_id=actor.id,
+        entity="demarche",
+        entity_id=demarche.id,
+        demarche_id=demarche.id,
+        action=action,
+        before={"status": before},
+        after={"status": demarche.status, "reason": why},
+    )

@@ -1,0 +1,118 @@
+"""How an error is answered: problem JSON (RFC 9457) for the API, a readable page for a
+browser. The services raise app/errors.py's family; nothing else translates them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import DomainError, problem
+from app.web import render
+
+log = logging.getLogger("app.errors")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get a readable page; the API (and its docs) get problem JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/openapi.json", "/health"))
+
+
+def html_error(request: Request, status: int, title: str, detail: str) -> Response:
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return render(request, "error.html", status_code=status, title=title, detail=detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_html(request):
+            return html_error(request, exc.status, exc.title, exc.detail)
+        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else None
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            type_slug=exc.type_slug,
+            headers=headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if wants_html(request):
+            listed = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+            return html_error(request, 422, "Please check the form", listed)
+        if any(e.get("type") == "json_invalid" for e in errors):
+            first = next(e for e in errors if e.get("type") == "json_invalid")
+            msg = (first.get("ctx") or {}).get("error", "invalid JSON")
+            return problem(
+                400,
+                "Malformed JSON",
+                f"The request body is not valid JSON: {msg}.",
+                instance=request.url.path,
+                type_slug="malformed-json",
+            )
+        fields = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return problem(
+            422,
+            "Invalid request",
+            detail,
+            instance=request.url.path,
+            type_slug="validation",
+            errors=fields,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.url.path}."
+        if wants_html(request):
+            return html_error(
+                request, exc.status_code, titles.get(exc.status_code, "Error"), detail
+            )
+        return problem(
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            detail,
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # Two writers passed the If-Match check at once; the version column let one win.
+        return problem(
+            412,
+            "Precondition failed",
+            "Someone else changed this record at the same moment; reload it and try again.",
+            instance=request.url.path,
+            type_slug="stale-version",
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "Internal server error",
+            "Something went wrong on our side; nothing was saved.",
+            instance=request.url.path,
+        )

@@ -1,0 +1,143 @@
+"""The one reader of a tasking's records: responses, commitments, and the talking points
+a delivery may name. Each load answers 404 for a record its reader may not see, as for
+a missing one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import User
+from app.auth.policy import visible_taskings, withhold
+from app.classification import Classification
+from app.db import today_utc
+from app.demarches.models import TalkingPoint
+from app.errors import NotFound
+from app.pagination import decode_cursor, encode_cursor
+from app.posts.models import Post
+from app.taskings.models import Commitment, CommitmentStatus, Response, Tasking
+from app.taskings.overdue import commitment_overdue, commitment_overdue_on
+from app.taskings.schemas import CommitmentRow, ResponseOut
+
+
+def load_response(session: Session, response_id: int, *, actor: User) -> Response:
+    response = session.scalar(
+        select(Response)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .where(Response.id == response_id, visible_taskings(actor))
+        .options(selectinload(Response.commitments), selectinload(Response.revisions))
+    )
+    if response is None:
+        raise NotFound(f"No response {response_id}.")
+    return response
+
+
+def response_out(response: Response) -> ResponseOut:
+    return ResponseOut.model_validate(response)
+
+
+def load_commitment(session: Session, commitment_id: int, *, actor: User) -> Commitment:
+    c = session.scalar(
+        select(Commitment)
+        .join(Response, Response.id == Commitment.response_id)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .where(Commitment.id == commitment_id, visible_taskings(actor))
+    )
+    if c is None:
+        raise NotFound(f"No commitment {commitment_id}.")
+    return c
+
+
+def commitment_row(c: Commitment, tasking: Tasking, post_code: str, today: date) -> CommitmentRow:
+    return CommitmentRow(
+        id=c.id,
+        text=c.text,
+        due_date=c.due_date,
+        status=c.status,
+        version=c.version,
+        tasking_id=tasking.id,
+        demarche_id=tasking.demarche_id,
+        post=post_code,
+        overdue=commitment_overdue(c.status, c.due_date, today),
+    )
+
+
+def commitment_out(session: Session, c: Commitment) -> CommitmentRow:
+    tasking = c.response.tasking
+    return commitment_row(c, tasking, tasking.post.code, today_utc())
+
+
+def list_commitments(
+    session: Session,
+    *,
+    actor: User,
+    status: CommitmentStatus | None,
+    overdue: bool | None,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[CommitmentRow], str | None]:
+    """Commitments on taskings this actor sees, soonest due first (undated last), a page
+    at a time."""
+    today = today_utc()
+    undated = Commitment.due_date.is_(None)
+    stmt = (
+        select(Commitment, Tasking, Post.code)
+        .join(Response, Response.id == Commitment.response_id)
+        .join(Tasking, Tasking.id == Response.tasking_id)
+        .join(Post, Post.id == Tasking.post_id)
+        .where(visible_taskings(actor))
+    )
+    if status:
+        stmt = stmt.where(Commitment.status == status)
+    if overdue is not None:
+        late = commitment_overdue_on(today)
+        stmt = stmt.where(late if overdue else ~late)
+    if cursor:
+        due, last_id = decode_cursor(cursor, date, int)
+        if due is None:
+            stmt = stmt.where(undated, Commitment.id > last_id)
+        else:
+            stmt = stmt.where(
+                or_(
+                    Commitment.due_date > due,
+                    and_(Commitment.due_date == due, Commitment.id > last_id),
+                    undated,
+                )
+            )
+    rows = session.execute(
+        stmt.order_by(undated, Commitment.due_date, Commitment.id).limit(limit + 1)
+    ).all()
+    page = [commitment_row(c, t, code, today) for c, t, code in rows[:limit]]
+    last = page[-1] if page else None
+    more = len(rows) > limit and last is not None
+    return page, encode_cursor(last.due_date, last.id) if more and last else None
+
+
+@dataclass(frozen=True)
+class PointChoice:
+    """A talking point as the delivery form offers it: its number always, its text only
+    if the reader is cleared for it (a post ticks what it delivered, read or not)."""
+
+    position: int
+    text: str | None
+    classification: Classification | None
+
+
+def points_to_deliver(session: Session, demarche_id: int, *, actor: User) -> list[PointChoice]:
+    """The demarche's talking points in order, text withheld above the actor's clearance."""
+    rows = session.execute(
+        select(TalkingPoint.position, TalkingPoint.text, TalkingPoint.classification)
+        .where(TalkingPoint.demarche_id == demarche_id)
+        .order_by(TalkingPoint.position)
+    ).all()
+    _, withheld = withhold(actor, rows, lambda row: row.classification)
+    hidden = {row.position for row in withheld}
+    return [
+        PointChoice(position, None, None)
+        if position in hidden
+        else PointChoice(position, text, marking)
+        for position, text, marking in rows
+    ]
