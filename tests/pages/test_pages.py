@@ -17,7 +17,15 @@ from app.db import utcnow
 from app.demarches.models import Demarche, DemarcheStatus
 from app.posts.models import Region
 from app.taskings.models import Response, Tasking, TaskingStatus
-from tests.pages import _seed
+from tests.factories import (
+    delivery_form,
+    login,
+    make_collective,
+    make_demarche,
+    make_region_post,
+    make_signin_user,
+    tasking_of,
+)
 from tests.querycount import count_queries
 
 TODAY = date.today()
@@ -26,25 +34,17 @@ TODAY = date.today()
 @pytest.fixture
 def world(db: Session):
     """Three posts, a desk officer, two post officers, a viewer, one issued demarche."""
-    hanoi = _seed.post(db, "HANOI", Region.EAP)
-    sanjose = _seed.post(db, "SANJOSE", Region.WHA)
-    paris = _seed.post(db, "PARIS", Region.EUR)
-    desk = _seed.user(db, "desk")
-    _seed.user(db, "hanoi", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI")
-    _seed.user(db, "sanjose", Role.POST_OFFICER, Classification.CONFIDENTIAL, "SANJOSE")
-    _seed.user(db, "viewer", Role.VIEWER, Classification.CONFIDENTIAL)
-    _seed.collective(db, "UNSC", "UN SECURITY COUNCIL COLLECTIVE", [hanoi, sanjose])
-    d = _seed.demarche(db, desk, [hanoi, sanjose, paris])
+    hanoi = make_region_post(db, "HANOI", Region.EAP)
+    sanjose = make_region_post(db, "SANJOSE", Region.WHA)
+    paris = make_region_post(db, "PARIS", Region.EUR)
+    desk = make_signin_user(db, "desk")
+    make_signin_user(db, "hanoi", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI")
+    make_signin_user(db, "sanjose", Role.POST_OFFICER, Classification.CONFIDENTIAL, "SANJOSE")
+    make_signin_user(db, "viewer", Role.VIEWER, Classification.CONFIDENTIAL)
+    make_collective(db, "UNSC", "UN SECURITY COUNCIL COLLECTIVE", [hanoi, sanjose])
+    d = make_demarche(db, desk, [hanoi, sanjose, paris])
     db.commit()
     return {"desk": desk, "demarche": d, "posts": [hanoi, sanjose, paris]}
-
-
-def tasking_of(db: Session, d: Demarche, code: str) -> Tasking:
-    return next(
-        t
-        for t in db.scalars(select(Tasking).where(Tasking.demarche_id == d.id))
-        if t.post.code == code
-    )
 
 
 # -- access -----------------------------------------------------------------------
@@ -58,7 +58,7 @@ def test_pages_redirect_to_login_when_signed_out(client, world):
 
 def test_home_lists_open_demarches_soonest_first_with_banner(client, db, world):
     desk = world["desk"]
-    _seed.demarche(
+    make_demarche(
         db,
         desk,
         world["posts"][:1],
@@ -67,11 +67,11 @@ def test_home_lists_open_demarches_soonest_first_with_banner(client, db, world):
         deadline=TODAY + timedelta(days=3),
         secret_point=False,
     )
-    _seed.demarche(
+    make_demarche(
         db, desk, world["posts"][:1], subject="A SECRET ONE", classification=Classification.SECRET
     )
     db.commit()
-    _seed.login(client, "viewer")
+    login(client, "viewer")
     page = client.get("/").text
     assert "EARLIER ONE" in page and "UNSC: SUPPORT THE RENEWAL" in page
     assert "A SECRET ONE" not in page  # above the viewer's clearance
@@ -83,11 +83,11 @@ def test_home_lists_open_demarches_soonest_first_with_banner(client, db, world):
 
 def test_home_filters_live_in_the_url(client, db, world):
     desk = world["desk"]
-    _seed.demarche(
+    make_demarche(
         db, desk, world["posts"][2:], subject="FISHERIES", tags=("EFIS",), secret_point=False
     )
     db.commit()
-    _seed.login(client, "desk")
+    login(client, "desk")
     assert "FISHERIES" not in client.get("/?tag=PREL").text
     assert "FISHERIES" in client.get("/?tag=EFIS").text
     by_region = client.get("/?region=WHA").text
@@ -98,9 +98,9 @@ def test_home_filters_live_in_the_url(client, db, world):
 
 
 def test_post_officer_sees_only_what_tasks_their_post(client, db, world):
-    _seed.demarche(db, world["desk"], world["posts"][2:], subject="PARIS ONLY")
+    make_demarche(db, world["desk"], world["posts"][2:], subject="PARIS ONLY")
     db.commit()
-    _seed.login(client, "hanoi")
+    login(client, "hanoi")
     assert "PARIS ONLY" not in client.get("/").text
     other = db.scalar(select(Demarche).where(Demarche.subject == "PARIS ONLY"))
     r = client.get(f"/demarches/{other.id}")
@@ -108,17 +108,17 @@ def test_post_officer_sees_only_what_tasks_their_post(client, db, world):
 
 
 def test_secret_demarche_is_a_404_page_for_a_lower_clearance(client, db, world):
-    d = _seed.demarche(
+    d = make_demarche(
         db, world["desk"], world["posts"], classification=Classification.SECRET, subject="HIDDEN"
     )
     db.commit()
-    _seed.login(client, "viewer")
+    login(client, "viewer")
     r = client.get(f"/demarches/{d.id}")
     assert r.status_code == 404 and "HIDDEN" not in r.text
 
 
 def test_demarche_page_withholds_points_and_shows_chart_and_timeline(client, world):
-    _seed.login(client, "viewer")
+    login(client, "viewer")
     page = client.get(f"/demarches/{world['demarche'].id}").text
     assert "1 talking point above your clearance is withheld" in page
     assert "Our red line" not in page
@@ -128,9 +128,9 @@ def test_demarche_page_withholds_points_and_shows_chart_and_timeline(client, wor
 
 
 def test_desk_issues_a_draft_and_a_stale_form_is_refused(client, db, world):
-    d = _seed.demarche(db, world["desk"], world["posts"], issue=False, subject="A DRAFT")
+    d = make_demarche(db, world["desk"], world["posts"], issue=False, subject="A DRAFT")
     db.commit()
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     stale = client.post(
         f"/demarches/{d.id}/issue",
         data={"csrf_token": csrf, "version": d.version - 1 if d.version > 1 else 99},
@@ -149,14 +149,14 @@ def test_desk_issues_a_draft_and_a_stale_form_is_refused(client, db, world):
 
 
 def test_a_form_without_csrf_is_refused(client, world):
-    _seed.login(client, "desk")
+    login(client, "desk")
     r = client.post(f"/demarches/{world['demarche'].id}/cancel", data={"version": 1})
     assert r.status_code == 403
 
 
 def test_desk_cancel_and_amend_call_the_services(client, db, world):
     d = world["demarche"]
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     r = client.post(
         f"/demarches/{d.id}/amend",
         data={"csrf_token": csrf, "version": d.version, "reason": "", "deadline": ""},
@@ -185,7 +185,7 @@ def test_desk_cancel_and_amend_call_the_services(client, db, world):
 
 def test_amend_from_the_page_changes_points_and_targets(client, db, world):
     d = world["demarche"]
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     r = client.post(
         f"/demarches/{d.id}/amend",
         data={
@@ -202,7 +202,7 @@ def test_amend_from_the_page_changes_points_and_targets(client, db, world):
     assert r.status_code == 422 and "Unknown post: TOKYO" in r.text
     assert 'value="tokyo"' in r.text and ">[public] We welcome the review." in r.text
     assert re.search(rf'value="PARIS\|{world["posts"][2].country}" checked', r.text)
-    _seed.post(db, "TOKYO", Region.EAP)
+    make_region_post(db, "TOKYO", Region.EAP)
     db.commit()
     db.expire_all()
     r = client.post(
@@ -238,7 +238,7 @@ def _amend_link(d: Demarche) -> str:
 
 def test_amend_form_has_its_own_page_for_the_desk(client, db, world):
     d = world["demarche"]
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
     # The demarche page links to the form instead of carrying a checkbox per target.
     assert _amend_link(d) in page and 'name="remove"' not in page
@@ -259,23 +259,23 @@ def test_amend_form_is_refused_as_its_post_is(client, db, world):
     d = world["demarche"]
     for who in ("viewer", "hanoi"):
         client.cookies.clear()
-        _seed.login(client, who)
+        login(client, who)
         assert _amend_link(d) not in client.get(f"/demarches/{d.id}").text, who
         r = client.get(f"/demarches/{d.id}/amend")
         assert r.status_code == 403 and "Amend:" not in r.text, who
     # A post not tasked does not learn that the demarche exists.
-    other = _seed.demarche(db, world["desk"], world["posts"][2:], subject="PARIS ONLY")
+    other = make_demarche(db, world["desk"], world["posts"][2:], subject="PARIS ONLY")
     db.commit()
     r = client.get(f"/demarches/{other.id}/amend")
     assert r.status_code == 404 and "PARIS ONLY" not in r.text
     # Nor does a desk officer cleared below the demarche.
-    secret = _seed.demarche(
+    secret = make_demarche(
         db, world["desk"], world["posts"], subject="HIDDEN", classification=Classification.SECRET
     )
-    _seed.user(db, "lowdesk", Role.DESK_OFFICER, Classification.CONFIDENTIAL)
+    make_signin_user(db, "lowdesk", Role.DESK_OFFICER, Classification.CONFIDENTIAL)
     db.commit()
     client.cookies.clear()
-    _seed.login(client, "lowdesk")
+    login(client, "lowdesk")
     r = client.get(f"/demarches/{secret.id}/amend")
     assert r.status_code == 404 and "HIDDEN" not in r.text
     assert client.get(f"/demarches/{d.id}/amend").status_code == 200
@@ -284,7 +284,7 @@ def test_amend_form_is_refused_as_its_post_is(client, db, world):
 def test_amend_errors_keep_what_was_typed_and_save_nothing(client, db, world):
     d = world["demarche"]
     paris = f"PARIS|{world['posts'][2].country}"
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     sent = {
         "csrf_token": csrf,
         "version": d.version,
@@ -325,9 +325,9 @@ def test_amend_errors_keep_what_was_typed_and_save_nothing(client, db, world):
 
 
 def test_only_an_issued_demarche_offers_the_amend_form(client, db, world):
-    draft = _seed.demarche(db, world["desk"], world["posts"], issue=False, subject="A DRAFT")
+    draft = make_demarche(db, world["desk"], world["posts"], issue=False, subject="A DRAFT")
     db.commit()
-    _seed.login(client, "desk")
+    login(client, "desk")
     assert _amend_link(draft) not in client.get(f"/demarches/{draft.id}").text
     r = client.get(f"/demarches/{draft.id}/amend")
     assert r.status_code == 409 and "only an issued demarche is amended" in r.text
@@ -337,33 +337,15 @@ def test_only_an_issued_demarche_offers_the_amend_form(client, db, world):
 # -- the inbox and each tasking's page ------------------------------------------------
 
 
-def delivery_form(csrf: str, version: int, **over) -> dict:
-    body = {
-        "csrf_token": csrf,
-        "version": version,
-        "delivered_on": TODAY.isoformat(),
-        "delivered_by": "Pol Counselor",
-        "recipient_name": "Le Van A",
-        "recipient_title": "Director-General",
-        "recipient_office": "MFA International Organizations",
-        "level": "senior_official",
-        "method": "meeting",
-        "points": ["1"],
-        "notes": "",
-    }
-    body.update(over)
-    return body
-
-
 def test_inbox_is_for_post_officers(client, world):
-    _seed.login(client, "desk")
+    login(client, "desk")
     r = client.get("/inbox")
     assert r.status_code == 403 and "for post officers" in r.text
 
 
 def test_inbox_lists_summaries_and_links_not_forms(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    _seed.login(client, "hanoi")
+    login(client, "hanoi")
     page = client.get("/inbox").text
     assert "UNSC: SUPPORT THE RENEWAL" in page and "1 tasking waiting on your post" in page
     card = page[page.index(f'id="tasking-{t.id}"') :]
@@ -381,7 +363,7 @@ def test_inbox_lists_summaries_and_links_not_forms(client, db, world):
 
 def test_inbox_card_offers_the_response_once_delivered(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version))
     assert r.status_code == 200  # followed to the inbox
     card = r.text[r.text.index(f'id="tasking-{t.id}"') :]
@@ -393,7 +375,7 @@ def test_inbox_card_offers_the_response_once_delivered(client, db, world):
 def test_tasking_page_carries_the_forms_for_its_post(client, db, world):
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")
-    _seed.login(client, "hanoi")
+    login(client, "hanoi")
     r = client.get(f"/inbox/{t.id}")
     assert r.status_code == 200, r.text
     page = r.text
@@ -418,7 +400,7 @@ def test_tasking_page_carries_the_forms_for_its_post(client, db, world):
 def test_tasking_page_is_for_its_own_post_only(client, db, world):
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")
-    secret = _seed.demarche(
+    secret = make_demarche(
         db, world["desk"], world["posts"][:1], classification=Classification.SECRET
     )
     db.commit()
@@ -432,7 +414,7 @@ def test_tasking_page_is_for_its_own_post_only(client, db, world):
         ("viewer", f"/inbox/{t.id}", 403, "for post officers"),
     ):
         client.cookies.clear()
-        _seed.login(client, who)
+        login(client, who)
         r = client.get(path)
         assert r.status_code == status and words in r.text, (who, path, r.status_code)
         assert "UNSC: SUPPORT" not in r.text and 'name="recipient_name"' not in r.text
@@ -441,7 +423,7 @@ def test_tasking_page_is_for_its_own_post_only(client, db, world):
 def test_tasking_page_shows_deliveries_and_what_changed(client, db, world):
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/inbox/{t.id}/deliver",
         data=delivery_form(csrf, t.version, points=["1", "2"], notes="Left a non-paper."),
@@ -449,7 +431,7 @@ def test_tasking_page_shows_deliveries_and_what_changed(client, db, world):
     )
     assert r.status_code == 303, r.text
     client.cookies.clear()
-    desk_csrf = _seed.login(client, "desk")
+    desk_csrf = login(client, "desk")
     db.expire_all()
     r = client.post(
         f"/demarches/{d.id}/amend",
@@ -463,7 +445,7 @@ def test_tasking_page_shows_deliveries_and_what_changed(client, db, world):
     )
     assert r.status_code == 303, r.text
     client.cookies.clear()
-    _seed.login(client, "hanoi")
+    login(client, "hanoi")
     page = client.get(f"/inbox/{t.id}").text
     assert "meeting with Le Van A, Director-General (MFA International Organizations)" in page
     assert "Talking points delivered: 1, 2." in page and "Left a non-paper." in page
@@ -475,7 +457,7 @@ def test_tasking_page_shows_deliveries_and_what_changed(client, db, world):
 
 def test_delivery_validation_keeps_what_was_typed(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/inbox/{t.id}/deliver",
         data=delivery_form(
@@ -504,7 +486,7 @@ def test_delivery_validation_keeps_what_was_typed(client, db, world):
 def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, world):
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/inbox/{t.id}/deliver", data=delivery_form(csrf, t.version), follow_redirects=False
     )
@@ -557,12 +539,12 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
     assert '<form method="post" action="/inbox/' not in page
 
     client.cookies.clear()
-    _seed.login(client, "sanjose")
+    login(client, "sanjose")
     assert client.get(f"/inbox/{t.id}").status_code == 404
     page = client.get(f"/demarches/{d.id}").text
     assert "HANOI" not in page and "leans supportive: 0" in page
     client.cookies.clear()
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
     assert "leans supportive: 1" in page and "reported" in page and "Accept" in page
     # The timeline reads each event's position out of its record.
@@ -571,7 +553,7 @@ def test_post_delivers_and_reports_then_another_post_cannot_see_it(client, db, w
 
 def test_acknowledge_from_the_inbox_and_from_the_tasking_page(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/inbox/{t.id}/acknowledge",
         data={"csrf_token": csrf, "version": t.version, "planned_date": "soon"},
@@ -598,7 +580,7 @@ def test_acknowledge_from_the_inbox_and_from_the_tasking_page(client, db, world)
 def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client, db, world):
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/taskings/{t.id}/move",
         data={
@@ -613,7 +595,7 @@ def test_demarche_page_timeline_shows_reasons_and_each_posts_last_action(client,
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"/inbox?done=moved&tasking={t.id}"
     client.cookies.clear()
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
     assert "Reason: The minister is travelling until March." in page
     row = next(tr for tr in page.split("<tr>") if "<strong>HANOI</strong>" in tr)
@@ -625,7 +607,7 @@ def test_a_desk_move_refused_without_next_is_answered_on_the_demarche_page(clien
     or old form) shows the real reason on the demarche page, not the inbox's 403."""
     d = world["demarche"]
     t = tasking_of(db, d, "HANOI")  # pending: the desk cannot accept it yet
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     r = client.post(
         f"/taskings/{t.id}/move",
         data={"csrf_token": csrf, "version": t.version, "action": "accept", "reason": ""},
@@ -638,7 +620,7 @@ def test_a_desk_move_refused_without_next_is_answered_on_the_demarche_page(clien
 
 def test_stale_tasking_form_is_refused(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     r = client.post(
         f"/inbox/{t.id}/acknowledge",
         data={"csrf_token": csrf, "version": t.version + 5, "officer": "Minh"},
@@ -657,7 +639,7 @@ def test_stale_tasking_form_is_refused(client, db, world):
 
 def test_mark_unable_needs_a_reason(client, db, world):
     t = tasking_of(db, world["demarche"], "HANOI")
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     form = {"csrf_token": csrf, "version": t.version, "next": "/inbox"}
     r = client.post(f"/taskings/{t.id}/move", data={**form, "action": "mark_unable", "reason": " "})
     assert r.status_code == 422 and "Give a reason" in r.text
@@ -682,7 +664,7 @@ def test_mark_unable_needs_a_reason(client, db, world):
 
 def test_overdue_board_shows_days_late_and_sorts(client, db, world):
     past = TODAY - timedelta(days=20)
-    _seed.demarche(
+    make_demarche(
         db,
         world["desk"],
         world["posts"][:2],
@@ -691,13 +673,13 @@ def test_overdue_board_shows_days_late_and_sorts(client, db, world):
         issued_on=past,
     )
     db.commit()
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get("/overdue").text
     assert "LATE ONE" in page and "UNSC: SUPPORT" not in page
     assert re.search(r'class="cell b2"[^>]*>6<', page)
     region = client.get("/overdue?sort=region").text
     assert region.index(">HANOI<") < region.index(">SANJOSE<")  # EAP before WHA
-    _seed.login(client, "hanoi")
+    login(client, "hanoi")
     assert ">SANJOSE<" not in client.get("/overdue").text
 
 
@@ -706,13 +688,13 @@ def test_overdue_board_shows_a_flash_not_acknowledged_in_time_as_zero(client, db
     cell. The window's cut-off and today are written into the board's SQL; this checks
     both still select the right taskings on each database."""
     first, second = world["posts"][:2]
-    flash = _seed.demarche(db, world["desk"], [first, second], subject="FLASH ONE")
+    flash = make_demarche(db, world["desk"], [first, second], subject="FLASH ONE")
     flash.precedence = Precedence.FLASH
     for t in db.scalars(select(Tasking).where(Tasking.demarche_id == flash.id)):
         if t.post_id == first.id:
             t.created_at = utcnow() - timedelta(hours=72)  # the other is fresh
     db.commit()
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get("/overdue").text
     assert "FLASH ONE" in page
     row = re.search(rf'<tr><th scope="row">{first.code}</th>(.*?)</tr>', page, re.S).group(1)
@@ -726,7 +708,7 @@ def test_overdue_board_cells_line_up_with_their_demarches(client, db, world):
     past = TODAY - timedelta(days=30)
     first, second = world["posts"][:2]
     for subject, posts, late in (("LATE A", [first, second], 6), ("LATE B", [first], 20)):
-        _seed.demarche(
+        make_demarche(
             db,
             world["desk"],
             posts,
@@ -735,7 +717,7 @@ def test_overdue_board_cells_line_up_with_their_demarches(client, db, world):
             issued_on=past,
         )
     db.commit()
-    _seed.login(client, "desk")
+    login(client, "desk")
     page = client.get("/overdue").text
     headers = re.findall(r'<th scope="col" class="col"><a [^>]*>([^<]+)</a>', page)
     row = re.search(rf'<tr><th scope="row">{second.code}</th>(.*?)</tr>', page, re.S).group(1)
@@ -747,7 +729,7 @@ def test_overdue_board_cells_line_up_with_their_demarches(client, db, world):
 
 
 def test_new_demarche_expands_regions_and_collectives(client, db, world):
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     form = client.get("/demarches/new").text
     assert 'for="collective-UNSC"' in form
     r = client.post(
@@ -776,7 +758,7 @@ def test_new_demarche_expands_regions_and_collectives(client, db, world):
 
 
 def test_new_demarche_errors_keep_what_was_typed(client, world):
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     r = client.post(
         "/demarches/new",
         data={
@@ -797,7 +779,7 @@ def test_new_demarche_errors_keep_what_was_typed(client, world):
 
 
 def test_new_demarche_is_for_the_desk(client, world):
-    _seed.login(client, "viewer")
+    login(client, "viewer")
     assert client.get("/demarches/new").status_code == 403
 
 
@@ -805,10 +787,10 @@ def test_new_demarche_is_for_the_desk(client, world):
 
 
 def _grow(db: Session, desk, n_posts: int, prefix: str):
-    posts = [_seed.post(db, f"{prefix}{i:02d}", Region.AF) for i in range(n_posts)]
+    posts = [make_region_post(db, f"{prefix}{i:02d}", Region.AF) for i in range(n_posts)]
     past = TODAY - timedelta(days=30)
-    _seed.demarche(db, desk, posts, subject=f"{prefix} OPEN")
-    _seed.demarche(
+    make_demarche(db, desk, posts, subject=f"{prefix} OPEN")
+    make_demarche(
         db,
         desk,
         posts,
@@ -835,9 +817,9 @@ def _counts(client, db, paths: list[str]) -> dict[str, int]:
 def test_query_counts_do_not_grow_with_rows(client, db, world):
     desk = world["desk"]
     small = _grow(db, desk, 3, "S")
-    _seed.user(db, "s00", Role.POST_OFFICER, Classification.SECRET, small[0].code)
+    make_signin_user(db, "s00", Role.POST_OFFICER, Classification.SECRET, small[0].code)
     db.commit()
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     assert csrf
     open_small = db.scalar(select(Demarche.id).where(Demarche.subject == "S OPEN"))
     pages = ["/", "/overdue", "/demarches/{}", "/demarches/new", "/demarches/{}/amend"]
@@ -857,13 +839,13 @@ def test_query_counts_do_not_grow_with_rows(client, db, world):
     assert list(before.values()) == [6, 3, 6, 3, 2], before
 
     # A post officer with many taskings in the inbox.
-    _seed.user(db, "b00", Role.POST_OFFICER, Classification.SECRET, big[0].code)
+    make_signin_user(db, "b00", Role.POST_OFFICER, Classification.SECRET, big[0].code)
     db.commit()
     client.cookies.clear()
-    _seed.login(client, "s00")
+    login(client, "s00")
     inbox_small = _counts(client, db, ["/inbox"])["/inbox"]
     for i in range(28):
-        _seed.demarche(db, desk, [small[0]], subject=f"MORE {i}", secret_point=False)
+        make_demarche(db, desk, [small[0]], subject=f"MORE {i}", secret_point=False)
     db.commit()
     inbox_big = _counts(client, db, ["/inbox"])["/inbox"]
     assert inbox_small == inbox_big, (inbox_small, inbox_big)
@@ -878,11 +860,11 @@ def test_tasking_page_query_count_is_fixed(client, db, world):
     few = tasking_of(db, world["demarche"], "HANOI")
     many = tasking_of(
         db,
-        _seed.demarche(db, world["desk"], world["posts"][:1], subject="MANY", extra_points=20),
+        make_demarche(db, world["desk"], world["posts"][:1], subject="MANY", extra_points=20),
         "HANOI",
     )
     db.commit()
-    csrf = _seed.login(client, "hanoi")
+    csrf = login(client, "hanoi")
     pages = [f"/inbox/{few.id}", f"/inbox/{many.id}"]
     # The tasking with its post, demarche, deliveries and responses joined, then the
     # talking points the delivery form lists.
@@ -903,7 +885,7 @@ CABLE = Path("/work/shared/cables/07STATE166909.txt")
 
 @pytest.mark.skipif(not CABLE.exists(), reason="the example cable is not in /work/shared")
 def test_import_an_instruction_shows_the_draft_beside_the_text(client, db, world):
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     page = client.get("/cables/import")
     assert page.status_code == 200 and "Unmatched replies" in page.text
     r = client.post(
@@ -915,7 +897,7 @@ def test_import_an_instruction_shows_the_draft_beside_the_text(client, db, world
 
 
 def test_import_refuses_what_is_not_a_cable(client, world):
-    csrf = _seed.login(client, "desk")
+    csrf = login(client, "desk")
     r = client.post("/cables/import/instruction", data={"csrf_token": csrf, "text": "hello"})
     assert r.status_code == 422 and "does not look like a cable" in r.text
     assert ">hello</textarea>" in r.text
