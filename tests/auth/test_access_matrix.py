@@ -26,8 +26,7 @@ from app.demarches.models import Demarche
 from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
-from tests.cables.test_ingest import instruction
-from tests.cables.test_replies import REPORT
+from tests.cables.samples import REPORT, instruction
 from tests.factories import demarche_payload, future, make_post, make_user, write
 from tests.routes import RouteKey, route_table
 
