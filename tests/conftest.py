@@ -7,11 +7,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
 from app.auth.passwords import use_fast_hashing_for_tests
+from app.classification import Classification
 from app.deps import get_session
 from app.main import create_app
+from app.posts.models import Region
 from app.settings import Settings
 from tests.databases import BACKENDS, drop_database, fresh_database, migrated_engine
+from tests.factories import make_collective, make_demarche, make_region_post, make_signin_user
 
 use_fast_hashing_for_tests()
 
@@ -70,6 +74,23 @@ def client(app, db: Session) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
     app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def page_world(db: Session):
+    """The page tests' world: three posts, a desk officer, two post officers, a viewer,
+    one issued demarche; everyone signs in through the form (tests.factories.login)."""
+    hanoi = make_region_post(db, "HANOI", Region.EAP)
+    sanjose = make_region_post(db, "SANJOSE", Region.WHA)
+    paris = make_region_post(db, "PARIS", Region.EUR)
+    desk = make_signin_user(db, "desk")
+    make_signin_user(db, "hanoi", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI")
+    make_signin_user(db, "sanjose", Role.POST_OFFICER, Classification.CONFIDENTIAL, "SANJOSE")
+    make_signin_user(db, "viewer", Role.VIEWER, Classification.CONFIDENTIAL)
+    make_collective(db, "UNSC", "UN SECURITY COUNCIL COLLECTIVE", [hanoi, sanjose])
+    d = make_demarche(db, desk, [hanoi, sanjose, paris])
+    db.commit()
+    return {"desk": desk, "demarche": d, "posts": [hanoi, sanjose, paris]}
 
 
 def pytest_report_header(config) -> str:

@@ -1,4 +1,12 @@
-"""Plain typed factories: deterministic rows for deterministic tests."""
+"""Plain typed factories: deterministic rows for deterministic tests.
+
+One rule for every factory here: it commits what it made. Inside the `db` fixture a
+commit only releases a savepoint of the test's outer transaction (tests/conftest.py),
+so the rows still vanish when the test ends; but a request that fails and rolls back
+its session does not take the fixture rows with it. Outside that fixture (the browser
+tests seed a real database through their own Session) the rows are there for the
+server to read.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,22 @@ import re
 from datetime import date, timedelta
 from itertools import count
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.service import add_user, issue_token
 from app.classification import Classification
-from app.posts.models import Post, PostKind, Region
+from app.demarches import service as demarches
+from app.demarches.models import Demarche
+from app.demarches.schemas import DemarcheIn, TalkingPointIn, TargetIn
+from app.posts.models import Collective, Post, PostKind, Region
+from app.taskings.models import Tasking
 
 _seq = count(1)
+
+PASSWORD = "correct-horse-battery-2026"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def make_post(session: Session, code: str | None = None, **kw) -> Post:
@@ -93,3 +109,125 @@ def write(
     )
     assert read.status_code == 200, read.text
     return client.request(method, path, headers={**headers, "If-Match": read.headers["etag"]}, **kw)
+
+
+# -- rows for the pages: named people who sign in through the form ------------------
+
+
+def make_region_post(session: Session, code: str, region: Region = Region.EUR) -> Post:
+    """A post in a region, with a readable country ("Country Hanoi") the pages show."""
+    return make_post(session, code, region=region, country=f"Country {code.title()}")
+
+
+def make_signin_user(
+    session: Session,
+    username: str,
+    role: Role = Role.DESK_OFFICER,
+    clearance: Classification = Classification.SECRET,
+    post_code: str | None = None,
+) -> User:
+    """A user with PASSWORD, to sign in through the login form (see login())."""
+    user = add_user(
+        session,
+        username=username,
+        full_name=f"{username.title()} Officer",
+        role=role,
+        clearance=clearance,
+        post_code=post_code,
+        password=PASSWORD,
+    )
+    session.commit()
+    return user
+
+
+def make_collective(session: Session, code: str, name: str, members: list[Post]) -> Collective:
+    c = Collective(code=code, name=name, members=members)
+    session.add(c)
+    session.commit()
+    return c
+
+
+def make_demarche(
+    session: Session,
+    desk: User,
+    posts: list[Post],
+    *,
+    subject: str = "UNSC: SUPPORT THE RENEWAL OF UNOMAR",
+    classification: Classification = Classification.CONFIDENTIAL,
+    deadline: date | None = None,
+    issue: bool = True,
+    issued_on: date | None = None,
+    secret_point: bool = True,
+    tags: tuple[str, ...] = ("PREL", "UNSC"),
+    extra_points: int = 0,
+) -> Demarche:
+    """A demarche to these posts; issued_on in the past (with a past deadline) makes it late."""
+    deadline = deadline or date.today() + timedelta(days=10)
+    points = [TalkingPointIn(text="We ask you to vote yes.", classification="UNCLASSIFIED")]
+    if secret_point:
+        points.append(TalkingPointIn(text="Our red line is the mandate.", classification="SECRET"))
+    points += [
+        TalkingPointIn(text=f"Further point {i}.", classification="UNCLASSIFIED")
+        for i in range(extra_points)
+    ]
+    d = demarches.create_draft(
+        session,
+        DemarcheIn(
+            subject=subject,
+            summary="Urge a yes vote on a clean renewal.",
+            classification=classification,
+            deadline=deadline,
+            tags=list(tags),
+            objectives=["Secure a yes vote."],
+            talking_points=points,
+            targets=[TargetIn(post=p.code) for p in posts],
+        ),
+        actor=desk,
+    )
+    if issue:
+        demarches.issue(session, d, actor=desk, today=issued_on)
+    session.commit()
+    return d
+
+
+def tasking_of(session: Session, d: Demarche, code: str) -> Tasking:
+    """The demarche's tasking of the post with this code."""
+    return next(
+        t
+        for t in session.scalars(select(Tasking).where(Tasking.demarche_id == d.id))
+        if t.post.code == code
+    )
+
+
+def login(client, username: str) -> str:
+    """Sign a TestClient in through the real form; returns the session's CSRF token."""
+    page = client.get("/login")
+    token = CSRF.search(page.text).group(1)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    home = client.get("/")
+    assert home.status_code == 200, home.text
+    return CSRF.search(home.text).group(1)
+
+
+def delivery_form(csrf: str, version: int, **over) -> dict:
+    """The tasking page's delivery form, filled in."""
+    body = {
+        "csrf_token": csrf,
+        "version": version,
+        "delivered_on": date.today().isoformat(),
+        "delivered_by": "Pol Counselor",
+        "recipient_name": "Le Van A",
+        "recipient_title": "Director-General",
+        "recipient_office": "MFA International Organizations",
+        "level": "senior_official",
+        "method": "meeting",
+        "points": ["1"],
+        "notes": "",
+    }
+    body.update(over)
+    return body

@@ -8,16 +8,34 @@ under a small bound. An N+1 (a query per row) fails the equality at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.service import open_session
 from app.classification import Classification
-from tests.factories import demarche_payload, make_post, make_user, write
+from app.demarches.models import Demarche
+from app.posts.models import Region
+from app.taskings.models import Tasking
+from tests.factories import (
+    delivery_form,
+    demarche_payload,
+    login,
+    make_demarche,
+    make_post,
+    make_region_post,
+    make_signin_user,
+    make_user,
+    tasking_of,
+    write,
+)
 from tests.querycount import count_queries
 
 SMALL, LARGE = 3, 30
+TODAY = date.today()
 
 
 @dataclass
@@ -127,10 +145,10 @@ def test_statement_counts_do_not_grow_with_rows(client, db, sizes):
 # page: the demarche with its author and texts, the tally of its taskings, a page of
 # them (each with its latest response and last event), the chart, a page of the
 # timeline with its count, and the revisions. The amendment form: the demarche with its
-# texts, then its targets.
+# texts and targets, in one row.
 PAGES = {
     "demarche page": (lambda w: f"/demarches/{w.demarche_id}", 6),
-    "amendment page": (lambda w: f"/demarches/{w.demarche_id}/amend", 2),
+    "amendment page": (lambda w: f"/demarches/{w.demarche_id}/amend", 1),
 }
 
 
@@ -160,3 +178,100 @@ def test_page_statement_counts_do_not_grow_with_rows(client, db, sizes):
     client.cookies.set("dmt_session", opened.cookie)
     page = client.get(f"/demarches/{sizes[LARGE].demarche_id}").text
     assert page.count('<td data-label="Response">supports</td>') == LARGE
+
+
+# -- the pages, read at two sizes by a signed-in desk and post officer --------------
+
+
+def _grow(db: Session, desk, n_posts: int, prefix: str):
+    posts = [make_region_post(db, f"{prefix}{i:02d}", Region.AF) for i in range(n_posts)]
+    past = TODAY - timedelta(days=30)
+    make_demarche(db, desk, posts, subject=f"{prefix} OPEN")
+    make_demarche(
+        db,
+        desk,
+        posts,
+        subject=f"{prefix} LATE",
+        deadline=TODAY - timedelta(days=3),
+        issued_on=past,
+    )
+    db.commit()
+    return posts
+
+
+def _counts(client, db, paths: list[str]) -> dict[str, int]:
+    out = {}
+    for path in paths:
+        # A real request starts with an empty identity map; the test's session must too.
+        db.expunge_all()
+        with count_queries(db) as q:
+            r = client.get(path)
+        assert r.status_code == 200, (path, r.text[:500])
+        out[path] = q.count
+    return out
+
+
+def test_query_counts_do_not_grow_with_rows(client, db, page_world):
+    desk = page_world["desk"]
+    small = _grow(db, desk, 3, "S")
+    make_signin_user(db, "s00", Role.POST_OFFICER, Classification.SECRET, small[0].code)
+    db.commit()
+    csrf = login(client, "desk")
+    assert csrf
+    open_small = db.scalar(select(Demarche.id).where(Demarche.subject == "S OPEN"))
+    pages = ["/", "/overdue", "/demarches/{}", "/demarches/new", "/demarches/{}/amend"]
+    before = _counts(client, db, [p.format(open_small) for p in pages])
+
+    big = _grow(db, desk, 30, "B")
+    open_big = db.scalar(select(Demarche.id).where(Demarche.subject == "B OPEN"))
+    after = _counts(client, db, [p.format(open_big) for p in pages])
+    assert list(before.values()) == list(after.values()), (before, after)
+    # The signed-in session costs nothing: the worker remembers it from the sign-in's
+    # first page (app/auth/credentials.py). Then one query per table the page shows.
+    # The demarche page reads the demarche with its author and texts in one row, tallies
+    # its taskings, reads a page of them (each with its latest response and event), the
+    # chart, a page of its timeline (with the count) and its revisions; the overdue
+    # board reads the open demarches, their late taskings a cell each, then those posts.
+    # The amendment form reads the demarche with its texts and targets in one row.
+    assert list(before.values()) == [6, 3, 6, 3, 1], before
+
+    # A post officer with many taskings in the inbox.
+    make_signin_user(db, "b00", Role.POST_OFFICER, Classification.SECRET, big[0].code)
+    db.commit()
+    client.cookies.clear()
+    login(client, "s00")
+    inbox_small = _counts(client, db, ["/inbox"])["/inbox"]
+    for i in range(28):
+        make_demarche(db, desk, [small[0]], subject=f"MORE {i}", secret_point=False)
+    db.commit()
+    inbox_big = _counts(client, db, ["/inbox"])["/inbox"]
+    assert inbox_small == inbox_big, (inbox_small, inbox_big)
+    # Count, the page of taskings joined to their demarches, and their deliveries; the
+    # officer's post comes with the signed-in session (app/auth/service.py). The talking
+    # points the delivery form lists are on each tasking's own page.
+    assert inbox_small == 3
+
+
+def test_tasking_page_query_count_is_fixed(client, db, page_world):
+    """A tasking's page costs the same whatever its demarche's points and its deliveries."""
+    few = tasking_of(db, page_world["demarche"], "HANOI")
+    many = tasking_of(
+        db,
+        make_demarche(
+            db, page_world["desk"], page_world["posts"][:1], subject="MANY", extra_points=20
+        ),
+        "HANOI",
+    )
+    db.commit()
+    csrf = login(client, "hanoi")
+    pages = [f"/inbox/{few.id}", f"/inbox/{many.id}"]
+    # The tasking with its post, demarche, deliveries and responses joined, then the
+    # talking points the delivery form lists.
+    assert list(_counts(client, db, pages).values()) == [2, 2]
+    for tasking_id, times in ((few.id, 1), (many.id, 6)):
+        for _ in range(times):
+            version = db.scalar(select(Tasking.version).where(Tasking.id == tasking_id))
+            r = client.post(f"/inbox/{tasking_id}/deliver", data=delivery_form(csrf, version))
+            assert r.status_code == 200, r.text[:500]
+    # Delivered (once, and six times): another delivery may still be logged.
+    assert list(_counts(client, db, pages).values()) == [2, 2]

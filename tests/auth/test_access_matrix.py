@@ -8,201 +8,36 @@ do this, and anything but 401/403/404/5xx where they may.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from app.auth.models import Role, User
+from app.auth.models import Role
 from app.auth.service import issue_token
-from app.cables import service as cables
-from app.cables.models import CableReply
 from app.classification import Classification
 from app.concurrency import etag
 from app.demarches.models import Demarche
-from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
-from app.taskings.schemas import DeliveryIn, ResponseIn
-from tests.cables.test_ingest import instruction
-from tests.cables.test_replies import REPORT
-from tests.factories import demarche_payload, future, make_post, make_user, write
+from tests.auth.matrix import (
+    ADMIN,
+    ANYONE,
+    CONF,
+    DESK,
+    INGEST,
+    Actor,
+    Rule,
+    World,
+    always,
+    build_world,
+    own_post,
+    own_post_or_desk,
+    sees_demarche,
+    sees_tasking,
+)
+from tests.cables.samples import instruction
+from tests.factories import demarche_payload, make_user
 from tests.routes import RouteKey, route_table
-
-API = "/api/v1"
-CONF = Classification.CONFIDENTIAL
-
-# -- the world ----------------------------------------------------------------
-
-
-@dataclass
-class Actor:
-    name: str
-    user: User
-    headers: dict[str, str]
-    spare_token_id: int  # a second token of theirs, for the revoke route
-
-
-@dataclass
-class World:
-    actors: dict[str, Actor]
-    demarche_id: int
-    tasking_id: int  # post A's tasking
-    response_id: int
-    commitment_id: int
-    post_a: str
-    post_b: str
-    classification: Classification
-    cable_id: int  # the demarche's source (instruction) cable
-    reply_id: int  # post A's report cable, matched to its tasking
-
-
-ROLES: dict[str, tuple[Role, Classification, str | None]] = {
-    "desk": (Role.DESK_OFFICER, Classification.SECRET, None),
-    "desk_confidential": (Role.DESK_OFFICER, CONF, None),
-    "post_own": (Role.POST_OFFICER, CONF, "A"),  # the tasking's post
-    "post_other": (Role.POST_OFFICER, CONF, "B"),  # tasked by the same demarche
-    "post_untasked": (Role.POST_OFFICER, CONF, "C"),  # not tasked at all
-    "viewer": (Role.VIEWER, CONF, None),
-    "admin": (Role.ADMINISTRATOR, CONF, None),
-}
-
-
-def build_world(client, db, classification: Classification) -> World:
-    # Letters only: cables write post names in their message numbers ("PARIS 001234").
-    posts = {k: make_post(db, f"MX{k}{'QRST'[classification.rank]}") for k in "ABC"}
-    actors = {}
-    for name, (role, clearance, post) in ROLES.items():
-        user, headers = make_user(
-            db,
-            role,
-            clearance,
-            posts[post] if post else None,
-            username=f"{name}-{classification.rank}",
-        )
-        spare = issue_token(db, user=user, name="spare").token.id
-        db.commit()
-        actors[name] = Actor(name, user, headers, spare)
-    desk = actors["desk"].headers
-    body = demarche_payload(
-        [posts["A"], posts["B"]],
-        classification=classification.value,
-        talking_points=[{"text": "Point one.", "classification": "UNCLASSIFIED"}],
-    )
-    d = client.post(f"{API}/demarches", json=body, headers=desk).json()
-    assert write(client, "POST", f"{API}/demarches/{d['id']}/issue", desk).status_code == 200
-    tasking = db.scalar(
-        select(Tasking).where(Tasking.demarche_id == d["id"], Tasking.post_id == posts["A"].id)
-    )
-    # Set up through the services, as the post would: the SECRET variant is above the
-    # post officer's clearance, so the API would (rightly) refuse them.
-    officer = actors["post_own"].user
-    workflow.deliver(
-        db,
-        tasking,
-        DeliveryIn(
-            delivered_on=date.today(),
-            delivered_by="PolChief",
-            recipient_name="X",
-            level="minister",
-            method="meeting",
-        ),
-        actor=officer,
-    )
-    workflow.report_response(
-        db,
-        tasking,
-        ResponseIn(
-            position="supports",
-            summary="Yes.",
-            commitments=[{"text": "Will vote yes", "due_date": future(3)}],
-        ),
-        actor=officer,
-    )
-    db.commit()
-    response = db.scalar(select(Response).where(Response.tasking_id == tasking.id))
-    commitment = db.scalar(select(Commitment).where(Commitment.response_id == response.id))
-
-    # The demarche's instruction cable, and post A's report citing it.
-    marking = " ".join(classification.value) if classification.value != "SBU" else "SBU"
-    serial = f"7{classification.rank}0{d['id']}"
-    source = cables.ingest(
-        db, instruction(serial=serial, marking=marking), actor=actors["desk"].user
-    ).cable
-    db.get(Demarche, d["id"]).source_cable_id = source.id
-    db.flush()
-    report = (
-        REPORT.replace("AMEMBASSY HANOI", f"AMEMBASSY {posts['A'].code}")
-        .replace("C O N F I D E N T I A L HANOI 001234", f"{marking} {posts['A'].code} {serial}")
-        .format(ref=serial)
-    )
-    reply = cables.ingest(db, report, actor=actors["desk"].user)
-    db.commit()
-    reply_row = db.scalar(select(CableReply).where(CableReply.cable_id == reply.cable.id))
-    assert reply_row is not None and reply_row.tasking_id == tasking.id, "report not matched"
-    return World(
-        actors,
-        d["id"],
-        tasking.id,
-        response.id,
-        commitment.id,
-        posts["A"].code,
-        posts["B"].code,
-        classification,
-        source.id,
-        reply_row.id,
-    )
-
-
-# -- who may know a record exists -----------------------------------------------
-
-
-def sees_demarche(a: Actor, w: World) -> bool:
-    if w.classification > a.user.clearance:
-        return False
-    return a.user.role != Role.POST_OFFICER or a.name in ("post_own", "post_other")
-
-
-def sees_tasking(a: Actor, w: World) -> bool:
-    return sees_demarche(a, w) and (a.user.role != Role.POST_OFFICER or a.name == "post_own")
-
-
-def always(_a: Actor, _w: World) -> bool:
-    return True
-
-
-# -- who may do it, once they may see it ------------------------------------------
-
-
-def roles(*allowed: Role) -> Callable[[Actor, World], bool]:
-    return lambda a, _w: a.user.role in allowed
-
-
-def own_post_or_desk(a: Actor, _w: World) -> bool:
-    return a.name == "post_own" or a.user.role == Role.DESK_OFFICER
-
-
-def own_post(a: Actor, _w: World) -> bool:
-    return a.name == "post_own"
-
-
-@dataclass(frozen=True)
-class Rule:
-    visible: Callable[[Actor, World], bool]
-    may: Callable[[Actor, World], bool]
-    body: Callable[[World], Any] | None = None
-    etag: str | None = None  # which record's ETag goes in If-Match
-    # The role check comes before any lookup: a role that may never do this gets 403
-    # for every id, existing or not, which tells nothing either.
-    role_first: bool = False
-
-
-DESK = roles(Role.DESK_OFFICER)
-ADMIN = roles(Role.ADMINISTRATOR)
-ANYONE = always
-INGEST = roles(Role.DESK_OFFICER, Role.POST_OFFICER)
 
 
 def _post_body(w: World) -> dict[str, Any]:

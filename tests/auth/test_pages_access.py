@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.auth.service import open_session
 from app.demarches.models import Demarche
 from app.taskings.models import Tasking
-from tests.auth.test_access_matrix import (
+from tests.auth.matrix import (
     ANYONE,
     DESK,
     INGEST,

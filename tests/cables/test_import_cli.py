@@ -14,7 +14,7 @@ from app.cables.cli import cable_app, run_import
 from app.cables.models import Cable, CableReply
 from app.cables.parser import parse_cable
 from tests.cables._corpus import CABLES, manifest, needs_corpus
-from tests.cables.test_ingest import instruction
+from tests.cables.samples import instruction
 from tests.databases import fresh_database, migrated_engine
 
 runner = CliRunner()

@@ -13,23 +13,10 @@ from app.classification import Classification, from_marking
 from app.demarches.models import Demarche
 from app.posts.models import Collective
 from tests.cables._corpus import CABLES, needs_corpus
+from tests.cables.samples import instruction
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
-
-
-def instruction(serial: str = "166909", marking: str = "C O N F I D E N T I A L") -> str:
-    return (
-        "O 140153Z DEC 07\nFM SECSTATE WASHDC\n"
-        "TO RUEHHI/AMEMBASSY HANOI IMMEDIATE 5685\n"
-        "INFO RUEHXX/AMEMBASSY NOWHERE IMMEDIATE 1\n\n"
-        f"{marking} STATE {serial}\n\nTAGS: PREL UN\n"
-        "SUBJECT: DEMARCHE ON A COUNCIL VOTE\n\n"
-        "1. (SBU) This is an action request. Embassy Hanoi should deliver the points below "
-        "to host government officials at the highest appropriate level before December 17.\n\n"
-        "2. (U) Points:\n\n-- We urge your government to vote yes.\n\n"
-        "-- The vote is on December 19.\n\nRICE\n"
-    )
 
 
 def n_cables(db) -> int:

@@ -23,7 +23,7 @@ from app.cables.replies import (
 from app.classification import Classification
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position, Tasking
 from tests.cables._corpus import manifest, needs_corpus
-from tests.cables.test_ingest import instruction
+from tests.cables.samples import REPORT, instruction
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -158,35 +158,6 @@ def test_suggest_reply_never_raises(parsed):
 
 
 # -- matching and reviewing through the API -------------------------------------
-
-REPORT = """VZCZCXRO1
-PP RUEHC
-DE RUEHHI #1234 3500900
-ZNY CCCCC ZZH
-P 160900Z DEC 07
-FM AMEMBASSY HANOI
-TO RUEHC/SECSTATE WASHDC PRIORITY 1234
-
-C O N F I D E N T I A L HANOI 001234
-
-SIPDIS
-
-E.O. 12958: DECL: 12/16/2017
-TAGS: PREL UN VM
-SUBJECT: VIETNAM ON THE COUNCIL VOTE: DEMARCHE DELIVERED
-
-REF: STATE {ref}
-
-Classified By: Political Counselor, reasons 1.4 (b) and (d)
-
-1. (C) On December 15 Poloff delivered reftel points to Nguyen Van An, Director of the
-International Organizations Department at the Ministry of Foreign Affairs.
-
-2. (C) Nguyen said that Vietnam supports the resolution and will speak at the December 19
-session.
-
-MICHALAK
-"""
 
 
 @pytest.fixture

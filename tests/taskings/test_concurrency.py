@@ -23,7 +23,7 @@ from tests.databases import (
     migrated_engine,
 )
 from tests.factories import make_post, make_user
-from tests.taskings.test_workflow import (
+from tests.taskings.api import (
     API,
     delivery_body,
     etag_of,
@@ -32,11 +32,10 @@ from tests.taskings.test_workflow import (
     response_body,
     state_of,
     tasking_id,
-    world,  # noqa: F401  (the fixture)
 )
 
 
-def test_a_retried_delivery_is_answered_once_and_logged_once(client, db, world):  # noqa: F811
+def test_a_retried_delivery_is_answered_once_and_logged_once(client, db, world):
     officer = world["officer"]
     tid = tasking_id(issue_demarche(client, world["desk"], [{"post": "HANOI"}]), "HANOI")
     path = f"{API}/taskings/{tid}/deliveries"
@@ -94,7 +93,7 @@ def test_a_retried_delivery_is_answered_once_and_logged_once(client, db, world):
     ],
     ids=["deliver", "acknowledge", "mark_unable"],
 )
-def test_a_stale_or_missing_if_match_writes_nothing(client, db, world, suffix, body):  # noqa: F811
+def test_a_stale_or_missing_if_match_writes_nothing(client, db, world, suffix, body):
     officer = world["officer"]
     tid = tasking_id(issue_demarche(client, world["desk"], [{"post": "HANOI"}]), "HANOI")
     path = f"{API}/taskings/{tid}/{suffix}"

@@ -21,7 +21,7 @@ from app.taskings import inbox as inbox_module
 from app.taskings.inbox import inbox
 from app.taskings.models import Tasking, TaskingStatus
 from app.vocabulary import Precedence
-from tests.pages import _seed
+from tests.factories import make_demarche, make_region_post, make_signin_user
 
 TODAY = date.today()
 SETTINGS = Settings()
@@ -29,15 +29,15 @@ SETTINGS = Settings()
 
 @pytest.fixture
 def officer(db: Session) -> User:
-    _seed.post(db, "HANOI", Region.EAP)
-    return _seed.user(db, "hanoi", Role.POST_OFFICER, Classification.SECRET, "HANOI")
+    make_region_post(db, "HANOI", Region.EAP)
+    return make_signin_user(db, "hanoi", Role.POST_OFFICER, Classification.SECRET, "HANOI")
 
 
 def _tasking(db: Session, subject: str, **set_: object) -> Tasking:
-    desk = db.scalar(select(User).where(User.username == "desk")) or _seed.user(db, "desk")
+    desk = db.scalar(select(User).where(User.username == "desk")) or make_signin_user(db, "desk")
     hanoi = db.scalar(select(User).where(User.username == "hanoi"))
     assert hanoi is not None and hanoi.post is not None
-    d = _seed.demarche(db, desk, [hanoi.post], subject=subject)
+    d = make_demarche(db, desk, [hanoi.post], subject=subject)
     t = db.scalar(select(Tasking).where(Tasking.demarche_id == d.id))
     assert t is not None
     for name, value in set_.items():

@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
-from app.auth.models import Role, User
-from app.classification import Classification
+from app.auth.models import User
 from app.concurrency import etag
 from app.db import utcnow
 from app.taskings import reads
-from app.taskings.models import Delivery, DeliveryLevel, Response, Tasking, TaskingStatus
+from app.taskings.models import Delivery, DeliveryLevel, Tasking, TaskingStatus
 from app.taskings.schemas import DeliveryOut, ResponseOut
 from app.taskings.workflow import (
     BY_ACTION,
@@ -26,36 +25,17 @@ from app.taskings.workflow import (
     transition_for,
 )
 from app.vocabulary import TaskingRole
-from tests.factories import demarche_payload, future, make_post, make_user, write
-
-API = "/api/v1"
-
-# -- helpers (imported by test_concurrency too) ---------------------------------
-
-
-def delivery_body(**over: Any) -> dict[str, Any]:
-    body = {
-        "delivered_on": date.today().isoformat(),
-        "delivered_by": "Political Counselor",
-        "recipient_name": "A. Minister",
-        "recipient_title": "Director, UN Affairs",
-        "level": "senior_official",
-        "method": "meeting",
-        "points": [1],
-        "notes": "Delivered points; no commitment given.",
-    }
-    body.update(over)
-    return body
-
-
-def response_body(**over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "position": "leans_supportive",
-        "summary": "The MFA will recommend a yes vote to the minister.",
-        "commitments": [],
-    }
-    body.update(over)
-    return body
+from tests.factories import future, make_post
+from tests.taskings.api import (
+    API,
+    delivery_body,
+    etag_of,
+    issue_demarche,
+    problem,
+    response_body,
+    state_of,
+    tasking_id,
+)
 
 
 def action_request(action: Action) -> tuple[str, dict[str, Any]]:
@@ -69,12 +49,6 @@ def action_request(action: Action) -> tuple[str, dict[str, Any]]:
     return action.value.replace("_", "-"), {"reason": f"Reason to {action.value}."}
 
 
-def etag_of(client, tasking_id: int, headers: dict[str, str]) -> str:
-    r = client.get(f"{API}/taskings/{tasking_id}", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.headers["etag"]
-
-
 def act(client, tasking_id: int, action: Action, headers: dict[str, str], body=None, **kw):
     """Send an action with If-Match from a fresh read by the same user."""
     suffix, default = action_request(action)
@@ -84,42 +58,6 @@ def act(client, tasking_id: int, action: Action, headers: dict[str, str], body=N
         json=default if body is None else body,
         headers={**headers, "If-Match": if_match, **kw.pop("extra_headers", {})},
     )
-
-
-def issue_demarche(client, desk: dict[str, str], targets: list[dict], **over) -> dict:
-    body = demarche_payload([], **over)
-    body["targets"] = targets
-    r = client.post(f"{API}/demarches", json=body, headers=desk)
-    assert r.status_code == 201, r.text
-    r = write(client, "POST", f"{API}/demarches/{r.json()['id']}/issue", desk)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def tasking_id(demarche: dict, post: str) -> int:
-    return next(t["id"] for t in demarche["taskings"] if t["post"] == post)
-
-
-def problem(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status and body["detail"]
-    return body
-
-
-def state_of(db: Session, tid: int) -> dict[str, Any]:
-    """Everything a refused move must leave alone, read straight from the database."""
-    status, version = db.execute(
-        select(Tasking.status, Tasking.version).where(Tasking.id == tid)
-    ).one()
-    return {
-        "status": status,
-        "version": version,
-        "deliveries": db.scalar(select(func.count()).where(Delivery.tasking_id == tid)),
-        "responses": db.scalar(select(func.count()).where(Response.tasking_id == tid)),
-        "audit": db.scalar(select(func.count()).select_from(AuditEvent)),
-    }
 
 
 def tasking_events(db: Session, tid: int) -> list[str]:
@@ -138,28 +76,6 @@ def set_tasking(db: Session, tid: int, **values: Any) -> None:
     for k, v in values.items():
         setattr(t, k, v)
     db.commit()
-
-
-# -- fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(db) -> dict[str, Any]:
-    home = make_post(db, "HANOI", country="Vietnam")
-    other = make_post(db, "SUVA", country="Fiji")
-    desk_user, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
-    _, officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=home)
-    _, outsider = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=other)
-    _, viewer = make_user(db, Role.VIEWER, Classification.SECRET)
-    return {
-        "home": home,
-        "other": other,
-        "desk": desk,
-        "desk_id": desk_user.id,
-        "officer": officer,
-        "outsider": outsider,
-        "viewer": viewer,
-    }
 
 
 def tasked(client, world, role: TaskingRole = TaskingRole.ACTION, **over) -> tuple[int, dict]:
