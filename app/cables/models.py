@@ -10,14 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, enum_column, utcnow
-
-
-class Precedence(enum.StrEnum):
-    FLASH = "FLASH"
-    NIACT_IMMEDIATE = "NIACT IMMEDIATE"
-    IMMEDIATE = "IMMEDIATE"
-    PRIORITY = "PRIORITY"
-    ROUTINE = "ROUTINE"
+from app.vocabulary import Precedence
 
 
 class CableKind(enum.StrEnum):

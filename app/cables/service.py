@@ -26,8 +26,9 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.posts.models import Collective, Post
 from app.taskings import service as taskings
 from app.taskings.models import Tasking
+from app.vocabulary import Precedence
 
-from .models import Cable, CableKind, CableReply, Precedence, ReplyStatus
+from .models import Cable, CableKind, CableReply, ReplyStatus
 from .parser import ParsedCable, looks_like_cable, parse_cable
 from .replies import originator_routing, suggest_reply
 from .schemas import ConfirmReplyIn, Unresolved

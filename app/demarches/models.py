@@ -10,9 +10,9 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import Base, enum_column, utcnow
+from app.vocabulary import Precedence
 
 if TYPE_CHECKING:
     from app.posts.models import Post

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from app.audit import AuditEvent
 from app.auth.models import User
 from app.auth.policy import Reader, may_read_portion, visible_demarches
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import today_utc
 from app.demarches.history import visible_events
@@ -39,6 +38,7 @@ from app.errors import NotFound
 from app.posts.models import Post
 from app.taskings.models import Position, Response, Tasking, TaskingStatus, days_late
 from app.taskings.service import own_post_only
+from app.vocabulary import Precedence
 
 # -- the demarche and its texts -------------------------------------------------------
 

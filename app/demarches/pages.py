@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require
-from app.cables.models import Precedence
 from app.classification import Classification, from_marking
 from app.dashboards import queries
 from app.dashboards.queries import Progress
@@ -32,6 +31,7 @@ from app.posts.models import Collective, Post, Region
 from app.settings import Settings
 from app.taskings.models import Position
 from app.taskings.service import moves_for
+from app.vocabulary import Precedence
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)

@@ -4,9 +4,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.demarches.models import DemarcheStatus, PointUse, TaskingRole
+from app.vocabulary import Precedence
 
 Text = Field(min_length=1, max_length=20_000)
 

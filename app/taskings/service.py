@@ -23,7 +23,6 @@ from app.auth.policy import (
     sees_every_demarche,
     visible_demarches,
 )
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import today_utc, utcnow
 from app.demarches.models import (
@@ -56,6 +55,7 @@ from app.taskings.workflow import (
     allowed_actions,
     transition_for,
 )
+from app.vocabulary import Precedence
 
 URGENT = (Precedence.FLASH, Precedence.NIACT_IMMEDIATE)
 

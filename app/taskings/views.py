@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Reader
-from app.cables.models import Precedence
 from app.demarches.models import Demarche, DemarcheStatus, TaskingRole
 from app.errors import NotFound
 from app.posts.models import Post
@@ -44,6 +43,7 @@ from app.taskings.schemas import (
     ResponseRevisionOut,
     TaskingOut,
 )
+from app.vocabulary import Precedence
 
 
 class DemarcheFacts(NamedTuple):

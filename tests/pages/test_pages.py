@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import utcnow
 from app.demarches.models import Demarche, DemarcheStatus
 from app.posts.models import Region
 from app.taskings.models import Response, Tasking, TaskingStatus
+from app.vocabulary import Precedence
 from tests.pages import _seed
 from tests.querycount import count_queries
 

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.cables.models import Precedence
 from app.classification import Classification
 from app.db import utcnow
 from app.posts.models import Region
@@ -21,6 +20,7 @@ from app.settings import Settings
 from app.taskings import inbox as inbox_module
 from app.taskings.inbox import inbox
 from app.taskings.models import Tasking, TaskingStatus
+from app.vocabulary import Precedence
 from tests.pages import _seed
 
 TODAY = date.today()
