@@ -29,8 +29,8 @@ from app.taskings.models import Tasking
 from app.vocabulary import Precedence
 
 from .models import Cable, CableKind, CableReply, ReplyStatus
-from .parser import ParsedCable, looks_like_cable, parse_cable
-from .replies import originator_routing, suggest_reply
+from .parser import ParsedCable, looks_like_cable, originator_routing, parse_cable
+from .replies import suggest_reply
 from .schemas import ConfirmReplyIn, Unresolved
 
 # -- who sees what --------------------------------------------------------------
