@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.cables import service
+from app.cables import drafting, ingest, reads, review
 from app.cables.models import CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking
@@ -43,7 +43,7 @@ def _import_page(
     text: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    unmatched, _ = service.list_replies(
+    unmatched, _ = reads.list_replies(
         session, actor=user, status=ReplyStatus.UNMATCHED, limit=PAGE_SIZE
     )
     return render(
@@ -92,8 +92,8 @@ async def import_instruction(
             error="Paste the cable's text or choose a file.",
         )
     try:
-        ingested = service.ingest(session, raw, actor=user)
-        drafted = service.draft_demarche(session, ingested.cable, actor=user)
+        ingested = ingest.ingest(session, raw, actor=user)
+        drafted = drafting.draft_demarche(session, ingested.cable, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
@@ -180,7 +180,7 @@ def _reply_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    cable = service.get_visible(session, reply.cable_id, actor=user)
+    cable = reads.get_visible(session, reply.cable_id, actor=user)
     tasking = (
         taskings.get_visible(session, reply.tasking_id, actor=user)
         if reply.tasking_id is not None
@@ -216,7 +216,7 @@ async def import_reply(
     require(user, Permission.INGEST_CABLES, route=request.url.path)
     raw = await _text_of(text, file)
     try:
-        ingested = service.ingest(session, raw, actor=user)
+        ingested = ingest.ingest(session, raw, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
@@ -237,7 +237,7 @@ async def import_reply(
 
 @router.get("/cables/replies/{reply_id}", name="cable_reply")
 def show_reply(request: Request, reply_id: int, session: SessionDep, user: PageUser):
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     return _reply_page(request, session, user, reply)
 
 
@@ -258,10 +258,10 @@ def confirm_reply(
     summary: Annotated[str, Form(max_length=20_000)] = "",
     commitments: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     # Who may confirm is settled before the form is read: a refusal is a 403, not a form error.
     try:
-        tasking = service.reply_tasking(session, reply, actor=user)
+        tasking = review.reply_tasking(session, reply, actor=user)
     except Conflict as exc:
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
@@ -308,11 +308,11 @@ def confirm_reply(
             request, session, user, reply, values=values, errors=errors, status_code=422
         )
     try:
-        service.confirm_reply(session, reply, tasking, data, actor=user)
+        review.confirm_reply(session, reply, tasking, data, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request,
             session,
@@ -333,15 +333,15 @@ def reject_reply(
     user: PageUser,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     try:
         if not note.strip():
             raise Invalid("Say why the match or the suggestion is wrong.")
-        service.reject_reply(session, reply, note.strip(), actor=user)
+        review.reject_reply(session, reply, note.strip(), actor=user)
         session.flush()
     except (Conflict, Invalid) as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
         )
@@ -356,15 +356,15 @@ def match_reply(
     user: PageUser,
     tasking_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     try:
         if not tasking_id.strip().isdigit():
             raise Invalid("Give the number of the tasking this reply answers.")
-        service.match_by_hand(session, reply, int(tasking_id), actor=user)
+        review.match_by_hand(session, reply, int(tasking_id), actor=user)
         session.flush()
     except (Conflict, Invalid, NotFound) as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
         )
