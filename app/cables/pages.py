@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.cables import drafting, ingest, reads, review
+from app.cables import drafting, ingest, reads, review, rules
 from app.cables.models import CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking
@@ -24,8 +24,8 @@ from app.dashboards.queries import PAGE_SIZE
 from app.demarches import service as demarches
 from app.demarches.pages import STALE
 from app.demarches.schemas import DemarcheUpdate, TargetIn
-from app.deps import SessionDep
-from app.errors import Conflict, DomainError, Invalid, NotFound
+from app.deps import SessionDep, SettingsDep
+from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
 from app.posts.models import Post
 from app.taskings import service as taskings
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -61,10 +61,21 @@ def _import_page(
     )
 
 
-async def _text_of(text: str, upload: UploadFile | None) -> str:
-    if upload is not None and upload.filename:
-        return (await upload.read()).decode("utf-8", errors="replace")
-    return text
+def _text_of(text: str, upload: UploadFile | None, *, limit: int) -> str:
+    """The pasted text, or the chosen file's; a file over the limit is refused, readably.
+
+    Read from the spooled file synchronously: these handlers are plain `def`, run in
+    the thread pool, so neither this read nor the parse holds up the event loop.
+    """
+    if upload is None or not upload.filename:
+        return text
+    raw = upload.file.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(
+            f"The file is larger than {limit // 1024} KiB, more than any cable: "
+            "check that it is the cable's text."
+        )
+    return raw.decode("utf-8", errors="replace")
 
 
 @router.get("/cables/import", name="import_cable")
@@ -74,24 +85,26 @@ def import_cable(request: Request, session: SessionDep, user: PageUser) -> HTMLR
 
 
 @router.post("/cables/import/instruction", dependencies=[CsrfChecked])
-async def import_instruction(
+def import_instruction(
     request: Request,
     session: SessionDep,
     user: PageUser,
+    settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    raw = await _text_of(text, file)
-    if not raw.strip():
-        return _import_page(
-            request,
-            session,
-            user,
-            status_code=422,
-            error="Paste the cable's text or choose a file.",
-        )
+    raw = ""
     try:
+        raw = _text_of(text, file, limit=settings.max_cable_bytes)
+        if not raw.strip():
+            return _import_page(
+                request,
+                session,
+                user,
+                status_code=422,
+                error="Paste the cable's text or choose a file.",
+            )
         ingested = ingest.ingest(session, raw, actor=user)
         drafted = drafting.draft_demarche(session, ingested.cable, actor=user)
         session.flush()
@@ -186,6 +199,9 @@ def _reply_page(
         if reply.tasking_id is not None
         else None
     )
+    # What this reader may do now: the review table narrowed by the policy, so the
+    # page offers exactly the moves the service would accept.
+    actions = rules.actions_for(user, reply, tasking.post_id if tasking else None)
     s = dict(reply.suggestion or {})
     if isinstance(s.get("commitments"), list):
         s["commitments"] = "\n".join(map(str, s["commitments"]))
@@ -197,6 +213,7 @@ def _reply_page(
         reply=reply,
         cable=cable,
         tasking=tasking,
+        actions=[a.value for a in actions],
         v=values or s,
         errors=errors or {},
         levels=list(DeliveryLevel),
@@ -206,16 +223,18 @@ def _reply_page(
 
 
 @router.post("/cables/import/reply", dependencies=[CsrfChecked])
-async def import_reply(
+def import_reply(
     request: Request,
     session: SessionDep,
     user: PageUser,
+    settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     require(user, Permission.INGEST_CABLES, route=request.url.path)
-    raw = await _text_of(text, file)
+    raw = ""
     try:
+        raw = _text_of(text, file, limit=settings.max_cable_bytes)
         ingested = ingest.ingest(session, raw, actor=user)
         session.flush()
     except DomainError as exc:
