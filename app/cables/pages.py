@@ -1,7 +1,8 @@
 """Importing cables in the browser: an instruction becomes a draft demarche, a post's
 reply is matched to its tasking and its suggested delivery and response confirmed.
 
-The same service functions as POST /api/v1/cables and the reply review API.
+Thin over the same reads and commands as POST /api/v1/cables and the reply review API:
+cables.reads loads, cables.ingest / drafting / review act, cables.rules says what is offered.
 """
 
 from __future__ import annotations
