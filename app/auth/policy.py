@@ -16,14 +16,16 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app.audit import AuditEvent
 from app.auth.models import Role, User
+from app.cables.models import Cable, CableReply
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheStatus
 from app.errors import Forbidden
+from app.posts.models import Post
 from app.taskings.models import Tasking
 
 P = TypeVar("P")
@@ -211,3 +213,86 @@ def withhold(
     for portion in portions:
         (readable if may_read_portion(actor, marking(portion)) else withheld).append(portion)
     return readable, withheld
+
+
+# -- cables ------------------------------------------------------------------------------
+# Cables and their replies: who may know a cable exists, and who may review a reply.
+
+
+def classification_rank() -> ColumnElement[int]:
+    """Cable.classification (free text) as a clearance rank, in SQL.
+
+    Mirrors app.classification.from_marking: anything naming a higher level wins,
+    so a caveat or a damaged banner never lowers protection. Test_ingest checks
+    that both agree on the markings the corpus uses.
+    """
+
+
+    m = func.upper(func.trim(func.coalesce(Cable.classification, "")))
+    secret = Classification.SECRET.rank
+    conf = Classification.CONFIDENTIAL.rank
+    sbu = Classification.SBU.rank
+    return case(
+        (m.in_(["S", "(S)"]), secret),
+        (m.in_(["C", "(C)"]), conf),
+        (m.in_(["SBU", "(SBU)", "U//FOUO"]), sbu),
+        (m.in_(["U", "(U)"]), Classification.UNCLASSIFIED.rank),
+        (or_(m.like("%SECRET%"), m.like("S/%")), secret),
+        (or_(m.like("%CONFIDENTIAL%"), m.like("C/%")), conf),
+        (
+            or_(
+                m.like("%SBU%"),
+                m.like("%SENSITIVE%"),
+                m.like("%FOR OFFICIAL USE ONLY%"),
+                m.like("%FOUO%"),
+            ),
+            sbu,
+        ),
+        else_=Classification.UNCLASSIFIED.rank,
+    )
+
+
+def visible_cables(actor: User) -> ColumnElement[bool]:
+    """The WHERE clause for cables this actor may know exist.
+
+    Above the reader's clearance: invisible. A post officer sees only what their
+    post sent (by originator, or a report matched to one of its taskings) and
+    the cables that are the source of a demarche visible to them.
+    """
+
+
+    cleared = classification_rank() <= actor.clearance.rank
+    if actor.role != Role.POST_OFFICER:
+        return and_(cleared, true())
+    own_name = select(Post.name).where(Post.id == actor.post_id).scalar_subquery()
+    sent_by_my_post = func.upper(func.coalesce(Cable.originator, "")) == func.upper(own_name)
+    my_replies = Cable.id.in_(
+        select(CableReply.cable_id)
+        .join(Tasking, Tasking.id == CableReply.tasking_id)
+        .where(Tasking.post_id == actor.post_id)
+    )
+    sources = Cable.id.in_(
+        select(Demarche.source_cable_id).where(
+            Demarche.source_cable_id.is_not(None), visible_demarches(actor)
+        )
+    )
+    return and_(cleared, or_(sent_by_my_post, my_replies, sources))
+
+
+def visible_replies(actor: User) -> ColumnElement[bool]:
+    """The WHERE clause for cable replies: a reply is visible when its cable is."""
+
+    return CableReply.cable_id.in_(select(Cable.id).where(visible_cables(actor)))
+
+
+def may_review_reply(actor: User, tasking_post_id: int | None) -> bool:
+    """Who may confirm or reject a cable reply: whoever may act for its tasking (the
+    tasked post or the desk: side_for), and for a reply matched to none, the desk."""
+    if tasking_post_id is None:
+        return allows(actor, Permission.MANAGE_TASKINGS)
+    return side_for(actor, tasking_post_id) is not None
+
+
+def may_match_reply_by_hand(actor: User) -> bool:
+    """Only the desk attaches a reply to a tasking by hand."""
+    return allows(actor, Permission.MANAGE_TASKINGS)

@@ -157,7 +157,7 @@ def run_import(
     it fails (a bad row, a concurrent importer), it is retried cable by cable, each
     in its own savepoint, so one bad cable never takes the others with it.
     """
-    from .service import ref_id_for
+    from .ingest import ref_id_for
 
     result = ImportResult()
     started = time.perf_counter()
@@ -190,7 +190,7 @@ def run_import(
 def _store_batch(
     session: Session, batch: list[tuple[str, str, ParsedCable]], result: ImportResult
 ) -> None:
-    from .service import ingest_batch, ingest_parsed, ref_id_for
+    from .ingest import ingest_batch, ingest_parsed, ref_id_for
 
     refs = [ref_id_for(text, parsed) for _, text, parsed in batch]
     stored = set(session.scalars(select(Cable.ref_id).where(Cable.ref_id.in_(refs))))

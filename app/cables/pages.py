@@ -1,7 +1,8 @@
 """Importing cables in the browser: an instruction becomes a draft demarche, a post's
 reply is matched to its tasking and its suggested delivery and response confirmed.
 
-The same service functions as POST /api/v1/cables and the reply review API.
+Thin over the same reads and commands as POST /api/v1/cables and the reply review API:
+cables.reads loads, cables.ingest / drafting / review act, cables.rules says what is offered.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.cables import service
+from app.cables import drafting, ingest, reads, review, rules
 from app.cables.models import CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking
@@ -25,8 +26,8 @@ from app.dashboards.queries import PAGE_SIZE
 from app.demarches import reads as demarche_reads
 from app.demarches import service as demarches
 from app.demarches.schemas import DemarcheUpdate, TargetIn
-from app.deps import SessionDep
-from app.errors import Conflict, DomainError, Invalid, NotFound
+from app.deps import SessionDep, SettingsDep
+from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
 from app.posts.models import Post
 from app.taskings import reads as tasking_reads
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -44,7 +45,7 @@ def _import_page(
     text: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    unmatched, _ = service.list_replies(
+    unmatched, _ = reads.list_replies(
         session, actor=user, status=ReplyStatus.UNMATCHED, limit=PAGE_SIZE
     )
     return render(
@@ -62,10 +63,21 @@ def _import_page(
     )
 
 
-async def _text_of(text: str, upload: UploadFile | None) -> str:
-    if upload is not None and upload.filename:
-        return (await upload.read()).decode("utf-8", errors="replace")
-    return text
+def _text_of(text: str, upload: UploadFile | None, *, limit: int) -> str:
+    """The pasted text, or the chosen file's; a file over the limit is refused, readably.
+
+    Read from the spooled file synchronously: these handlers are plain `def`, run in
+    the thread pool, so neither this read nor the parse holds up the event loop.
+    """
+    if upload is None or not upload.filename:
+        return text
+    raw = upload.file.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(
+            f"The file is larger than {limit // 1024} KiB, more than any cable: "
+            "check that it is the cable's text."
+        )
+    return raw.decode("utf-8", errors="replace")
 
 
 @router.get("/cables/import", name="import_cable")
@@ -75,26 +87,28 @@ def import_cable(request: Request, session: SessionDep, user: PageUser) -> HTMLR
 
 
 @router.post("/cables/import/instruction", dependencies=[CsrfChecked])
-async def import_instruction(
+def import_instruction(
     request: Request,
     session: SessionDep,
     user: PageUser,
+    settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    raw = await _text_of(text, file)
-    if not raw.strip():
-        return _import_page(
-            request,
-            session,
-            user,
-            status_code=422,
-            error="Paste the cable's text or choose a file.",
-        )
+    raw = ""
     try:
-        ingested = service.ingest(session, raw, actor=user)
-        drafted = service.draft_demarche(session, ingested.cable, actor=user)
+        raw = _text_of(text, file, limit=settings.max_cable_bytes)
+        if not raw.strip():
+            return _import_page(
+                request,
+                session,
+                user,
+                status_code=422,
+                error="Paste the cable's text or choose a file.",
+            )
+        ingested = ingest.ingest(session, raw, actor=user)
+        drafted = drafting.draft_demarche(session, ingested.cable, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
@@ -181,12 +195,15 @@ def _reply_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    cable = service.get_visible(session, reply.cable_id, actor=user)
+    cable = reads.get_visible(session, reply.cable_id, actor=user)
     tasking = (
         tasking_reads.load(session, reply.tasking_id, actor=user)
         if reply.tasking_id is not None
         else None
     )
+    # What this reader may do now: the review table narrowed by the policy, so the
+    # page offers exactly the moves the service would accept.
+    actions = rules.actions_for(user, reply, tasking.post_id if tasking else None)
     s = dict(reply.suggestion or {})
     if isinstance(s.get("commitments"), list):
         s["commitments"] = "\n".join(map(str, s["commitments"]))
@@ -198,6 +215,7 @@ def _reply_page(
         reply=reply,
         cable=cable,
         tasking=tasking,
+        actions=[a.value for a in actions],
         v=values or s,
         errors=errors or {},
         levels=list(DeliveryLevel),
@@ -207,17 +225,19 @@ def _reply_page(
 
 
 @router.post("/cables/import/reply", dependencies=[CsrfChecked])
-async def import_reply(
+def import_reply(
     request: Request,
     session: SessionDep,
     user: PageUser,
+    settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     require(user, Permission.INGEST_CABLES, route=request.url.path)
-    raw = await _text_of(text, file)
+    raw = ""
     try:
-        ingested = service.ingest(session, raw, actor=user)
+        raw = _text_of(text, file, limit=settings.max_cable_bytes)
+        ingested = ingest.ingest(session, raw, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
@@ -238,7 +258,7 @@ async def import_reply(
 
 @router.get("/cables/replies/{reply_id}", name="cable_reply")
 def show_reply(request: Request, reply_id: int, session: SessionDep, user: PageUser):
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     return _reply_page(request, session, user, reply)
 
 
@@ -259,10 +279,10 @@ def confirm_reply(
     summary: Annotated[str, Form(max_length=20_000)] = "",
     commitments: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     # Who may confirm is settled before the form is read: a refusal is a 403, not a form error.
     try:
-        tasking = service.reply_tasking(session, reply, actor=user)
+        tasking = review.reply_tasking(session, reply, actor=user)
     except Conflict as exc:
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
@@ -309,11 +329,11 @@ def confirm_reply(
             request, session, user, reply, values=values, errors=errors, status_code=422
         )
     try:
-        service.confirm_reply(session, reply, tasking, data, actor=user)
+        review.confirm_reply(session, reply, tasking, data, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request,
             session,
@@ -334,15 +354,15 @@ def reject_reply(
     user: PageUser,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     try:
         if not note.strip():
             raise Invalid("Say why the match or the suggestion is wrong.")
-        service.reject_reply(session, reply, note.strip(), actor=user)
+        review.reject_reply(session, reply, note.strip(), actor=user)
         session.flush()
     except (Conflict, Invalid) as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
         )
@@ -357,15 +377,15 @@ def match_reply(
     user: PageUser,
     tasking_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    reply = service.get_reply(session, reply_id, actor=user)
+    reply = reads.get_reply(session, reply_id, actor=user)
     try:
         if not tasking_id.strip().isdigit():
             raise Invalid("Give the number of the tasking this reply answers.")
-        service.match_by_hand(session, reply, int(tasking_id), actor=user)
+        review.match_by_hand(session, reply, int(tasking_id), actor=user)
         session.flush()
     except (Conflict, Invalid, NotFound) as exc:
         session.rollback()
-        reply = service.get_reply(session, reply_id, actor=user)
+        reply = reads.get_reply(session, reply_id, actor=user)
         return _reply_page(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
 
-from ._model import ParsedCable
+from .parser import ParsedCable
 
 _MONTHS = {
     m: i
@@ -411,12 +411,3 @@ def _cable_day(dtg: str | None) -> date | None:
         return datetime.fromisoformat(dtg.replace("Z", "+00:00")).date()
     except ValueError:
         return None
-
-
-_DE_LINE = re.compile(r"^\s*DE\s+(RU[A-Z]{2,5})\s*#", re.MULTILINE)
-
-
-def originator_routing(raw_text: str) -> str | None:
-    """The sending station's routing indicator from the `DE RUEHTRO #0250` header line."""
-    m = _DE_LINE.search(raw_text[:3000])
-    return m.group(1) if m else None

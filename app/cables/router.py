@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from app.auth.policy import Permission, require
-from app.cables import service
+from app.cables import drafting, ingest, reads, review
 from app.cables.models import Cable, CableKind, CableReply, ReplyStatus
 from app.cables.schemas import (
     CableOut,
@@ -146,7 +146,7 @@ def ingest_cable(
 ):
     """Store a cable (text, JSON or file upload); a report is matched to the tasking it answers."""
     require(actor, Permission.INGEST_CABLES, route=request.url.path)
-    got = service.ingest(session, text, actor=actor)
+    got = ingest.ingest(session, text, actor=actor)
     if not got.created:
         response.status_code = status.HTTP_200_OK
     return IngestOut(
@@ -167,7 +167,7 @@ def list_cables(
 ):
     """Cables you may see, newest first, paginated by cursor."""
     limit = min(limit or settings.default_page_size, settings.max_page_size)
-    rows, next_cursor = service.list_visible(
+    rows, next_cursor = reads.list_visible(
         session, actor=actor, kind=kind, limit=limit, cursor=cursor
     )
     return CablePage(items=[_summary(c) for c in rows], next_cursor=next_cursor, limit=limit)
@@ -184,7 +184,7 @@ def list_replies(
 ):
     """Report cables and their suggested delivery and response; ?status=unmatched for the queue."""
     limit = min(limit or settings.default_page_size, settings.max_page_size)
-    rows, next_cursor = service.list_replies(
+    rows, next_cursor = reads.list_replies(
         session, actor=actor, status=status, limit=limit, cursor=cursor
     )
     return ReplyPage(
@@ -202,7 +202,7 @@ def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
 @router.get("/replies/{reply_id}", response_model=ReplyOut)
 def get_reply(reply_id: int, session: SessionDep, actor: CurrentUser):
     """One report cable's match and suggestion."""
-    return _reply_answer(session, service.get_reply(session, reply_id, actor=actor))
+    return _reply_answer(session, reads.get_reply(session, reply_id, actor=actor))
 
 
 @router.post("/replies/{reply_id}/confirm", response_model=ReplyOut)
@@ -215,10 +215,10 @@ def confirm_reply(
     response: Response,
 ):
     """Log the (corrected) delivery and response on the tasking. Needs If-Match: the tasking's ETag."""
-    reply = service.get_reply(session, reply_id, actor=actor)
-    tasking = service.reply_tasking(session, reply, actor=actor)
+    reply = reads.get_reply(session, reply_id, actor=actor)
+    tasking = review.reply_tasking(session, reply, actor=actor)
     require_if_match(request, "tasking", tasking)
-    service.confirm_reply(session, reply, tasking, data, actor=actor)
+    review.confirm_reply(session, reply, tasking, data, actor=actor)
     out = _reply_answer(session, reply)
     set_etag(response, "tasking", tasking)
     return out
@@ -227,24 +227,24 @@ def confirm_reply(
 @router.post("/replies/{reply_id}/reject", response_model=ReplyOut)
 def reject_reply(reply_id: int, data: RejectReplyIn, session: SessionDep, actor: CurrentUser):
     """Mark a reply's match or suggestion wrong, with a note; nothing is logged on a tasking."""
-    reply = service.get_reply(session, reply_id, actor=actor)
-    service.reject_reply(session, reply, data.note, actor=actor)
+    reply = reads.get_reply(session, reply_id, actor=actor)
+    review.reject_reply(session, reply, data.note, actor=actor)
     return _reply_answer(session, reply)
 
 
 @router.post("/replies/{reply_id}/match", response_model=ReplyOut)
 def match_reply(reply_id: int, data: MatchReplyIn, session: SessionDep, actor: CurrentUser):
     """The desk attaches an unmatched reply to the tasking it answers."""
-    reply = service.get_reply(session, reply_id, actor=actor)
-    service.match_by_hand(session, reply, data.tasking_id, actor=actor)
+    reply = reads.get_reply(session, reply_id, actor=actor)
+    review.match_by_hand(session, reply, data.tasking_id, actor=actor)
     return _reply_answer(session, reply)
 
 
 @router.get("/{cable_id}", response_model=CableOut)
 def get_cable(cable_id: int, session: SessionDep, actor: CurrentUser):
     """One cable: parsed fields and the raw text."""
-    cable = service.get_visible(session, cable_id, actor=actor)
-    return _out(cable, service.reply_of(session, cable))
+    cable = reads.get_visible(session, cable_id, actor=actor)
+    return _out(cable, reads.reply_of(session, cable))
 
 
 @router.post(
@@ -255,8 +255,8 @@ def draft_demarche(
 ):
     """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
-    cable = service.get_visible(session, cable_id, actor=actor)
-    drafted = service.draft_demarche(session, cable, actor=actor)
+    cable = reads.get_visible(session, cable_id, actor=actor)
+    drafted = drafting.draft_demarche(session, cable, actor=actor)
     session.flush()
     set_etag(response, "demarche", drafted.demarche)
     session.flush()

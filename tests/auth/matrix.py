@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.auth.service import issue_token
-from app.cables import service as cables
+from app.cables import ingest as cables
 from app.cables.models import CableReply
 from app.classification import Classification
 from app.demarches.models import Demarche

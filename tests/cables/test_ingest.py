@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.auth.models import Role
+from app.auth.policy import classification_rank
 from app.cables.models import Cable
-from app.cables.service import classification_rank
 from app.classification import Classification, from_marking
 from app.demarches.models import Demarche
 from app.posts.models import Collective

@@ -219,3 +219,24 @@ class TestSeedInstruction:
         }
         assert set(d["action_addressees"][0]) == {"name", "routing", "precedence", "serial"}
         assert set(d["talking_points"][0]) == {"text", "use"}
+
+
+def test_the_parser_package_is_pure():
+    # Pure functions, no database: the package imports only the standard library and itself.
+    import ast
+    import sys
+    from pathlib import Path
+
+    import app.cables.parser as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top == "__future__", (path.name, name)

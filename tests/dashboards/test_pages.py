@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from app.vocabulary import Precedence
 from app.classification import Classification
 from app.db import utcnow
 from app.taskings.models import Tasking
+from app.vocabulary import Precedence
 from tests.factories import login, make_demarche
 
 TODAY = date.today()

@@ -364,3 +364,12 @@ def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
         )  # the REF search starts at the subject itself
     subject = fold(joined).rstrip(" ,;:") or None
     return subject, max(consumed, m.end())
+
+
+_DE_LINE = re.compile(r"^\s*DE\s+(RU[A-Z]{2,5})\s*#", re.MULTILINE)
+
+
+def originator_routing(raw_text: str) -> str | None:
+    """The sending station's routing indicator from the `DE RUEHTRO #0250` header line."""
+    m = _DE_LINE.search(raw_text[:3000])
+    return m.group(1) if m else None

@@ -1,4 +1,7 @@
-"""Pure telegram parser: text of a State Department cable in, ParsedCable out. Never raises."""
+"""Pure telegram parser: text of a State Department cable in, ParsedCable out. Never raises.
+
+A package of pure functions: nothing here imports the database or the ORM models.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import re
 from datetime import date
 
 from . import _body, _header, _instruction, _refs
+from ._header import originator_routing
 from ._model import Addressee, KeyDate, Paragraph, ParsedCable, Reference, TalkingPoint
 from ._text import normalize
 
@@ -17,6 +21,7 @@ __all__ = [
     "Reference",
     "TalkingPoint",
     "looks_like_cable",
+    "originator_routing",
     "parse_cable",
 ]
 
