@@ -3,13 +3,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
-from sqlalchemy import select
 
 from app.auth import service
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.auth.schemas import NewToken, TokenIn, TokenOut, UserIn, UserOut, UserUpdate
-from app.deps import CurrentUser, SessionDep
+from app.auth.schemas import (
+    NewToken,
+    TokenIn,
+    TokenOut,
+    TokenPage,
+    UserIn,
+    UserOut,
+    UserPage,
+    UserUpdate,
+)
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.http import model_response
+from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(tags=["users and tokens"])
 
@@ -32,10 +42,19 @@ def who_am_i(actor: CurrentUser):
     return user_out(actor)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: SessionDep, actor: CurrentUser):
-    """Your personal access tokens (never their secrets)."""
-    return service.list_tokens(session, user=actor)
+@router.get("/tokens", response_model=TokenPage)
+def list_tokens(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    limit: Limit = None,
+    cursor: Cursor = None,
+):
+    """Your personal access tokens (never their secrets), oldest first, by cursor."""
+    size = page_size(limit, settings)
+    rows, next_cursor = service.list_tokens(session, user=actor, limit=size, cursor=cursor)
+    items = [TokenOut.model_validate(t) for t in rows]
+    return model_response(TokenPage(items=items, next_cursor=next_cursor, limit=size))
 
 
 @router.post("/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
@@ -53,11 +72,21 @@ def revoke_token(token_id: int, session: SessionDep, actor: CurrentUser):
     return service.revoke_token(session, user=actor, token_id=token_id)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(session: SessionDep, actor: CurrentUser, request: Request):
-    """Every user (administrators)."""
+@router.get("/users", response_model=UserPage)
+def list_users(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    request: Request,
+    limit: Limit = None,
+    cursor: Cursor = None,
+):
+    """Every user by username, by cursor (administrators)."""
     require(actor, Permission.MANAGE_USERS, route=request.url.path)
-    return [user_out(u) for u in session.scalars(select(User).order_by(User.username))]
+    size = page_size(limit, settings)
+    rows, next_cursor = service.list_users(session, limit=size, cursor=cursor)
+    items = [user_out(u) for u in rows]
+    return model_response(UserPage(items=items, next_cursor=next_cursor, limit=size))
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)

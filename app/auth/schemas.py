@@ -62,3 +62,15 @@ class TokenOut(BaseModel):
 
 class NewToken(TokenOut):
     token: str = Field(description="The secret: shown this once, never again")
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+    limit: int
+
+
+class TokenPage(BaseModel):
+    items: list[TokenOut]
+    next_cursor: str | None
+    limit: int

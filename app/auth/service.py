@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
 from app.classification import Classification
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
+from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
 
 
@@ -193,10 +194,30 @@ def close_session(session: Session, ws: WebSession) -> None:
     session.flush()
 
 
-def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
-    return list(
-        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
-    )
+def list_tokens(
+    session: Session, *, user: User, limit: int, cursor: str | None = None
+) -> tuple[list[ApiToken], str | None]:
+    """A user's own tokens, oldest first, a page at a time."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id)
+    if cursor:
+        (after,) = decode_cursor(cursor, int)
+        stmt = stmt.where(ApiToken.id > after)
+    rows = list(session.scalars(stmt.order_by(ApiToken.id).limit(limit + 1)))
+    more = len(rows) > limit
+    return rows[:limit], encode_cursor(rows[limit - 1].id) if more else None
+
+
+def list_users(
+    session: Session, *, limit: int, cursor: str | None = None
+) -> tuple[list[User], str | None]:
+    """Every user by username, a page at a time."""
+    stmt = select(User).options(selectinload(User.post))
+    if cursor:
+        (after,) = decode_cursor(cursor, str)
+        stmt = stmt.where(User.username > after)
+    rows = list(session.scalars(stmt.order_by(User.username).limit(limit + 1)))
+    more = len(rows) > limit
+    return rows[:limit], encode_cursor(rows[limit - 1].username) if more else None
 
 
 def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:

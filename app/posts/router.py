@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query, Request, status
 
 from app.auth.policy import Permission, require
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.http import model_response
+from app.pagination import Cursor, Limit, page_size
 from app.posts import service
 from app.posts.models import Region
 from app.posts.schemas import PostIn, PostOut, PostPage, PostUpdate
@@ -17,7 +19,8 @@ router = APIRouter(prefix="/posts", tags=["posts"])
 def create_post(data: PostIn, session: SessionDep, actor: CurrentUser, request: Request):
     """Register a post (administrators)."""
     require(actor, Permission.MANAGE_POSTS, route=request.url.path)
-    return service.create_post(session, data)
+    post = service.create_post(session, data)
+    return model_response(PostOut.model_validate(post), status_code=status.HTTP_201_CREATED)
 
 
 @router.get("", response_model=PostPage)
@@ -28,21 +31,24 @@ def list_posts(
     region: Region | None = None,
     active: bool | None = None,
     q: Annotated[str | None, Query(max_length=80)] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ):
-    """List posts, filtered by region, active flag or text in code, name or country."""
-    limit = min(limit or settings.default_page_size, settings.max_page_size)
-    items, total = service.list_posts(
-        session, region=region, active=active, q=q, limit=limit, offset=offset
+    """List posts by code, filtered by region, active flag or text in code, name or country."""
+    size = page_size(limit, settings)
+    items, next_cursor = service.list_posts(
+        session, region=region, active=active, q=q, limit=size, cursor=cursor
     )
-    return PostPage(items=[PostOut.model_validate(p) for p in items], total=total)
+    page = PostPage(
+        items=[PostOut.model_validate(p) for p in items], next_cursor=next_cursor, limit=size
+    )
+    return model_response(page)
 
 
 @router.get("/{code}", response_model=PostOut)
 def get_post(code: str, session: SessionDep, actor: CurrentUser):
     """One post by its code."""
-    return service.get_post(session, code)
+    return model_response(PostOut.model_validate(service.get_post(session, code)))
 
 
 @router.patch("/{code}", response_model=PostOut)
@@ -51,11 +57,13 @@ def update_post(
 ):
     """Change a post's fields (administrators)."""
     require(actor, Permission.MANAGE_POSTS, route=request.url.path)
-    return service.update_post(session, service.get_post(session, code), data)
+    post = service.update_post(session, service.get_post(session, code), data)
+    return model_response(PostOut.model_validate(post))
 
 
 @router.post("/{code}/deactivate", response_model=PostOut)
 def deactivate_post(code: str, session: SessionDep, actor: CurrentUser, request: Request):
     """Deactivate a post: it keeps its history but can no longer be tasked."""
     require(actor, Permission.MANAGE_POSTS, route=request.url.path)
-    return service.deactivate_post(session, service.get_post(session, code))
+    post = service.deactivate_post(session, service.get_post(session, code))
+    return model_response(PostOut.model_validate(post))

@@ -61,4 +61,7 @@ class PostOut(BaseModel):
 
 class PostPage(BaseModel):
     items: list[PostOut]
-    total: int
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+    limit: int

@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
+from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post, Region
 from app.posts.schemas import PostIn, PostUpdate
 
@@ -62,8 +63,9 @@ def list_posts(
     active: bool | None = None,
     q: str | None = None,
     limit: int,
-    offset: int = 0,
-) -> tuple[list[Post], int]:
+    cursor: str | None = None,
+) -> tuple[list[Post], str | None]:
+    """Posts by code, filtered, a page at a time (keyset on the code, which is unique)."""
     stmt = select(Post)
     if region:
         stmt = stmt.where(Post.region == region)
@@ -74,6 +76,10 @@ def list_posts(
         stmt = stmt.where(
             or_(Post.code.like(like), Post.name.like(like), func.upper(Post.country).like(like))
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Post.code).limit(limit).offset(offset)).all()
-    return list(rows), total
+    if cursor:
+        (after,) = decode_cursor(cursor, str)
+        stmt = stmt.where(Post.code > after)
+    rows = list(session.scalars(stmt.order_by(Post.code).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].code) if more else None

@@ -19,7 +19,7 @@ def test_token_is_shown_once_stored_hashed_and_revocable(client, db):
     assert stored.token_hash == token_digest(secret) and secret not in str(vars(stored))
     assert stored.expires_at is not None
 
-    listed = client.get("/api/v1/tokens", headers=headers).json()
+    listed = client.get("/api/v1/tokens", headers=headers).json()["items"]
     assert {t["name"] for t in listed} == {"test", "laptop"}
     assert all("token" not in t and "token_hash" not in t for t in listed)
 
@@ -75,7 +75,7 @@ def test_administrators_manage_users_and_passwords_never_come_back(client, db):
         "/api/v1/users/minh", json={"active": False, "clearance": "SECRET"}, headers=admin
     )
     assert r.json()["active"] is False and r.json()["clearance"] == "SECRET"
-    listed = client.get("/api/v1/users", headers=admin).json()
+    listed = client.get("/api/v1/users", headers=admin).json()["items"]
     assert "minh" in {u["username"] for u in listed}
     assert all(
         set(u) == {"id", "username", "full_name", "role", "clearance", "post", "active"}

@@ -26,7 +26,7 @@ def test_admin_registers_lists_updates_and_deactivates_a_post(client, db):
 
     r = client.get("/api/v1/posts", params={"region": "EAP"}, headers=admin)
     assert [p["code"] for p in r.json()["items"]] == ["HANOI"]
-    assert r.json()["total"] == 1
+    assert r.json()["next_cursor"] is None
 
     r = client.patch("/api/v1/posts/HANOI", json={"city": "Ha Noi"}, headers=admin)
     assert r.status_code == 200 and r.json()["city"] == "Ha Noi"
@@ -73,3 +73,24 @@ def test_unknown_post_is_404_problem(client, db):
     r = client.get("/api/v1/posts/NOWHERE", headers=desk)
     assert r.status_code == 404
     assert r.json()["detail"] == "No post with code 'NOWHERE'."
+
+
+def test_posts_page_by_cursor_like_every_list(client, db):
+    """One pagination contract: an opaque cursor, next_cursor, a bounded limit."""
+    _, admin = make_user(db, Role.ADMINISTRATOR, Classification.UNCLASSIFIED)
+    for code in ("CCC", "AAA", "BBB"):
+        make_post(db, code)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/posts", params=params, headers=admin).json()
+        assert page["limit"] == 2 and len(page["items"]) <= 2
+        seen += [p["code"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["AAA", "BBB", "CCC"]
+    r = client.get("/api/v1/posts", params={"cursor": "not-ours"}, headers=admin)
+    assert r.status_code == 422 and r.json()["detail"] == "The cursor is not one this API handed out."
+    r = client.get("/api/v1/posts", params={"limit": 10_000}, headers=admin)
+    assert r.json()["limit"] <= 200
