@@ -49,6 +49,7 @@ BY_NAME = {
     "review": "service",
     "passwords": "base",
     "guards": "glue",
+    "forms": "glue",  # a page form read into a schema's shape (it may look up posts)
     "router": "surface",
     "pages": "surface",
     "cli": "surface",

@@ -13,24 +13,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require
-from app.classification import Classification, from_marking, highest
+from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
 from app.dashboards.queries import Progress
 from app.db import today_utc
-from app.demarches import amendments, guards, history, reads, rules, service
-from app.demarches.models import Demarche, DemarcheStatus, PointUse
+from app.demarches import amendments, forms, guards, history, reads, rules, service
+from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.rules import DemarcheAction
 from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, PreconditionFailed
 from app.forms import field_errors
-from app.posts.models import Collective, Post, Region
 from app.settings import Settings
 from app.taskings.models import Position
 from app.taskings.workflow import moves_of
@@ -135,41 +133,6 @@ def show_page(
 
 # -- writing one by hand ----------------------------------------------------------
 
-_MARK = re.compile(r"^\((U|SBU|C|S)\)\s*", re.IGNORECASE)
-_PUBLIC = re.compile(r"^\[public\]\s*", re.IGNORECASE)
-_DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _points(text: str, default: Classification) -> list[dict[str, Any]]:
-    out = []
-    for para in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
-        para = para.strip()
-        if not para:
-            continue
-        use = PointUse.PRIVATE
-        if _PUBLIC.match(para):
-            use, para = PointUse.PUBLIC, _PUBLIC.sub("", para)
-        level = default
-        if m := _MARK.match(para):
-            level, para = from_marking(m.group(1)), _MARK.sub("", para)
-        out.append({"text": para, "classification": level, "use": use})
-    return out
-
-
-def _new_form_choices(session: Session) -> dict[str, Any]:
-    posts = list(session.scalars(select(Post).where(Post.active.is_(True)).order_by(Post.code)))
-    collectives = list(
-        session.scalars(
-            select(Collective).options(selectinload(Collective.members)).order_by(Collective.name)
-        )
-    )
-    return {"all_posts": posts, "collectives": collectives, "regions": list(Region)}
-
-
 def _new_form(
     request: Request,
     session: Session,
@@ -187,30 +150,8 @@ def _new_form(
         errors=errors or {},
         classifications=list(Classification),
         precedences=[p.value for p in Precedence],
-        **_new_form_choices(session),
+        **forms.choices(session),
     )
-
-
-def _expand_targets(
-    session: Session, posts: list[str], regions: list[str], collectives: list[str]
-) -> list[str]:
-    """Post codes from the posts chosen by name, by region and by collective, deduplicated."""
-    codes = [p.upper() for p in posts if p]
-    wanted_regions = [r for r in Region if r.value in regions]
-    if wanted_regions:
-        codes += session.scalars(
-            select(Post.code)
-            .where(Post.region.in_(wanted_regions), Post.active.is_(True))
-            .order_by(Post.code)
-        )
-    if collectives:
-        codes += session.scalars(
-            select(Post.code)
-            .join(Post.collectives)
-            .where(Collective.code.in_(collectives), Post.active.is_(True))
-            .order_by(Post.code)
-        )
-    return list(dict.fromkeys(codes))
 
 
 @router.get("/demarches/new", name="new_demarche")
@@ -255,15 +196,11 @@ def create_demarche(
         "collectives": collectives or [],
     }
     errors: dict[str, str] = {}
-    dates = []
-    for line in _lines(key_dates):
-        m = _DATE_LINE.match(line)
-        if not m:
-            errors["key_dates"] = f"Write each key date as YYYY-MM-DD and what happens: {line!r}"
-            break
-        dates.append({"date": m.group(1), "what": m.group(2)})
+    dates, bad_date = forms.key_dates(key_dates)
+    if bad_date:
+        errors["key_dates"] = bad_date
     level = next((c for c in Classification if c.value == classification), None)
-    codes = _expand_targets(session, posts or [], regions or [], collectives or [])
+    codes = forms.expand_targets(session, posts or [], regions or [], collectives or [])
     raw = {
         "subject": subject,
         "summary": summary,
@@ -272,8 +209,8 @@ def create_demarche(
         "deadline": deadline or None,
         "delivery_level": delivery_level or None,
         "tags": [t for t in re.split(r"[\s,;]+", tags) if t],
-        "objectives": _lines(objectives),
-        "talking_points": _points(talking_points, level or Classification.UNCLASSIFIED),
+        "objectives": forms.lines(objectives),
+        "talking_points": forms.points(talking_points, level or Classification.UNCLASSIFIED),
         "key_dates": dates,
         "targets": [{"post": c} for c in codes],
     }
@@ -501,9 +438,9 @@ def amend_demarche(
         return again(exc.status, error=exc.detail)
     raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
     if objectives.strip():
-        raw["objectives"] = _lines(objectives)
+        raw["objectives"] = forms.lines(objectives)
     if talking_points.strip():
-        raw["talking_points"] = _points(talking_points, d.classification)
+        raw["talking_points"] = forms.points(talking_points, d.classification)
     added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]
     if added or remove:
         # The amendment's target list is the current one, less what was ticked, plus

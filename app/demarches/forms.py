@@ -1,0 +1,84 @@
+"""What the demarche pages' forms say, read into the shapes the schemas validate.
+
+A form sends text: talking points as paragraphs (marked "(C) ..." and "[public] ..."),
+key dates as "YYYY-MM-DD what" lines, targets as posts, regions and collectives.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.classification import Classification, from_marking
+from app.demarches.models import PointUse
+from app.posts.models import Collective, Post, Region
+
+_MARK = re.compile(r"^\((U|SBU|C|S)\)\s*", re.IGNORECASE)
+_PUBLIC = re.compile(r"^\[public\]\s*", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def points(text: str, default: Classification) -> list[dict[str, Any]]:
+    out = []
+    for para in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        para = para.strip()
+        if not para:
+            continue
+        use = PointUse.PRIVATE
+        if _PUBLIC.match(para):
+            use, para = PointUse.PUBLIC, _PUBLIC.sub("", para)
+        level = default
+        if m := _MARK.match(para):
+            level, para = from_marking(m.group(1)), _MARK.sub("", para)
+        out.append({"text": para, "classification": level, "use": use})
+    return out
+
+
+def choices(session: Session) -> dict[str, Any]:
+    posts = list(session.scalars(select(Post).where(Post.active.is_(True)).order_by(Post.code)))
+    collectives = list(
+        session.scalars(
+            select(Collective).options(selectinload(Collective.members)).order_by(Collective.name)
+        )
+    )
+    return {"all_posts": posts, "collectives": collectives, "regions": list(Region)}
+
+
+def key_dates(text: str) -> tuple[list[dict[str, str]], str | None]:
+    """Key dates from their lines, or the error of the first line that is not one."""
+    dates: list[dict[str, str]] = []
+    for line in lines(text):
+        m = _DATE_LINE.match(line)
+        if not m:
+            return dates, f"Write each key date as YYYY-MM-DD and what happens: {line!r}"
+        dates.append({"date": m.group(1), "what": m.group(2)})
+    return dates, None
+
+
+def expand_targets(
+    session: Session, posts: list[str], regions: list[str], collectives: list[str]
+) -> list[str]:
+    """Post codes from the posts chosen by name, by region and by collective, deduplicated."""
+    codes = [p.upper() for p in posts if p]
+    wanted_regions = [r for r in Region if r.value in regions]
+    if wanted_regions:
+        codes += session.scalars(
+            select(Post.code)
+            .where(Post.region.in_(wanted_regions), Post.active.is_(True))
+            .order_by(Post.code)
+        )
+    if collectives:
+        codes += session.scalars(
+            select(Post.code)
+            .join(Post.collectives)
+            .where(Collective.code.in_(collectives), Post.active.is_(True))
+            .order_by(Post.code)
+        )
+    return list(dict.fromkeys(codes))
