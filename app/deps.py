@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import User
+from app.auth.policy import Permission, require
 from app.auth.service import token_for_secret
 from app.errors import Unauthorized
 from app.settings import Settings
@@ -92,3 +93,20 @@ async def current_user(request: Request, session: SessionDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def permitted(permission: Permission) -> Callable[..., Awaitable[User]]:
+    """The caller, once the policy grants their role this permission (else 403): for
+    routes that act on no record, so have no record to find first."""
+
+    async def permitted_user(request: Request, actor: CurrentUser) -> User:
+        require(actor, permission, route=request.url.path)
+        return actor
+
+    return permitted_user
+
+
+Administrator = Annotated[User, Depends(permitted(Permission.MANAGE_USERS))]
+PostRegistrar = Annotated[User, Depends(permitted(Permission.MANAGE_POSTS))]
+DemarcheWriter = Annotated[User, Depends(permitted(Permission.WRITE_DEMARCHES))]
+CableIngester = Annotated[User, Depends(permitted(Permission.INGEST_CABLES))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -16,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import Role, User, WebSession
-from app.auth.policy import Permission, allows
+from app.auth.policy import Permission, allows, has_inbox, require
 from app.auth.service import session_for_cookie
 from app.classification import Classification
 from app.deps import SessionDep
@@ -83,7 +84,7 @@ class Viewer:
             role=user.role,
             post=PostLabel(post.code, post.name) if post is not None else None,
             csrf_token=ws.csrf_token,
-            has_inbox=allows(user, Permission.ACT_FOR_POST) and user.post_id is not None,
+            has_inbox=has_inbox(user),
             writes_demarches=allows(user, Permission.WRITE_DEMARCHES),
         )
 
@@ -117,6 +118,21 @@ async def page_user(ws: WebSessionDep) -> User:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+
+
+def page_permitted(permission: Permission) -> Callable[..., Awaitable[User]]:
+    """The signed-in user, once the policy grants their role this permission (else 403,
+    as a page): for pages that act on no record."""
+
+    async def permitted_page_user(request: Request, user: PageUser) -> User:
+        require(user, permission, route=request.url.path)
+        return user
+
+    return permitted_page_user
+
+
+PageDemarcheWriter = Annotated[User, Depends(page_permitted(Permission.WRITE_DEMARCHES))]
+PageCableIngester = Annotated[User, Depends(page_permitted(Permission.INGEST_CABLES))]
 
 
 async def check_csrf(

@@ -182,10 +182,15 @@ def require_follow_up(actor: User, post_id: int) -> Side:
     return side
 
 
+def has_inbox(actor: User) -> bool:
+    """A post's officer has the post's inbox and its tasking pages."""
+    return allows(actor, Permission.ACT_FOR_POST) and actor.post_id is not None
+
+
 def require_post_officer(actor: User, *, route: str = "") -> None:
     """The inbox and its tasking pages are a post's: a role that never has one is refused
     before any lookup, so the answer is the same for every id."""
-    if actor.role != Role.POST_OFFICER or actor.post_id is None:
+    if not has_inbox(actor):
         raise deny(
             actor,
             "The inbox lists what a post must do; it is for post officers. "

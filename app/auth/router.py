@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from app.auth import service
 from app.auth.models import User
-from app.auth.policy import Permission, require
 from app.auth.schemas import (
     NewToken,
     TokenIn,
@@ -17,7 +16,7 @@ from app.auth.schemas import (
     UserPage,
     UserUpdate,
 )
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import Administrator, CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
 from app.pagination import Cursor, Limit, page_size
 
@@ -75,14 +74,12 @@ def revoke_token(token_id: int, session: SessionDep, actor: CurrentUser):
 @router.get("/users", response_model=UserPage)
 def list_users(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: Administrator,
     settings: SettingsDep,
-    request: Request,
     limit: Limit = None,
     cursor: Cursor = None,
 ):
     """Every user by username, by cursor (administrators)."""
-    require(actor, Permission.MANAGE_USERS, route=request.url.path)
     size = page_size(limit, settings)
     rows, next_cursor = service.list_users(session, limit=size, cursor=cursor)
     items = [user_out(u) for u in rows]
@@ -90,9 +87,8 @@ def list_users(
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(data: UserIn, session: SessionDep, actor: CurrentUser, request: Request):
+def create_user(data: UserIn, session: SessionDep, actor: Administrator):
     """Add a user (administrators)."""
-    require(actor, Permission.MANAGE_USERS, route=request.url.path)
     user = service.add_user(
         session,
         username=data.username,
@@ -106,11 +102,8 @@ def create_user(data: UserIn, session: SessionDep, actor: CurrentUser, request: 
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def update_user(
-    username: str, data: UserUpdate, session: SessionDep, actor: CurrentUser, request: Request
-):
+def update_user(username: str, data: UserUpdate, session: SessionDep, actor: Administrator):
     """Change a user's role, clearance, post or active flag (administrators)."""
-    require(actor, Permission.MANAGE_USERS, route=request.url.path)
     user = service.get_user(session, username)
     service.update_user(
         session,

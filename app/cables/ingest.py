@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
+from app.auth.policy import visible_cables
 from app.classification import Classification, from_marking
-from app.errors import Forbidden, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from app.vocabulary import Precedence
 
 from .matching import match_reports
@@ -88,7 +89,7 @@ def ingest_parsed(
     if check_existing:
         existing = session.scalar(select(Cable).where(Cable.ref_id == ref_id))
         if existing is not None:
-            return Ingested(existing, False, parsed, reply_of(session, existing))
+            return _already_held(session, existing, parsed, actor)
     cable = _new_cable(text, parsed, ref_id)
     if not savepoint:
         session.add(cable)
@@ -104,8 +105,21 @@ def ingest_parsed(
         existing = session.scalar(select(Cable).where(Cable.ref_id == ref_id))
         if existing is None:
             raise
-        return Ingested(existing, False, parsed, reply_of(session, existing))
+        return _already_held(session, existing, parsed, actor)
     return _stored(session, [(cable, parsed)], actor)[0]
+
+
+def _already_held(
+    session: Session, existing: Cable, parsed: ParsedCable, actor: User | None
+) -> Ingested:
+    """The stored cable a duplicate answers with, if the caller may see it. One they may
+    not see (above their clearance, another post's report) is never handed back: what a
+    write answers passes the same visibility as a read."""
+    if actor is not None and not session.scalar(
+        select(Cable.id).where(Cable.id == existing.id, visible_cables(actor))
+    ):
+        raise Conflict("A cable with this reference number is already held; it was not stored.")
+    return Ingested(existing, False, parsed, reply_of(session, existing))
 
 
 def ingest_batch(

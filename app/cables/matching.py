@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
-from app.demarches.models import Demarche, DemarcheStatus, TaskingRole
+from app.demarches.models import Demarche, DemarcheStatus
 from app.posts.models import Post
 from app.taskings.models import Tasking
+from app.vocabulary import TaskingRole
 
 from .models import Cable, CableReply, ReplyStatus
 from .parser import ParsedCable, originator_routing

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import Permission, require
 from app.cables import drafting, ingest, reads, review, rules
 from app.cables.models import CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
-from app.classification import Classification, from_marking
-from app.concurrency import STALE
+from app.classification import Classification, from_marking, highest
+from app.concurrency import require_version
 from app.dashboards.queries import PAGE_SIZE
+from app.demarches import guards as demarche_guards
 from app.demarches import reads as demarche_reads
 from app.demarches import service as demarches
 from app.demarches.schemas import DemarcheUpdate, TargetIn
@@ -31,7 +31,7 @@ from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
 from app.posts.models import Post
 from app.taskings import reads as tasking_reads
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
-from app.web import CsrfChecked, PageUser, render
+from app.web import CsrfChecked, PageCableIngester, PageDemarcheWriter, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,8 +81,7 @@ def _text_of(text: str, upload: UploadFile | None, *, limit: int) -> str:
 
 
 @router.get("/cables/import", name="import_cable")
-def import_cable(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
-    require(user, Permission.INGEST_CABLES, route=request.url.path)
+def import_cable(request: Request, session: SessionDep, user: PageCableIngester) -> HTMLResponse:
     return _import_page(request, session, user)
 
 
@@ -90,12 +89,11 @@ def import_cable(request: Request, session: SessionDep, user: PageUser) -> HTMLR
 def import_instruction(
     request: Request,
     session: SessionDep,
-    user: PageUser,
+    user: PageDemarcheWriter,
     settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
     raw = ""
     try:
         raw = _text_of(text, file, limit=settings.max_cable_bytes)
@@ -140,7 +138,8 @@ def _draft_page(
     error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    d = demarche_reads.load(session, demarche_id, actor=user)
+    # The draft as its one reader shows it: points above the reader's clearance withheld.
+    d = demarche_reads.sheet(session, demarche_id, actor=user, with_targets=True)
     posts = [
         (code, name)
         for code, name in session.execute(
@@ -151,7 +150,7 @@ def _draft_page(
         request,
         "cables/draft.html",
         status_code=status_code,
-        banner=d.classification,
+        banner=highest([d.classification] + [p.classification for p in d.talking_points]),
         d=d,
         raw=raw,
         unresolved=unresolved,
@@ -171,10 +170,11 @@ def add_targets(
     posts: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Fix the addressees the registry could not place: add posts to the draft."""
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
-    d = demarche_reads.load(session, demarche_id, actor=user)
-    if version != d.version:
-        raise Invalid(STALE.format(kind="demarche", read=version, now=d.version))
+    # 404, then 403; a stale form is said on the draft's page.
+    d = demarche_guards.to_write(
+        session, demarche_id, actor=user, route=request.url.path, skip_version=True
+    )
+    require_version("demarche", d, form_version=version)  # 412 when stale
     have = [
         TargetIn(post=t.post.code, role=t.role, countries=[t.country], due_date=t.due_date)
         for t in d.targets
@@ -228,12 +228,11 @@ def _reply_page(
 def import_reply(
     request: Request,
     session: SessionDep,
-    user: PageUser,
+    user: PageCableIngester,
     settings: SettingsDep,
     text: Annotated[str, Form(max_length=2_000_000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    require(user, Permission.INGEST_CABLES, route=request.url.path)
     raw = ""
     try:
         raw = _text_of(text, file, limit=settings.max_cable_bytes)
@@ -245,6 +244,7 @@ def import_reply(
             request, session, user, status_code=exc.status, error=exc.detail, text=raw
         )
     if ingested.reply is None:
+        session.rollback()  # refused: nothing of it is kept
         return _import_page(
             request,
             session,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demarches.models import TaskingRole
 from app.demarches.schemas import TargetIn
 from app.posts.models import Collective, Post
+from app.vocabulary import TaskingRole
 
 from .parser import ParsedCable
 from .schemas import Unresolved

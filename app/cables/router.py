@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -26,8 +26,9 @@ from app.cables.schemas import (
 )
 from app.concurrency import require_if_match, set_etag
 from app.demarches import reads as demarche_reads
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import CableIngester, CurrentUser, SessionDep, SettingsDep
 from app.errors import Invalid
+from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/cables", tags=["cables"])
 
@@ -139,13 +140,11 @@ def _reply_out(r: CableReply, c: Cable) -> ReplyOut:
 def ingest_cable(
     # Who is asking is settled before the body is read: no credentials, 401 first.
     session: SessionDep,
-    actor: CurrentUser,
+    actor: CableIngester,
     text: CableText,
-    request: Request,
     response: Response,
 ):
     """Store a cable (text, JSON or file upload); a report is matched to the tasking it answers."""
-    require(actor, Permission.INGEST_CABLES, route=request.url.path)
     got = ingest.ingest(session, text, actor=actor)
     if not got.created:
         response.status_code = status.HTTP_200_OK
@@ -162,15 +161,15 @@ def list_cables(
     actor: CurrentUser,
     settings: SettingsDep,
     kind: CableKind | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ):
     """Cables you may see, newest first, paginated by cursor."""
-    limit = min(limit or settings.default_page_size, settings.max_page_size)
+    size = page_size(limit, settings)
     rows, next_cursor = reads.list_visible(
-        session, actor=actor, kind=kind, limit=limit, cursor=cursor
+        session, actor=actor, kind=kind, limit=size, cursor=cursor
     )
-    return CablePage(items=[_summary(c) for c in rows], next_cursor=next_cursor, limit=limit)
+    return CablePage(items=[_summary(c) for c in rows], next_cursor=next_cursor, limit=size)
 
 
 @router.get("/replies", response_model=ReplyPage)
@@ -179,17 +178,15 @@ def list_replies(
     actor: CurrentUser,
     settings: SettingsDep,
     status: ReplyStatus | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ):
     """Report cables and their suggested delivery and response; ?status=unmatched for the queue."""
-    limit = min(limit or settings.default_page_size, settings.max_page_size)
+    size = page_size(limit, settings)
     rows, next_cursor = reads.list_replies(
-        session, actor=actor, status=status, limit=limit, cursor=cursor
+        session, actor=actor, status=status, limit=size, cursor=cursor
     )
-    return ReplyPage(
-        items=[_reply_out(r, c) for r, c in rows], next_cursor=next_cursor, limit=limit
-    )
+    return ReplyPage(items=[_reply_out(r, c) for r, c in rows], next_cursor=next_cursor, limit=size)
 
 
 def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:

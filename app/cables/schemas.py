@@ -6,9 +6,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cables.models import CableKind, ReplyStatus
-from app.demarches.models import TaskingRole
 from app.demarches.schemas import DemarcheOut
 from app.taskings.schemas import DeliveryIn, ResponseIn
+from app.vocabulary import TaskingRole
 
 
 class _In(BaseModel):

@@ -23,12 +23,12 @@ from app.demarches.models import (
     DemarcheStatus,
     DemarcheTag,
     DemarcheTarget,
-    TaskingRole,
 )
 from app.posts.models import Post, Region
 from app.settings import Settings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
 from app.taskings.overdue import overdue_clause, overdue_on, urgent_cutoff
+from app.vocabulary import TaskingRole
 
 PAGE_SIZE = 50
 

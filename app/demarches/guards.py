@@ -2,12 +2,13 @@
 and the pages share: 404 (not visible) → 403 (not the desk) → 428/412 (not the version
 you read) → then the lifecycle's 409 → then 422 (what was typed).
 
-The API declares `WritableDemarche`; a page handler calls `to_write` with the version
+The API declares `Depends(writable(action))`; a page handler calls `to_write` with the version
 its form was read at, so that it can show a refusal beside the form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.policy import Permission, require
 from app.concurrency import require_version
-from app.demarches import reads
+from app.demarches import reads, rules
 from app.demarches.models import Demarche
+from app.demarches.rules import DemarcheAction
 from app.deps import CurrentUser, SessionDep
 
 
@@ -40,19 +42,24 @@ def to_write(
     return demarche
 
 
-def _writable(
-    demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request
-) -> Demarche:
-    return to_write(
-        session,
-        demarche_id,
-        actor=actor,
-        route=request.url.path,
-        if_match=request.headers.get("if-match"),
-    )
+def writable(action: DemarcheAction) -> Callable[..., Demarche]:
+    """The API's demarche for a desk write: to_write with the request's If-Match, then
+    the lifecycle's 409, as a dependency, so that both come before the body's 422."""
 
+    def writable_demarche(
+        demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request
+    ) -> Demarche:
+        demarche = to_write(
+            session,
+            demarche_id,
+            actor=actor,
+            route=request.url.path,
+            if_match=request.headers.get("if-match"),
+        )
+        rules.check(demarche, action)
+        return demarche
 
-WritableDemarche = Annotated[Demarche, Depends(_writable)]
+    return writable_demarche
 
 
 def _visible(demarche_id: int, session: SessionDep, actor: CurrentUser) -> int:

@@ -33,7 +33,7 @@ from app.settings import Settings
 from app.taskings.models import Position
 from app.taskings.workflow import moves_of
 from app.vocabulary import Precedence
-from app.web import CsrfChecked, PageUser, render
+from app.web import CsrfChecked, PageDemarcheWriter, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,6 +94,12 @@ def show_page(
             session, d.id, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         chart = queries.responses_by_position(session, d.id, actor=user)
+    actions = {
+        t.id: moves_of(
+            user, post_id=t.post_id, status=t.status, role=t.role, demarche_status=d.status
+        )
+        for t in shown
+    }
     timeline = history.timeline_page(session, d.id, actor=user, page=tl, size=PAGE_SIZE)
     return render(
         request,
@@ -114,12 +120,10 @@ def show_page(
         tl=timeline.page,
         tl_pages=timeline.pages,
         revisions=history.revisions(session, d.id, actor=user),
-        actions={
-            t.id: moves_of(
-                user, post_id=t.post_id, status=t.status, role=t.role, demarche_status=d.status
-            )
-            for t in shown
-        },
+        actions=actions,
+        # The desk's column shows where it may move a tasking (a closed demarche's
+        # taskings can still be reopened), whatever it may do to the demarche itself.
+        desk_column=allows(user, Permission.MANAGE_TASKINGS),
         desk_actions=rules.desk_actions(d.status)
         if allows(user, Permission.WRITE_DEMARCHES)
         else [],
@@ -155,8 +159,7 @@ def _new_form(
 
 
 @router.get("/demarches/new", name="new_demarche")
-def new_demarche(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+def new_demarche(request: Request, session: SessionDep, user: PageDemarcheWriter) -> HTMLResponse:
     return _new_form(request, session, form={"classification": "UNCLASSIFIED"})
 
 
@@ -164,7 +167,7 @@ def new_demarche(request: Request, session: SessionDep, user: PageUser) -> HTMLR
 def create_demarche(
     request: Request,
     session: SessionDep,
-    user: PageUser,
+    user: PageDemarcheWriter,
     subject: Annotated[str, Form(max_length=300)] = "",
     summary: Annotated[str, Form(max_length=20_000)] = "",
     classification: Annotated[str, Form()] = "UNCLASSIFIED",
@@ -179,7 +182,6 @@ def create_demarche(
     regions: Annotated[list[str] | None, Form()] = None,
     collectives: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
     form = {
         "subject": subject,
         "summary": summary,

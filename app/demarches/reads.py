@@ -33,7 +33,6 @@ from app.demarches.models import (
     Objective,
     PointUse,
     TalkingPoint,
-    TaskingRole,
 )
 from app.demarches.schemas import (
     DemarcheOut,
@@ -45,7 +44,7 @@ from app.demarches.schemas import (
 from app.errors import NotFound
 from app.posts.models import Post
 from app.taskings.models import Position, Response, Tasking, TaskingStatus, days_late
-from app.vocabulary import Precedence
+from app.vocabulary import Precedence, TaskingRole
 
 # -- the demarche and its texts -------------------------------------------------------
 

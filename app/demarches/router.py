@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import Permission, require
 from app.concurrency import etag
 from app.demarches import amendments, history, listing, reads, service
-from app.demarches.guards import VisibleDemarche, WritableDemarche
-from app.demarches.models import DemarcheStatus
+from app.demarches.guards import VisibleDemarche, writable
+from app.demarches.models import Demarche, DemarcheStatus
+from app.demarches.rules import DemarcheAction
 from app.demarches.schemas import (
     AmendIn,
     AuditEventOut,
@@ -27,7 +27,7 @@ from app.demarches.schemas import (
     DemarcheUpdate,
     RevisionOut,
 )
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
 from app.http import model_list_response, model_response
 from app.pagination import Cursor, Limit, page_size
 
@@ -44,9 +44,8 @@ def _demarche(session: Session, demarche_id: int, actor: User, status_code: int 
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DemarcheOut)
-def create_demarche(data: DemarcheIn, session: SessionDep, actor: CurrentUser, request: Request):
+def create_demarche(data: DemarcheIn, session: SessionDep, actor: DemarcheWriter):
     """Create a draft demarche with its objectives, talking points, key dates and targets."""
-    require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     demarche = service.create_draft(session, data, actor=actor)
     return _demarche(session, demarche.id, actor, status_code=status.HTTP_201_CREATED)
 
@@ -89,7 +88,10 @@ def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
 
 @router.patch("/{demarche_id}", response_model=DemarcheOut)
 def update_demarche(
-    demarche: WritableDemarche, data: DemarcheUpdate, session: SessionDep, actor: CurrentUser
+    demarche: Annotated[Demarche, Depends(writable(DemarcheAction.EDIT))],
+    data: DemarcheUpdate,
+    session: SessionDep,
+    actor: CurrentUser,
 ):
     """Edit a draft. Lists you send replace the draft's lists whole."""
     service.update_draft(session, demarche, data, actor=actor)
@@ -97,7 +99,11 @@ def update_demarche(
 
 
 @router.post("/{demarche_id}/issue", response_model=DemarcheOut)
-def issue_demarche(demarche: WritableDemarche, session: SessionDep, actor: CurrentUser):
+def issue_demarche(
+    demarche: Annotated[Demarche, Depends(writable(DemarcheAction.ISSUE))],
+    session: SessionDep,
+    actor: CurrentUser,
+):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
     service.issue(session, demarche, actor=actor)
     return _demarche(session, demarche.id, actor)
@@ -105,7 +111,7 @@ def issue_demarche(demarche: WritableDemarche, session: SessionDep, actor: Curre
 
 @router.post("/{demarche_id}/cancel", response_model=DemarcheOut)
 def cancel_demarche(
-    demarche: WritableDemarche,
+    demarche: Annotated[Demarche, Depends(writable(DemarcheAction.CANCEL))],
     session: SessionDep,
     actor: CurrentUser,
     data: CancelIn | None = None,
@@ -117,7 +123,10 @@ def cancel_demarche(
 
 @router.post("/{demarche_id}/amend", response_model=DemarcheOut)
 def amend_demarche(
-    demarche: WritableDemarche, data: AmendIn, session: SessionDep, actor: CurrentUser
+    demarche: Annotated[Demarche, Depends(writable(DemarcheAction.AMEND))],
+    data: AmendIn,
+    session: SessionDep,
+    actor: CurrentUser,
 ):
     """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
     amendments.amend(session, demarche, data, actor=actor)
@@ -126,7 +135,10 @@ def amend_demarche(
 
 @router.post("/{demarche_id}/close", response_model=DemarcheOut)
 def close_demarche(
-    demarche: WritableDemarche, data: CloseIn, session: SessionDep, actor: CurrentUser
+    demarche: Annotated[Demarche, Depends(writable(DemarcheAction.CLOSE))],
+    data: CloseIn,
+    session: SessionDep,
+    actor: CurrentUser,
 ):
     """Close an issued demarche with a reason; taskings still open are cancelled."""
     service.close(session, demarche, actor=actor, reason=data.reason)

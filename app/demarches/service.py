@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
+from app.classification import Classification
 from app.db import today_utc
 from app.demarches import rules
 from app.demarches.models import (
@@ -116,9 +117,20 @@ def audit(
     )
 
 
+def _within_clearance(level: Classification, actor: User) -> None:
+    """An author cannot classify a demarche above what they may read: they could then
+    neither see nor correct it."""
+    if level > actor.clearance:
+        raise Invalid(
+            f"You are cleared to {actor.clearance.value}: a demarche you write cannot be "
+            f"classified {level.value}."
+        )
+
+
 def create_draft(
     session: Session, data: DemarcheIn, *, actor: User, source_cable_id: int | None = None
 ) -> Demarche:
+    _within_clearance(data.classification, actor)
     demarche = Demarche(
         subject=data.subject,
         summary=data.summary,
@@ -169,6 +181,8 @@ def update_draft(
                 "precedence",
             ):
                 raise Invalid(f"{field} cannot be null.")
+            if field == "classification" and data.classification is not None:
+                _within_clearance(data.classification, actor)
             setattr(demarche, field, getattr(data, field))
     if data.tags is not None:
         demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]

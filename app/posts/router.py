@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
-from app.auth.policy import Permission, require
-from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.deps import CurrentUser, PostRegistrar, SessionDep, SettingsDep
 from app.http import model_response
 from app.pagination import Cursor, Limit, page_size
 from app.posts import service
@@ -16,9 +15,8 @@ router = APIRouter(prefix="/posts", tags=["posts"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PostOut)
-def create_post(data: PostIn, session: SessionDep, actor: CurrentUser, request: Request):
+def create_post(data: PostIn, session: SessionDep, actor: PostRegistrar):
     """Register a post (administrators)."""
-    require(actor, Permission.MANAGE_POSTS, route=request.url.path)
     post = service.create_post(session, data)
     return model_response(PostOut.model_validate(post), status_code=status.HTTP_201_CREATED)
 
@@ -52,18 +50,14 @@ def get_post(code: str, session: SessionDep, actor: CurrentUser):
 
 
 @router.patch("/{code}", response_model=PostOut)
-def update_post(
-    code: str, data: PostUpdate, session: SessionDep, actor: CurrentUser, request: Request
-):
+def update_post(code: str, data: PostUpdate, session: SessionDep, actor: PostRegistrar):
     """Change a post's fields (administrators)."""
-    require(actor, Permission.MANAGE_POSTS, route=request.url.path)
     post = service.update_post(session, service.get_post(session, code), data)
     return model_response(PostOut.model_validate(post))
 
 
 @router.post("/{code}/deactivate", response_model=PostOut)
-def deactivate_post(code: str, session: SessionDep, actor: CurrentUser, request: Request):
+def deactivate_post(code: str, session: SessionDep, actor: PostRegistrar):
     """Deactivate a post: it keeps its history but can no longer be tasked."""
-    require(actor, Permission.MANAGE_POSTS, route=request.url.path)
     post = service.deactivate_post(session, service.get_post(session, code))
     return model_response(PostOut.model_validate(post))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import require_follow_up, require_side
 from app.concurrency import require_version
 from app.deps import CurrentUser, SessionDep
+from app.idempotency import replay
 from app.taskings import reads, records
-from app.taskings.models import Commitment, Response, Tasking
+from app.taskings.models import Commitment, Tasking
+from app.taskings.models import Response as ReportedResponse
 from app.taskings.workflow import BY_ACTION, Action, check
 
 
@@ -66,9 +68,47 @@ def movable(action: Action) -> Callable[..., Tasking]:
     return movable_tasking
 
 
+def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
+    """movable(action) for a POST that takes an Idempotency-Key: a retry of a key
+    already answered gets that answer (before the tasking's version, which the first
+    try moved on, is checked); a new one gets the tasking, once it passed 404, 403 and
+    428/412. As a dependency, before the body is read: a refusal comes before a 422."""
+
+    def movable_or_replay(
+        tasking_id: int, session: SessionDep, actor: CurrentUser, request: Request
+    ) -> Tasking | Response:
+        if (replayed := replay(session, request, actor)) is not None:
+            return replayed
+        return to_move(
+            session,
+            tasking_id,
+            actor=actor,
+            action=action,
+            if_match=request.headers.get("if-match"),
+        )
+
+    return movable_or_replay
+
+
+def revisable_response(
+    response_id: int, session: SessionDep, actor: CurrentUser, request: Request
+) -> ReportedResponse:
+    return response_to_revise(
+        session, response_id, actor=actor, if_match=request.headers.get("if-match")
+    )
+
+
+def followable_commitment(
+    commitment_id: int, session: SessionDep, actor: CurrentUser, request: Request
+) -> Commitment:
+    return commitment_to_follow(
+        session, commitment_id, actor=actor, if_match=request.headers.get("if-match")
+    )
+
+
 def response_to_revise(
     session: Session, response_id: int, *, actor: User, if_match: str | None
-) -> Response:
+) -> ReportedResponse:
     response = records.load_response(session, response_id, actor=actor)
     require_follow_up(actor, response.tasking.post_id)
     require_version("response", response, if_match=if_match)

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from app.concurrency import etag
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
-from app.idempotency import remember, replay
+from app.idempotency import remember
 from app.pagination import Cursor, Limit, page_size
 from app.settings import Settings
 from app.taskings import guards, reads, records, service
 from app.taskings.guards import movable
-from app.taskings.models import CommitmentStatus, Tasking, TaskingStatus
+from app.taskings.models import Commitment, CommitmentStatus, Tasking, TaskingStatus
+from app.taskings.models import Response as ReportedResponse
 from app.taskings.schemas import (
     AcknowledgeIn,
     CommitmentPage,
@@ -86,40 +87,36 @@ def acknowledge_tasking(
 
 @router.post("/taskings/{tasking_id}/deliveries", status_code=201, response_model=DeliveryOut)
 def log_delivery(
-    tasking_id: int, data: DeliveryIn, session: SessionDep, actor: CurrentUser, request: Request
+    target: Annotated[Tasking | Response, Depends(guards.movable_or_replayed(Action.DELIVER))],
+    data: DeliveryIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
 ):
     """Log a delivery (a meeting, call, note...). Send Idempotency-Key to make retries safe."""
-    # A retry is answered as the first time was, before the tasking's version is checked.
-    if (replayed := replay(session, request, actor)) is not None:
-        return replayed
-    t = guards.to_move(
-        session,
-        tasking_id,
-        actor=actor,
-        action=Action.DELIVER,
-        if_match=request.headers.get("if-match"),
-    )
-    delivery = service.deliver(session, t, data, actor=actor)
+    if isinstance(target, Response):
+        return target  # a retry, answered as the first time was
+    delivery = service.deliver(session, target, data, actor=actor)
     out = DeliveryOut.model_validate(delivery)
     remember(session, request, actor, 201, out.model_dump(mode="json"))
-    return model_response(out, status_code=201, headers={"ETag": etag("tasking", t.id, t.version)})
+    headers = {"ETag": etag("tasking", target.id, target.version)}
+    return model_response(out, status_code=201, headers=headers)
 
 
 @router.post("/taskings/{tasking_id}/responses", status_code=201, response_model=ResponseOut)
 def report_response(
-    tasking_id: int, data: ResponseIn, session: SessionDep, actor: CurrentUser, request: Request
+    target: Annotated[
+        Tasking | Response, Depends(guards.movable_or_replayed(Action.REPORT_RESPONSE))
+    ],
+    data: ResponseIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
 ):
     """Report the host government's response. Send Idempotency-Key to make retries safe."""
-    if (replayed := replay(session, request, actor)) is not None:
-        return replayed
-    t = guards.to_move(
-        session,
-        tasking_id,
-        actor=actor,
-        action=Action.REPORT_RESPONSE,
-        if_match=request.headers.get("if-match"),
-    )
-    r = service.report_response(session, t, data, actor=actor)
+    if isinstance(target, Response):
+        return target
+    r = service.report_response(session, target, data, actor=actor)
     session.flush()
     out = records.response_out(r)
     remember(session, request, actor, 201, out.model_dump(mode="json"))
@@ -172,12 +169,12 @@ def get_response(response_id: int, session: SessionDep, actor: CurrentUser):
 
 @router.put("/responses/{response_id}", response_model=ResponseOut)
 def revise_response(
-    response_id: int, data: ResponseIn, session: SessionDep, actor: CurrentUser, request: Request
+    r: Annotated[ReportedResponse, Depends(guards.revisable_response)],
+    data: ResponseIn,
+    session: SessionDep,
+    actor: CurrentUser,
 ):
     """Revise a response; the earlier text is kept as a revision. Needs If-Match."""
-    r = guards.response_to_revise(
-        session, response_id, actor=actor, if_match=request.headers.get("if-match")
-    )
     service.revise_response(session, r, data, actor=actor)
     session.flush()
     return model_response(
@@ -205,16 +202,12 @@ def list_commitments(
 
 @router.patch("/commitments/{commitment_id}", response_model=CommitmentRow, tags=["commitments"])
 def update_commitment(
-    commitment_id: int,
+    c: Annotated[Commitment, Depends(guards.followable_commitment)],
     data: CommitmentUpdate,
     session: SessionDep,
     actor: CurrentUser,
-    request: Request,
 ):
     """Follow up a commitment: fulfilled, broken or dropped. Needs If-Match."""
-    c = guards.commitment_to_follow(
-        session, commitment_id, actor=actor, if_match=request.headers.get("if-match")
-    )
     service.update_commitment(session, c, data, actor=actor)
     session.flush()
     return model_response(

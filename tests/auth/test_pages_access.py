@@ -60,9 +60,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/cables/import"): Rule(always, INGEST, role_first=True),
     RouteKey("POST", "/cables/import/instruction"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/cables/import/reply"): Rule(always, INGEST, role_first=True),
-    RouteKey("POST", "/cables/drafts/{demarche_id}/targets"): Rule(
-        sees_demarche, DESK, role_first=True
-    ),
+    RouteKey("POST", "/cables/drafts/{demarche_id}/targets"): Rule(sees_demarche, DESK),
     RouteKey("GET", "/cables/replies/{reply_id}"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/cables/replies/{reply_id}/confirm"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),

@@ -336,3 +336,20 @@ def test_new_demarche_errors_keep_what_was_typed(client, page_world):
 def test_new_demarche_is_for_the_desk(client, page_world):
     login(client, "viewer")
     assert client.get("/demarches/new").status_code == 403
+
+
+def test_a_closed_demarches_page_offers_the_desk_its_reopen(client, db, page_world):
+    """The lifecycle leaves the desk nothing to do to a closed demarche, but the workflow
+    still lets it reopen a closed tasking (and so the demarche): the page offers it."""
+    d = page_world["demarche"]
+    for t in db.scalars(select(Tasking).where(Tasking.demarche_id == d.id)):
+        t.status = TaskingStatus.CLOSED
+    d.status = DemarcheStatus.CLOSED
+    db.commit()
+    login(client, "desk")
+    page = client.get(f"/demarches/{d.id}").text
+    assert page.count('name="action" value="reopen"') == 3
+    assert 'action="/demarches/%d/cancel"' % d.id not in page  # nothing left for the demarche
+    client.cookies.clear()
+    login(client, "viewer")
+    assert 'value="reopen"' not in client.get(f"/demarches/{d.id}").text
