@@ -38,7 +38,7 @@ def user_out(u: User) -> UserOut:
 @router.get("/me", response_model=UserOut)
 def who_am_i(actor: CurrentUser):
     """The user your credentials belong to."""
-    return user_out(actor)
+    return model_response(user_out(actor))
 
 
 @router.get("/tokens", response_model=TokenPage)
@@ -62,13 +62,15 @@ def create_token(data: TokenIn, session: SessionDep, actor: CurrentUser):
     issued = service.issue_token(
         session, user=actor, name=data.name, ttl=timedelta(days=data.days) if data.days else None
     )
-    return NewToken(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
+    out = NewToken(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
+    return model_response(out, status_code=status.HTTP_201_CREATED)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: int, session: SessionDep, actor: CurrentUser):
     """Revoke one of your tokens; it stops working at once."""
-    return service.revoke_token(session, user=actor, token_id=token_id)
+    token = service.revoke_token(session, user=actor, token_id=token_id)
+    return model_response(TokenOut.model_validate(token))
 
 
 @router.get("/users", response_model=UserPage)
@@ -98,7 +100,7 @@ def create_user(data: UserIn, session: SessionDep, actor: Administrator):
         post_code=data.post,
         password=data.password,
     )
-    return user_out(user)
+    return model_response(user_out(user), status_code=status.HTTP_201_CREATED)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
@@ -114,4 +116,4 @@ def update_user(username: str, data: UserUpdate, session: SessionDep, actor: Adm
         active=data.active,
         full_name=data.full_name,
     )
-    return user_out(user)
+    return model_response(user_out(user))

@@ -25,10 +25,12 @@ from .schemas import ConfirmReplyIn
 
 
 def reply_tasking(session: Session, reply: CableReply, *, actor: User) -> Tasking:
-    """The tasking a matched reply answers, if the actor may review it."""
-    rules.check(reply, ReplyAction.CONFIRM)
+    """The tasking a matched reply answers, once the actor passed 404 and 403: the state
+    (409) is confirm_reply's to check, after the caller's If-Match (412)."""
     if reply.tasking_id is None:
-        # Matched once, but its tasking has since been deleted (the key is SET NULL).
+        # Unmatched, or matched once to a tasking since deleted (the key is SET NULL):
+        # only the desk may act on it, and what it can do is match it by hand.
+        _require_reviewer(actor, None)
         raise Conflict(
             f"Cable reply {reply.id} is matched to no tasking; match it by hand first.",
             current_state=reply.status.value,
@@ -56,9 +58,9 @@ def confirm_reply(
 
 
 def reject_reply(session: Session, reply: CableReply, note: str, *, actor: User) -> CableReply:
-    status = rules.check(reply, ReplyAction.REJECT)
     tasking = session.get(Tasking, reply.tasking_id) if reply.tasking_id else None
-    _require_reviewer(actor, tasking)
+    _require_reviewer(actor, tasking)  # 403 before the state's 409
+    status = rules.check(reply, ReplyAction.REJECT)
     reply.note = note
     return _review(
         session, reply, status, actor=actor, post_id=tasking.post_id if tasking else None

@@ -12,9 +12,9 @@ from app.auth.models import User
 from app.db import today_utc, utcnow
 from app.demarches import rules
 from app.demarches.models import Demarche, DemarcheRevision
-from app.demarches.rules import DemarcheAction
+from app.demarches.rules import DemarcheAction, audit
 from app.demarches.schemas import AmendIn
-from app.demarches.service import audit, replace_texts, resolve_targets, tasking_for
+from app.demarches.service import replace_texts, resolve_targets, tasking_for
 from app.errors import Invalid
 from app.taskings.models import OPEN_STATUSES, Tasking
 from app.taskings.workflow import audit_tasking, revive, withdraw

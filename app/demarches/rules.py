@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -144,6 +145,26 @@ def settle(session: Session, demarche: Demarche, *, actor: User) -> None:
     before = demarche.status
     enter(demarche, move)
     session.flush()
+    audit(
+        session,
+        demarche,
+        action,
+        actor=actor,
+        before={"status": before},
+        after={"status": demarche.status, "reason": why},
+    )
+
+
+def audit(
+    session: Session,
+    demarche: Demarche,
+    action: str,
+    *,
+    actor: User,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An audit event about the demarche itself (its taskings name their post)."""
     record(
         session,
         actor_id=actor.id,
@@ -151,6 +172,6 @@ def settle(session: Session, demarche: Demarche, *, actor: User) -> None:
         entity_id=demarche.id,
         demarche_id=demarche.id,
         action=action,
-        before={"status": before},
-        after={"status": demarche.status, "reason": why},
+        before=before,
+        after=after,
     )

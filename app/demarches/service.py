@@ -5,12 +5,10 @@ flushes; the caller commits. What a demarche shows is read by app/demarches/read
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit import record
 from app.auth.models import User
 from app.classification import Classification
 from app.db import today_utc
@@ -24,7 +22,7 @@ from app.demarches.models import (
     Objective,
     TalkingPoint,
 )
-from app.demarches.rules import DemarcheAction
+from app.demarches.rules import DemarcheAction, audit
 from app.demarches.schemas import DemarcheIn, DemarcheUpdate, KeyDateIn, TalkingPointIn, TargetIn
 from app.errors import Invalid
 from app.posts.models import Post
@@ -93,28 +91,6 @@ def replace_texts(
         demarche.talking_points = points_of(talking_points)
     if key_dates is not None:
         demarche.key_dates = key_dates_of(key_dates)
-
-
-def audit(
-    session: Session,
-    demarche: Demarche,
-    action: str,
-    *,
-    actor: User,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """An audit event about the demarche itself (its taskings name their post)."""
-    record(
-        session,
-        actor_id=actor.id,
-        entity="demarche",
-        entity_id=demarche.id,
-        demarche_id=demarche.id,
-        action=action,
-        before=before,
-        after=after,
-    )
 
 
 def _within_clearance(level: Classification, actor: User) -> None:

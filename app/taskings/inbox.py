@@ -55,8 +55,9 @@ def inbox(
         "limit": per_page,
     }
     ids = list(session.scalars(listing, params))
-    views = reads.read_many(session, ids, actor=actor, settings=settings)
-    return InboxPage(views, total, page, pages)
+    return InboxPage(
+        reads.read_listed(session, ids, actor=actor, settings=settings), total, page, pages
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -77,9 +78,15 @@ def _statements(reader: Reader) -> tuple[Select[Any], Select[Any]]:
     )
     count = select(func.count()).select_from(waiting.subquery())
     overdue = overdue_on(bindparam("today"), bindparam("urgent_cutoff"), demarche_joined=True)
-    listing = (
-        waiting.order_by(case((overdue, 0), else_=1), Tasking.due_date, Tasking.id)
+    page = (
+        waiting.order_by(
+            case((overdue, 0), else_=1),
+            # Undated last on both databases (SQLite would put NULLs first).
+            case((Tasking.due_date.is_(None), 1), else_=0),
+            Tasking.due_date,
+            Tasking.id,
+        )
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
     )
-    return count, listing
+    return count, page

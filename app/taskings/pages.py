@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.auth.policy import require_post_officer
+from app.auth.policy import Side, require_post_officer
 from app.classification import highest
 from app.db import today_utc
 from app.demarches.pages import show_page
@@ -49,7 +49,7 @@ router = APIRouter(include_in_schema=False)
 # The moves that carry only a reason; the others have their own forms (the table says).
 REASON_MOVES = actions_by_form(MoveForm.REASON)
 # Of those, the post's: what it does when it cannot deliver.
-CANNOT_MOVES = [Action.MARK_UNABLE, Action.ADVISE_AGAINST]
+CANNOT_MOVES = list(actions_by_form(MoveForm.REASON, Side.POST))
 _COMMITMENT = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 
 # Twenty summaries a page; what a post fills in is on each tasking's own page.

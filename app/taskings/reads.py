@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.audit import jsonable
 from app.auth.models import User
-from app.auth.policy import Reader, visible_taskings
+from app.auth.policy import Reader, own_post_only, visible_taskings
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
 from app.errors import NotFound
@@ -157,20 +157,22 @@ def read(session: Session, tasking_id: int, *, actor: User, settings: Settings) 
     return _views(session, rows, actor=actor, settings=settings)[0]
 
 
-def read_many(
+@lru_cache(maxsize=256)
+def _listed(reader: Reader) -> Select[Any]:
+    return _select(Tasking.id.in_(bindparam("ids", expanding=True))).where(own_post_only(reader))
+
+
+def read_listed(
     session: Session, ids: Sequence[int], *, actor: User, settings: Settings
 ) -> list[TaskingOut]:
-    """These taskings as this actor sees them, in the order given (one not visible to
-    the actor is left out)."""
+    """The views of taskings a listing chose through the policy's filters (the inbox's
+    page), in the listing's order. Only the post restriction is applied again: the
+    demarche's visibility was the listing's, and a second test cost the page a third
+    of its SQL time."""
     if not ids:
         return []
-    stmt = _select(Tasking.id.in_(list(ids))).where(visible_taskings(actor))
-    views = {
-        v.id: v
-        for v in _views(
-            session, session.connection().execute(stmt).all(), actor=actor, settings=settings
-        )
-    }
+    rows = session.connection().execute(_listed(Reader.of(actor)), {"ids": list(ids)}).all()
+    views = {v.id: v for v in _views(session, rows, actor=actor, settings=settings)}
     return [views[i] for i in ids if i in views]
 
 

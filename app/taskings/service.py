@@ -15,24 +15,23 @@ from app.auth.policy import Side, require_follow_up
 from app.db import utcnow
 from app.demarches.models import TalkingPoint
 from app.demarches.rules import settle
-from app.errors import Conflict, Invalid
+from app.errors import Invalid
 from app.taskings.models import (
     Commitment,
     Delivery,
     Response,
     ResponseRevision,
     Tasking,
-    TaskingStatus,
 )
 from app.taskings.schemas import AcknowledgeIn, CommitmentUpdate, DeliveryIn, ResponseIn
 from app.taskings.workflow import (
     Action,
     Transition,
-    allowed_actions,
     apply,
     audit_tasking,
     changes_finished,
     check,
+    check_revise,
 )
 
 
@@ -188,12 +187,7 @@ def revise_response(
     """Replace a response's text, keeping the earlier one as a revision."""
     tasking = response.tasking
     side = require_follow_up(actor, tasking.post_id)
-    if tasking.status not in (TaskingStatus.REPORTED, TaskingStatus.CLOSED):
-        raise Conflict(
-            f"The tasking is {tasking.status.value}; a response is revised once reported.",
-            current_state=tasking.status.value,
-            allowed_actions=[a.value for a in allowed_actions(tasking.status, tasking.role)],
-        )
+    check_revise(tasking)
     before = _response_content(response)
     # Appended to the loaded collection, so the answer to this request lists it too.
     response.revisions.append(

@@ -187,8 +187,11 @@ def moves_of(
     ]
 
 
-def actions_by_form(form: Form) -> frozenset[Action]:
-    return frozenset(t.action for t in TRANSITIONS if t.form == form)
+def actions_by_form(form: Form, side: Side | None = None) -> tuple[Action, ...]:
+    """The moves that take this form (of this side), in the table's order."""
+    return tuple(
+        t.action for t in TRANSITIONS if t.form == form and (side is None or t.side == side)
+    )
 
 
 def check(
@@ -223,6 +226,29 @@ def check(
             allowed_actions=[a.value for a in allowed],
         )
     return t
+
+
+# A reported response may be revised (by the post or the desk) while the tasking stands
+# reported or closed, and its demarche is issued or closed: not once cancelled.
+REVISABLE = frozenset({S.REPORTED, S.CLOSED})
+REVISABLE_WHILE = frozenset({DemarcheStatus.ISSUED, DemarcheStatus.CLOSED})
+
+
+def check_revise(tasking: Tasking) -> None:
+    """409 unless the tasking's response may be revised now. Writes nothing."""
+    if tasking.demarche.status not in REVISABLE_WHILE:
+        raise Conflict(
+            f"Demarche {tasking.demarche_id} is {tasking.demarche.status.value}; "
+            "its responses can no longer be revised.",
+            current_state=tasking.status.value,
+            allowed_actions=[],
+        )
+    if tasking.status not in REVISABLE:
+        raise Conflict(
+            f"The tasking is {tasking.status.value}; a response is revised once reported.",
+            current_state=tasking.status.value,
+            allowed_actions=[a.value for a in allowed_actions(tasking.status, tasking.role)],
+        )
 
 
 def snapshot(t: Tasking) -> dict[str, Any]:
