@@ -349,7 +349,7 @@ def test_a_closed_demarches_page_offers_the_desk_its_reopen(client, db, page_wor
     login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
     assert page.count('name="action" value="reopen"') == 3
-    assert 'action="/demarches/%d/cancel"' % d.id not in page  # nothing left for the demarche
+    assert f'action="/demarches/{d.id}/cancel"' not in page  # nothing left for the demarche
     client.cookies.clear()
     login(client, "viewer")
     assert 'value="reopen"' not in client.get(f"/demarches/{d.id}").text
