@@ -23,8 +23,8 @@ from app.cables.replies import (
 from app.classification import Classification
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position, Tasking
 from tests.cables._corpus import manifest, needs_corpus
-from tests.cables.samples import REPORT, instruction
-from tests.factories import future, make_post, make_user, write
+from tests.cables.samples import REPORT
+from tests.factories import make_user, write
 
 API = "/api/v1/cables"
 REPORTS = [r for r in manifest() if r.kind == "report"]
@@ -158,28 +158,6 @@ def test_suggest_reply_never_raises(parsed):
 
 
 # -- matching and reviewing through the API -------------------------------------
-
-
-@pytest.fixture
-def world(client, db):
-    hanoi = make_post(db, "HANOI", name="AMEMBASSY HANOI", routing_indicator="RUEHHI")
-    oslo = make_post(db, "OSLO", name="AMEMBASSY OSLO", routing_indicator="RUEHNY")
-    _, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
-    _, officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=hanoi)
-    _, oslo_officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=oslo)
-    source = client.post(API, json={"text": instruction()}, headers=desk).json()
-    draft = client.post(f"{API}/{source['id']}/draft-demarche", headers=desk).json()
-    path = f"/api/v1/demarches/{draft['id']}"
-    assert write(client, "PATCH", path, desk, json={"deadline": future().isoformat()}).is_success
-    issued = write(client, "POST", f"{path}/issue", desk).json()
-    (tasking,) = issued["taskings"]
-    return {
-        "desk": desk,
-        "officer": officer,
-        "oslo": oslo_officer,
-        "demarche": issued["id"],
-        "tasking": tasking["id"],
-    }
 
 
 def _ingest_report(client, headers, ref="166909"):

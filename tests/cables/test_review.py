@@ -15,8 +15,7 @@ from app.cables.models import CableReply, ReplyStatus
 from app.cables.rules import TRANSITIONS, ReplyAction, allowed_actions, check
 from app.classification import Classification
 from app.errors import Conflict
-from tests.cables.test_ingest import instruction
-from tests.cables.test_replies import REPORT, world  # noqa: F401  (the fixture)
+from tests.cables.samples import REPORT, instruction
 from tests.factories import make_user
 
 API = "/api/v1/cables"
@@ -60,7 +59,7 @@ def _forms(html: str) -> set[str]:
     return {a for a in ("confirm", "match", "reject") if f'/{a}"' in html}
 
 
-def test_the_reply_page_offers_what_the_table_and_the_policy_allow(client, db, world):  # noqa: F811
+def test_the_reply_page_offers_what_the_table_and_the_policy_allow(client, db, world):
     r = client.post(API, json={"text": REPORT.format(ref="166909")}, headers=world["desk"])
     reply_id = r.json()["reply"]["id"]
     desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)[0]
