@@ -338,6 +338,7 @@ def close_demarche(
     reason: Reason = "",
 ) -> Response:
     def move(d: Demarche) -> None:
+        rules.check(d, DemarcheAction.CLOSE)  # the state (409) before what was typed (422)
         if not reason.strip():
             raise Invalid("Give a reason to close the demarche.")
         service.close(session, d, actor=user, reason=reason.strip())
