@@ -25,13 +25,6 @@ from .registry import Registry
 from .replies import suggest_reply
 
 
-def match_report(
-    session: Session, cable: Cable, parsed: ParsedCable, *, actor: User | None
-) -> CableReply:
-    """File one report cable (the single-cable ingest)."""
-    return match_reports(session, [(cable, parsed)], actor=actor)[0]
-
-
 def match_reports(
     session: Session, reports: Sequence[tuple[Cable, ParsedCable]], *, actor: User | None
 ) -> list[CableReply]:

@@ -57,15 +57,17 @@ def movable(action: Action) -> Callable[..., Tasking]:
     def movable_tasking(
         tasking_id: int, session: SessionDep, actor: CurrentUser, request: Request
     ) -> Tasking:
-        return to_move(
-            session,
-            tasking_id,
-            actor=actor,
-            action=action,
-            if_match=request.headers.get("if-match"),
-        )
+        return _to_move_api(session, tasking_id, actor, request, action)
 
     return movable_tasking
+
+
+def _to_move_api(
+    session: Session, tasking_id: int, actor: User, request: Request, action: Action
+) -> Tasking:
+    return to_move(
+        session, tasking_id, actor=actor, action=action, if_match=request.headers.get("if-match")
+    )
 
 
 def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
@@ -79,13 +81,7 @@ def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
     ) -> Tasking | Response:
         if (replayed := replay(session, request, actor)) is not None:
             return replayed
-        return to_move(
-            session,
-            tasking_id,
-            actor=actor,
-            action=action,
-            if_match=request.headers.get("if-match"),
-        )
+        return _to_move_api(session, tasking_id, actor, request, action)
 
     return movable_or_replay
 
@@ -93,32 +89,18 @@ def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
 def revisable_response(
     response_id: int, session: SessionDep, actor: CurrentUser, request: Request
 ) -> ReportedResponse:
-    return response_to_revise(
-        session, response_id, actor=actor, if_match=request.headers.get("if-match")
-    )
+    """The response a revision replaces, once it passed 404, 403 and 428/412."""
+    response = records.load_response(session, response_id, actor=actor)
+    require_follow_up(actor, response.tasking.post_id)
+    require_version("response", response, if_match=request.headers.get("if-match"))
+    return response
 
 
 def followable_commitment(
     commitment_id: int, session: SessionDep, actor: CurrentUser, request: Request
 ) -> Commitment:
-    return commitment_to_follow(
-        session, commitment_id, actor=actor, if_match=request.headers.get("if-match")
-    )
-
-
-def response_to_revise(
-    session: Session, response_id: int, *, actor: User, if_match: str | None
-) -> ReportedResponse:
-    response = records.load_response(session, response_id, actor=actor)
-    require_follow_up(actor, response.tasking.post_id)
-    require_version("response", response, if_match=if_match)
-    return response
-
-
-def commitment_to_follow(
-    session: Session, commitment_id: int, *, actor: User, if_match: str | None
-) -> Commitment:
+    """The commitment a follow-up changes, once it passed 404, 403 and 428/412."""
     commitment = records.load_commitment(session, commitment_id, actor=actor)
     require_follow_up(actor, commitment.response.tasking.post_id)
-    require_version("commitment", commitment, if_match=if_match)
+    require_version("commitment", commitment, if_match=request.headers.get("if-match"))
     return commitment

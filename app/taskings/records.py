@@ -65,7 +65,7 @@ def commitment_row(c: Commitment, tasking: Tasking, post_code: str, today: date)
     )
 
 
-def commitment_out(session: Session, c: Commitment) -> CommitmentRow:
+def commitment_out(c: Commitment) -> CommitmentRow:
     tasking = c.response.tasking
     return commitment_row(c, tasking, tasking.post.code, today_utc())
 

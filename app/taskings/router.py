@@ -211,5 +211,5 @@ def update_commitment(
     service.update_commitment(session, c, data, actor=actor)
     session.flush()
     return model_response(
-        records.commitment_out(session, c), headers={"ETag": etag("commitment", c.id, c.version)}
+        records.commitment_out(c), headers={"ETag": etag("commitment", c.id, c.version)}
     )

@@ -14,7 +14,6 @@ from app.auth.models import User
 from app.auth.policy import Side, require_follow_up
 from app.db import utcnow
 from app.demarches.models import TalkingPoint
-from app.demarches.rules import settle
 from app.errors import Invalid
 from app.taskings.models import (
     Commitment,
@@ -26,40 +25,11 @@ from app.taskings.models import (
 from app.taskings.schemas import AcknowledgeIn, CommitmentUpdate, DeliveryIn, ResponseIn
 from app.taskings.workflow import (
     Action,
-    Transition,
     apply,
     audit_tasking,
-    changes_finished,
     check,
     check_revise,
 )
-
-
-def _move(
-    session: Session,
-    tasking: Tasking,
-    action: Action,
-    *,
-    actor: User,
-    reason: str | None = None,
-    extra: dict[str, Any] | None = None,
-    from_post_cable: str | None = None,
-) -> Transition:
-    """Move the tasking through the table; a move into or out of a finished state may
-    close or reopen its demarche."""
-    was = tasking.status
-    t = apply(
-        session,
-        tasking,
-        action,
-        actor=actor,
-        reason=reason,
-        extra=extra,
-        from_post_cable=from_post_cable,
-    )
-    if changes_finished(was, t.target):
-        settle(session, tasking.demarche, actor=actor)
-    return t
 
 
 def acknowledge(session: Session, tasking: Tasking, data: AcknowledgeIn, *, actor: User) -> Tasking:
@@ -67,7 +37,7 @@ def acknowledge(session: Session, tasking: Tasking, data: AcknowledgeIn, *, acto
     tasking.planned_date = data.planned_date or tasking.planned_date
     tasking.officer = data.officer or tasking.officer
     tasking.acknowledged_at = utcnow()
-    _move(session, tasking, Action.ACKNOWLEDGE, actor=actor)
+    apply(session, tasking, Action.ACKNOWLEDGE, actor=actor)
     return tasking
 
 
@@ -111,7 +81,7 @@ def deliver(
     )
     session.add(delivery)
     session.flush()
-    _move(
+    apply(
         session,
         tasking,
         Action.DELIVER,
@@ -170,7 +140,7 @@ def report_response(
         entity_id=response.id,
         after=_response_content(response),
     )
-    _move(
+    apply(
         session,
         tasking,
         Action.REPORT_RESPONSE,
@@ -220,7 +190,7 @@ def move_with_reason(
 ) -> Tasking:
     """The moves that carry only a reason: unable, advise against, waive, insist, accept,
     reopen, cancel."""
-    _move(session, tasking, action, actor=actor, reason=reason)
+    apply(session, tasking, action, actor=actor, reason=reason)
     return tasking
 
 

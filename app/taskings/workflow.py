@@ -19,6 +19,7 @@ from app.auth.models import User
 from app.auth.policy import Side, deny, side_for
 from app.db import utcnow
 from app.demarches.models import DemarcheStatus
+from app.demarches.rules import settle
 from app.errors import Conflict, Invalid
 from app.taskings.models import AWAITING_DELIVERY, FINISHED, OPEN_STATUSES, Tasking
 from app.taskings.models import TaskingStatus as S
@@ -298,7 +299,8 @@ def apply(
     extra: dict[str, Any] | None = None,
     from_post_cable: str | None = None,
 ) -> Transition:
-    """Check the table, then change the state and write the audit event, and flush.
+    """Check the table, then change the state and write the audit event, and flush. A
+    move into or out of a finished state may close or reopen the demarche.
 
     from_post_cable: the ref id of the post's report cable the move is transcribed from.
     """
@@ -308,6 +310,7 @@ def apply(
     if t.reason_required and not (reason or "").strip():
         raise Invalid(f"Give a reason to {action.value.replace('_', ' ')}.")
     before = snapshot(tasking)
+    was = tasking.status
     tasking.status = t.target
     if reason and reason.strip():
         tasking.reason = reason.strip()
@@ -325,12 +328,10 @@ def apply(
         before=before,
         after={**snapshot(tasking), **(extra or {})},
     )
+    # Only a move into or out of a finished state can close or reopen the demarche.
+    if was in FINISHED or t.target in FINISHED:
+        settle(session, tasking.demarche, actor=actor)
     return t
-
-
-def changes_finished(was: S, now: S) -> bool:
-    """A move into or out of a finished state: only such a move can settle the demarche."""
-    return was in FINISHED or now in FINISHED
 
 
 def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) -> None:
