@@ -25,9 +25,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str) -> str:
-    # Only same-site paths: never let ?next= send a signed-in user elsewhere.
-    parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Only same-site paths: never let ?next= send a signed-in user elsewhere. Browsers
+    # read a backslash as a slash and drop tabs and newlines, so "/\\evil" and
+    # "/\t/evil" would leave the site: any of those, or any control character, is refused.
+    target = target or "/"
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
         return "/"
     return target
 
