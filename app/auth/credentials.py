@@ -138,9 +138,7 @@ class CredentialCache:
             self._remember((kind, digest), value, started)
         return value
 
-    def _remember(
-        self, key: tuple[type, str], value: ApiToken | WebSession, epoch: int
-    ) -> None:
+    def _remember(self, key: tuple[type, str], value: ApiToken | WebSession, epoch: int) -> None:
         now = time.monotonic()
         until = now + self.ttl
         if value.expires_at is not None:  # never past the credential's own expiry

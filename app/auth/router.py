@@ -16,7 +16,7 @@ from app.auth.schemas import (
     UserPage,
     UserUpdate,
 )
-from app.deps import Administrator, CurrentUser, SessionDep, SettingsDep
+from app.deps import Administrator, CurrentToken, CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
 from app.pagination import Cursor, Limit, page_size
 
@@ -57,10 +57,22 @@ def list_tokens(
 
 
 @router.post("/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
-def create_token(data: TokenIn, session: SessionDep, actor: CurrentUser):
-    """Create a personal access token. The secret is in this answer and nowhere else."""
+def create_token(data: TokenIn, session: SessionDep, caller: CurrentToken):
+    """Create a personal access token. The secret is in this answer and nowhere else.
+
+    Only a token creates a token (a browser's session cookie is no bearer token, and
+    the pages offer no token form), and never one that outlives it: a token that
+    expires creates only tokens that expire no later than itself, and asking for more
+    (or for none, a token that never expires) is refused with 422 and the most days
+    it may have, never silently shortened. A token that never expires may create any.
+    The new token is the caller's user's, with that user's rights and no more.
+    """
     issued = service.issue_token(
-        session, user=actor, name=data.name, ttl=timedelta(days=data.days) if data.days else None
+        session,
+        user=caller.user,
+        name=data.name,
+        ttl=timedelta(days=data.days) if data.days else None,
+        minted_by=caller,
     )
     out = NewToken(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
     return model_response(out, status_code=status.HTTP_201_CREATED)

@@ -62,19 +62,57 @@ class IssuedToken:
 
 
 def issue_token(
-    session: Session, *, user: User, name: str, ttl: timedelta | None = None
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    ttl: timedelta | None = None,
+    minted_by: ApiToken | None = None,
 ) -> IssuedToken:
+    """A new personal access token of this user, the secret returned once.
+
+    minted_by is the token the request came with, when a token asks for a token: the
+    new one may not outlive it (422, never silently shortened: the caller asked for a
+    lifetime and must learn it was refused). Without it (the command line, the demo),
+    the operator at the console decides.
+    """
+    now = utcnow()
+    expires_at = now + ttl if ttl else None
+    if minted_by is not None:
+        _within_lifetime_of(minted_by, expires_at, now=now)
     secret = new_token_secret()
     token = ApiToken(
         user_id=user.id,
         name=name,
         token_hash=token_digest(secret),
         prefix=secret[:10],
-        expires_at=utcnow() + ttl if ttl else None,
+        expires_at=expires_at,
     )
     session.add(token)
     session.flush()
     return IssuedToken(token=token, secret=secret)
+
+
+def _within_lifetime_of(caller: ApiToken, expires_at: datetime | None, *, now: datetime) -> None:
+    """A token creates only tokens that expire no later than itself (a token that never
+    expires may create any). Tokens carry no scopes: the new one's rights are the
+    same user's, never more."""
+    limit = caller.expires_at
+    if limit is None or (expires_at is not None and expires_at <= limit):
+        return
+    until = f"{limit:%Y-%m-%d %H:%M} UTC"
+    days = (limit - now).days
+    if days < 1:
+        raise Invalid(
+            f"The token you called with expires at {until}, in less than a day, and a "
+            "token it creates may not outlive it: it can create none (the shortest is "
+            "1 day). Use a longer-lived token, or ask an operator for one."
+        )
+    raise Invalid(
+        f"The token you called with expires at {until}, and a token it creates may not "
+        f"outlive it: ask for at most {days} day{'s' if days != 1 else ''}.",
+        max_days=days,
+    )
 
 
 def token_for_secret(
