@@ -189,8 +189,8 @@ def user_list() -> None:
 
 @user_app.command("disable")
 def user_disable(username: str) -> None:
-    """Disable a user: their tokens and sessions stop working at once."""
-    from app.auth.service import get_user
+    """Disable a user: their tokens and sessions stop working at once (audited)."""
+    from app.auth.service import get_user, update_user
     from app.errors import DomainError
 
     with _session() as session:
@@ -198,7 +198,7 @@ def user_disable(username: str) -> None:
             user = get_user(session, username)
         except DomainError as exc:
             fail(exc.detail)
-        user.active = False
+        update_user(session, user, active=False)  # the operator: no administrator's limits
         session.commit()
         console.print(f"disabled {user.username}")
 

@@ -102,7 +102,7 @@ def list_users(
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(data: UserIn, session: SessionDep, actor: Administrator):
-    """Add a user (administrators)."""
+    """Add a user (administrators), cleared at most as high as yourself; audited."""
     user = service.add_user(
         session,
         username=data.username,
@@ -111,17 +111,23 @@ def create_user(data: UserIn, session: SessionDep, actor: Administrator):
         clearance=data.clearance,
         post_code=data.post,
         password=data.password,
+        actor=actor,
     )
     return model_response(user_out(user), status_code=status.HTTP_201_CREATED)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(username: str, data: UserUpdate, session: SessionDep, actor: Administrator):
-    """Change a user's role, clearance, post or active flag (administrators)."""
+    """Change a user's role, clearance, post or active flag (administrators); audited.
+
+    Never your own (another administrator must), and never a grant above your own
+    clearance: 403. Lowering a clearance or deactivating is open to any administrator.
+    """
     user = service.get_user(session, username)
     service.update_user(
         session,
         user,
+        actor=actor,
         role=data.role,
         clearance=data.clearance,
         post_code=data.post,

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from app.audit import record
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
+from app.auth.policy import Access, require_may_change_access, require_may_grant
 from app.classification import Classification
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -27,7 +29,12 @@ def add_user(
     clearance: Classification,
     post_code: str | None = None,
     password: str | None = None,
+    actor: User | None = None,
 ) -> User:
+    """A new account, audited. actor is the administrator creating it, who may grant at
+    most their own clearance; None is the operator at the console (CLI, demo)."""
+    if actor is not None:
+        require_may_grant(actor, clearance)
     username = username.strip().lower()
     if not username:
         raise Invalid("A username is required.")
@@ -52,7 +59,19 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    record(
+        session,
+        actor_id=actor.id if actor else None,
+        entity="user",
+        entity_id=user.id,
+        action="create",
+        after=access_of(user)._asdict(),
+    )
     return user
+
+
+def access_of(user: User) -> Access:
+    return Access(user.role, user.clearance, user.post.code if user.post else None, user.active)
 
 
 @dataclass(frozen=True)
@@ -274,16 +293,34 @@ def update_user(
     session: Session,
     user: User,
     *,
+    actor: User | None = None,
     role: Role | None = None,
     clearance: Classification | None = None,
     post_code: str | None = None,
     active: bool | None = None,
     full_name: str | None = None,
 ) -> User:
-    new_role = role or user.role
+    """Change an account, audited with what changed, before and after.
+
+    actor is the administrator making the change (policy.require_may_change_access:
+    never their own access, never a grant above their clearance); None is the operator
+    at the console (`demarche user disable`). Refused before anything is checked
+    against the posts: 403 before 422.
+    """
+    now = access_of(user)
+    asked = Access(
+        role or now.role,
+        clearance or now.clearance,
+        post_code.strip().upper() if post_code is not None else now.post,
+        now.active if active is None else active,
+    )
+    if actor is not None:
+        require_may_change_access(actor, user, now, asked)
+    before = {**now._asdict(), "full_name": user.full_name}
+    new_role = asked.role
     post = user.post
     if post_code is not None:
-        post = session.scalar(select(Post).where(Post.code == post_code.upper()))
+        post = session.scalar(select(Post).where(Post.code == asked.post))
         if post is None:
             raise Invalid(f"Unknown post '{post_code}'.")
     if new_role == Role.POST_OFFICER and post is None:
@@ -291,11 +328,21 @@ def update_user(
     if new_role != Role.POST_OFFICER:
         post = None
     user.role, user.post = new_role, post
-    if clearance is not None:
-        user.clearance = clearance
-    if active is not None:
-        user.active = active
+    user.clearance = asked.clearance
+    user.active = asked.active
     if full_name:
         user.full_name = full_name
+    after = {**access_of(user)._asdict(), "full_name": user.full_name}
+    changed = [k for k in before if before[k] != after[k]]
+    if changed:
+        record(
+            session,
+            actor_id=actor.id if actor else None,
+            entity="user",
+            entity_id=user.id,
+            action="change",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     session.flush()
     return user
