@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from app.audit import record
@@ -169,34 +169,13 @@ def get_user(session: Session, username: str) -> User:
 
 # -- sign-in, sessions and tokens -----------------------------------------------
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
 SESSION_TTL = timedelta(hours=12)
 
 
-def login_allowed(session: Session, *, username: str, address: str) -> bool:
-    """False once a user, or an address, has failed too often in the window."""
-    since = utcnow() - LOGIN_WINDOW
-    by_user = (
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.username == username.strip().lower(), LoginAttempt.at >= since
-            )
-        )
-        or 0
-    )
-    by_address = (
-        session.scalar(
-            select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
-        )
-        or 0
-    )
-    return by_user < MAX_FAILURES_PER_USER and by_address < MAX_FAILURES_PER_ADDRESS
-
-
 def authenticate(session: Session, *, username: str, password: str, address: str) -> User | None:
-    """The user if the password is right; otherwise None, and the failure is counted."""
+    """The user if the password is right; otherwise None, and the failure is recorded
+    (who was tried, from where). The throttle counted the attempt before this check:
+    app/auth/throttle.py."""
     name = username.strip().lower()
     user = session.scalar(select(User).where(User.username == name))
     ok = verify_password(user.password_hash if user else None, password)
