@@ -110,7 +110,11 @@ def serve(
     workers: Annotated[int, typer.Option(envvar="WORKERS")] = 1,
     reload: bool = False,
 ) -> None:
-    """Serve the app with uvicorn."""
+    """Serve the app with uvicorn.
+
+    Proxy headers are the app's to believe (FORWARDED_ALLOW_IPS, app/main.py), never
+    uvicorn's: by default it takes X-Forwarded-For from any process on 127.0.0.1.
+    """
     import uvicorn
 
     settings = get_settings()
@@ -122,6 +126,7 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        proxy_headers=False,
     )
 
 
