@@ -110,7 +110,11 @@ def serve(
     workers: Annotated[int, typer.Option(envvar="WORKERS")] = 1,
     reload: bool = False,
 ) -> None:
-    """Serve the app with uvicorn."""
+    """Serve the app with uvicorn.
+
+    Proxy headers are the app's to believe (FORWARDED_ALLOW_IPS, app/main.py), never
+    uvicorn's: by default it takes X-Forwarded-For from any process on 127.0.0.1.
+    """
     import uvicorn
 
     settings = get_settings()
@@ -122,6 +126,7 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        proxy_headers=False,
     )
 
 
@@ -189,8 +194,8 @@ def user_list() -> None:
 
 @user_app.command("disable")
 def user_disable(username: str) -> None:
-    """Disable a user: their tokens and sessions stop working at once."""
-    from app.auth.service import get_user
+    """Disable a user: their tokens and sessions stop working at once (audited)."""
+    from app.auth.service import get_user, update_user
     from app.errors import DomainError
 
     with _session() as session:
@@ -198,7 +203,7 @@ def user_disable(username: str) -> None:
             user = get_user(session, username)
         except DomainError as exc:
             fail(exc.detail)
-        user.active = False
+        update_user(session, user, active=False)  # the operator: no administrator's limits
         session.commit()
         console.print(f"disabled {user.username}")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.credentials import CredentialCache
-from app.auth.models import User
+from app.auth.models import ApiToken, User
 from app.auth.policy import Permission, require
 from app.auth.service import token_for_secret
 from app.errors import Unauthorized
@@ -69,9 +69,11 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def current_user(request: Request, session: SessionDep) -> User:
-    """Who is calling: a valid, unrevoked, unexpired bearer token of an active user.
+async def current_token(request: Request, session: SessionDep) -> ApiToken:
+    """The caller's credential: a valid, unrevoked, unexpired bearer token of an active user.
 
+    Only a personal access token: a browser's session cookie is another credential,
+    looked up apart (app/web.py), and never accepted here, in the header or as a cookie.
     Answered from the worker's credential cache when it can (no query, no thread); see
     app/auth/credentials.py for what that costs revocation.
     """
@@ -82,13 +84,21 @@ async def current_user(request: Request, session: SessionDep) -> User:
         log.info("denied user=- route=%s reason=no bearer token", request.url.path)
         raise Unauthorized("Send a personal access token as 'Authorization: Bearer <token>'.")
     cache: CredentialCache = request.app.state.credentials
-    token = await cache.resolve(session, secret, token_for_secret)
+    token = await cache.resolve(session, ApiToken, secret, token_for_secret)
     if token is None:
         log.info(
             "denied user=- route=%s reason=invalid, expired or revoked token", request.url.path
         )
         raise Unauthorized("The access token is invalid, expired or revoked.")
     request.state.user = token.user
+    return token
+
+
+CurrentToken = Annotated[ApiToken, Depends(current_token)]
+
+
+async def current_user(token: CurrentToken) -> User:
+    """Who is calling: the user of the bearer token (current_token)."""
     return token.user
 
 

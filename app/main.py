@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
 from app.auth.credentials import CredentialCache
@@ -56,6 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    if settings.forwarded_allow_ips.strip():
+        # Outermost: the client address every part of the app sees, the sign-in
+        # limit's included, is the one a configured proxy names; from any other peer
+        # the headers are ignored. `demarche serve` turns uvicorn's own handling off,
+        # which by default believes any process on 127.0.0.1.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)

@@ -1,7 +1,7 @@
 """Every domain's models, imported once so Alembic and the mappers see one metadata."""
 
 from app.audit import AuditEvent
-from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
+from app.auth.models import ApiToken, LoginAttempt, LoginThrottle, Role, User, WebSession
 from app.cables.models import Cable, CableReply
 from app.db import Base
 from app.demarches.models import (
@@ -39,6 +39,7 @@ __all__ = [
     "DemarcheTarget",
     "KeyDate",
     "LoginAttempt",
+    "LoginThrottle",
     "Objective",
     "Post",
     "Response",

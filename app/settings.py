@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     # A revocation made through another worker takes effect within this many seconds;
     # 0 asks the database on every request (app/auth/credentials.py).
     credential_cache_seconds: float = Field(default=5.0, ge=0)
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: a comma-
+    # separated list of addresses or networks ("10.0.0.5,10.1.0.0/16", or "*"), as
+    # uvicorn spells it. Empty (the default) trusts no proxy: the client is the peer,
+    # so nobody on this machine or elsewhere picks the address the sign-in limit counts.
+    forwarded_allow_ips: str = ""
 
 
 @lru_cache

@@ -95,12 +95,15 @@ def is_https(request: Request) -> bool:
 
 async def current_web_session(request: Request, session: SessionDep) -> WebSession:
     """The signed-in browser's session, from the worker's credential cache when it can
-    (see app/auth/credentials.py), else from the database."""
+    (see app/auth/credentials.py), else from the database.
+
+    Only a session cookie: an API token sent as the cookie is no session (looked up as
+    one, it is found as nothing), and the page asks the browser to sign in."""
     cookie = request.cookies.get(SESSION_COOKIE)
     ws: WebSession | None = None
     if cookie:
         cache: CredentialCache = request.app.state.credentials
-        ws = await cache.resolve(session, cookie, session_for_cookie)
+        ws = await cache.resolve(session, WebSession, cookie, session_for_cookie)
     if ws is None:
         log.info("denied user=- route=%s reason=no valid session", request.url.path)
         raise LoginRequired("Sign in to see this page.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -48,3 +49,17 @@ def test_bad_input_is_one_line_and_non_zero(run):
     assert r.returncode == 1 and "NOWHERE" in r.stderr
     r = run("user", "token", "nobody")
     assert r.returncode == 1 and "nobody" in r.stderr
+
+
+def test_the_operator_disables_a_user_and_the_trail_says_so(run, tmp_path):
+    assert run("db", "upgrade").returncode == 0
+    assert run("user", "add", "vera", "--role", "viewer", "--clearance", "SBU").returncode == 0
+    r = run("user", "disable", "vera")
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        rows = conn.execute(
+            "SELECT action, actor_id, before, after FROM audit_events WHERE entity = 'user' "
+            "ORDER BY id"
+        ).fetchall()
+    assert [(a, actor) for a, actor, _, _ in rows] == [("create", None), ("change", None)]
+    assert (rows[1][2], rows[1][3]) == ('{"active": true}', '{"active": false}')

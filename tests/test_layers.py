@@ -42,6 +42,7 @@ BY_NAME = {
     "registry": "reads",
     "credentials": "reads",
     "service": "service",
+    "throttle": "service",  # sign-in counters: commands, like service
     "amendments": "service",
     "ingest": "service",
     "drafting": "service",

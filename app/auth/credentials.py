@@ -3,6 +3,11 @@
 Every API call and page begins by turning a credential into a user: a query that, on a hot
 read, costs as much as the read itself. Remembering the answer briefly removes it.
 
+A bearer token and a session cookie are different credentials: each kind has its own
+lookup, and the cache keeps them apart, keyed by (kind, digest). A cookie sent as a
+bearer token, or a token sent as the cookie, is looked up as what it was sent as,
+and found as nothing.
+
 The price, and its bound: a token revoked, a session closed, or a user disabled or
 re-cleared is honoured at once by the worker process that made the change (any flush
 or commit there that touches users, tokens or sessions forgets everything), and by the
@@ -83,7 +88,7 @@ class _Entry:
 
 
 class CredentialCache:
-    """Credential digest -> a detached copy of its token or web session (and user).
+    """(Kind, credential digest) -> a detached copy of its token or web session (and user).
 
     Hand-outs are merged into the caller's session without a query, so each request
     works with its own instances; the threads share only the detached originals.
@@ -92,37 +97,48 @@ class CredentialCache:
     def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[tuple[type, str], _Entry] = {}
         self._lock = threading.Lock()
 
     async def resolve(
-        self, session: Session, secret: str, load: Callable[[Session, str], C | None]
+        self,
+        session: Session,
+        kind: type[C],
+        secret: str,
+        load: Callable[[Session, str], C | None],
     ) -> C | None:
-        """Who this secret belongs to: remembered (no query, no thread), else
-        load(session, secret) run in the thread pool, and remembered if found."""
+        """Whose credential of this kind the secret is: remembered (no query, no thread),
+        else load(session, secret) run in the thread pool, and remembered if found."""
         digest = token_digest(secret)
-        found: C | None = self.recall(session, digest)
+        found = self.recall(session, kind, digest)
         if found is None:
-            found = await run_in_threadpool(self.fetch, digest, partial(load, session, secret))
+            found = await run_in_threadpool(
+                self.fetch, kind, digest, partial(load, session, secret)
+            )
         return found
 
-    def recall(self, session: Session, digest: str) -> Any | None:
-        """The remembered token or web session, merged into session (no query), or None."""
-        entry = self._entries.get(digest)
+    def recall(self, session: Session, kind: type[C], digest: str) -> C | None:
+        """The remembered credential of this kind, merged into session (no query), or None."""
+        entry = self._entries.get((kind, digest))
         if entry is None or entry.epoch != _epoch or entry.until <= time.monotonic():
             return None
-        return session.merge(entry.value, load=False)
+        value = session.merge(entry.value, load=False)
+        # Belt and braces: the key already names the kind, and a value is kept only
+        # under its own (fetch checks); never hand a token out as a session.
+        return value if isinstance(value, kind) else None
 
-    def fetch(self, digest: str, load: Callable[[], C | None]) -> C | None:
+    def fetch(self, kind: type[C], digest: str, load: Callable[[], C | None]) -> C | None:
         """load() from the database, and remember what it found. Blocking: call it off
         the event loop."""
         started = _epoch
         value = load()
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"a {kind.__name__} lookup returned a {type(value).__name__}")
         if value is not None and self.ttl > 0:
-            self._remember(digest, value, started)
+            self._remember((kind, digest), value, started)
         return value
 
-    def _remember(self, digest: str, value: ApiToken | WebSession, epoch: int) -> None:
+    def _remember(self, key: tuple[type, str], value: ApiToken | WebSession, epoch: int) -> None:
         now = time.monotonic()
         until = now + self.ttl
         if value.expires_at is not None:  # never past the credential's own expiry
@@ -135,7 +151,7 @@ class CredentialCache:
                 self._entries = {k: e for k, e in self._entries.items() if e.until > now}
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
-            self._entries[digest] = _Entry(snapshot, until, epoch)
+            self._entries[key] = _Entry(snapshot, until, epoch)
 
 
 def _detached_copy(value: ApiToken | WebSession) -> ApiToken | WebSession:

@@ -83,7 +83,8 @@ class WebSession(Base):
 
 
 class LoginAttempt(Base):
-    """Failed sign-ins, kept in the database so the rate limit holds across app workers."""
+    """Failed sign-ins, one row each: who was tried, from where, when (the throttle
+    counts in LoginThrottle; these are the record)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -95,3 +96,16 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Sign-ins counted per key (an address and user pair, an address, a user), one row
+    each, so one statement counts an attempt and learns the total (app/auth/throttle.py).
+    In the database, so the limit holds across app workers and machines."""
+
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # pair, address, user
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int]
+    window_started_at: Mapped[datetime]

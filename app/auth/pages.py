@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.auth import service
+from app.auth import service, throttle
 from app.deps import SessionDep
 from app.web import (
     LOGIN_CSRF_COOKIE,
@@ -91,16 +92,29 @@ def login(
             status_code=403,
             error="The sign-in form expired; please try again.",
         )
+    # The peer, or the client a configured proxy names (settings.forwarded_allow_ips,
+    # applied in app/main.py); never a header anyone else sends.
     address = request.client.host if request.client else "unknown"
-    if not service.login_allowed(session, username=username, address=address):
-        return _login_form(
+    attempt = throttle.claim(session, username=username, address=address)
+    # Committed before the password is checked: a parallel attempt counts after this
+    # one, whichever finishes first, and no lock waits on the hash.
+    session.commit()
+    if attempt.retry_after is not None:  # refused, and counted nowhere
+        minutes = math.ceil(attempt.retry_after / 60)
+        refused = _login_form(
             request,
             next_url=next_url,
             username=username,
             status_code=429,
-            error="Too many failed sign-ins. Wait 15 minutes and try again.",
+            error=(
+                "Too many failed sign-ins. Try again in "
+                f"{minutes} minute{'s' if minutes != 1 else ''}."
+            ),
         )
+        refused.headers["Retry-After"] = str(attempt.retry_after)
+        return refused
     user = service.authenticate(session, username=username, password=password, address=address)
+    throttle.settle(session, attempt, signed_in=user is not None)
     if user is None:
         return _login_form(
             request,

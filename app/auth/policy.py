@@ -301,3 +301,60 @@ def may_review_reply(actor: User, tasking_post_id: int | None) -> bool:
 def may_match_reply_by_hand(actor: User) -> bool:
     """Only the desk attaches a reply to a tasking by hand."""
     return allows(actor, Permission.MANAGE_TASKINGS)
+
+
+# -- administrators ----------------------------------------------------------------------
+# Who may change whose access: nobody their own, and nobody grants more than they hold.
+
+
+class Access(NamedTuple):
+    """What an account may reach: the fields only an administrator changes, and audits."""
+
+    role: Role
+    clearance: Classification
+    post: str | None  # the post's code
+    active: bool
+
+    def changed(self, other: Access) -> list[str]:
+        return [f for f in self._fields if getattr(self, f) != getattr(other, f)]
+
+
+def require_may_grant(actor: User, clearance: Classification) -> None:
+    """An administrator gives an account at most their own clearance: an account they
+    create is one they could sign in with."""
+    if clearance > actor.clearance:
+        raise deny(
+            actor,
+            f"You may grant at most your own clearance ({actor.clearance.value}); an "
+            f"account cleared {clearance.value} needs an administrator cleared for it.",
+            reason=f"grant {clearance.value} above own {actor.clearance.value}",
+        )
+
+
+def require_may_change_access(actor: User, target: User, now: Access, asked: Access) -> None:
+    """Refuse a change of the target's access from `now` to `asked` that is the actor's
+    own, or that grants above the actor's clearance.
+
+    Nobody changes their own role, clearance or post, nor deactivates themselves:
+    another administrator must. What grants (a higher clearance, another role or post,
+    reactivation) may leave the account cleared no higher than the actor; what only
+    takes away (lowering a clearance, deactivating) may be done to anyone.
+    """
+    changed = now.changed(asked)
+    if not changed:
+        return
+    if target.id == actor.id:
+        raise deny(
+            actor,
+            "You may not change your own role, clearance or post, nor deactivate "
+            "yourself; another administrator must.",
+            reason=f"own {', '.join(changed)}",
+        )
+    grants = (
+        asked.clearance > now.clearance
+        or now.role != asked.role
+        or now.post != asked.post
+        or (asked.active and not now.active)
+    )
+    if grants:
+        require_may_grant(actor, asked.clearance)

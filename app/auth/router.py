@@ -16,7 +16,7 @@ from app.auth.schemas import (
     UserPage,
     UserUpdate,
 )
-from app.deps import Administrator, CurrentUser, SessionDep, SettingsDep
+from app.deps import Administrator, CurrentToken, CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
 from app.pagination import Cursor, Limit, page_size
 
@@ -57,10 +57,22 @@ def list_tokens(
 
 
 @router.post("/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
-def create_token(data: TokenIn, session: SessionDep, actor: CurrentUser):
-    """Create a personal access token. The secret is in this answer and nowhere else."""
+def create_token(data: TokenIn, session: SessionDep, caller: CurrentToken):
+    """Create a personal access token. The secret is in this answer and nowhere else.
+
+    Only a token creates a token (a browser's session cookie is no bearer token, and
+    the pages offer no token form), and never one that outlives it: a token that
+    expires creates only tokens that expire no later than itself, and asking for more
+    (or for none, a token that never expires) is refused with 422 and the most days
+    it may have, never silently shortened. A token that never expires may create any.
+    The new token is the caller's user's, with that user's rights and no more.
+    """
     issued = service.issue_token(
-        session, user=actor, name=data.name, ttl=timedelta(days=data.days) if data.days else None
+        session,
+        user=caller.user,
+        name=data.name,
+        ttl=timedelta(days=data.days) if data.days else None,
+        minted_by=caller,
     )
     out = NewToken(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
     return model_response(out, status_code=status.HTTP_201_CREATED)
@@ -90,7 +102,7 @@ def list_users(
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(data: UserIn, session: SessionDep, actor: Administrator):
-    """Add a user (administrators)."""
+    """Add a user (administrators), cleared at most as high as yourself; audited."""
     user = service.add_user(
         session,
         username=data.username,
@@ -99,17 +111,23 @@ def create_user(data: UserIn, session: SessionDep, actor: Administrator):
         clearance=data.clearance,
         post_code=data.post,
         password=data.password,
+        actor=actor,
     )
     return model_response(user_out(user), status_code=status.HTTP_201_CREATED)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(username: str, data: UserUpdate, session: SessionDep, actor: Administrator):
-    """Change a user's role, clearance, post or active flag (administrators)."""
+    """Change a user's role, clearance, post or active flag (administrators); audited.
+
+    Never your own (another administrator must), and never a grant above your own
+    clearance: 403. Lowering a clearance or deactivating is open to any administrator.
+    """
     user = service.get_user(session, username)
     service.update_user(
         session,
         user,
+        actor=actor,
         role=data.role,
         clearance=data.clearance,
         post_code=data.post,

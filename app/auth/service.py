@@ -6,11 +6,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from app.audit import record
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
+from app.auth.policy import Access, require_may_change_access, require_may_grant
 from app.classification import Classification
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -27,7 +29,12 @@ def add_user(
     clearance: Classification,
     post_code: str | None = None,
     password: str | None = None,
+    actor: User | None = None,
 ) -> User:
+    """A new account, audited. actor is the administrator creating it, who may grant at
+    most their own clearance; None is the operator at the console (CLI, demo)."""
+    if actor is not None:
+        require_may_grant(actor, clearance)
     username = username.strip().lower()
     if not username:
         raise Invalid("A username is required.")
@@ -52,7 +59,19 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    record(
+        session,
+        actor_id=actor.id if actor else None,
+        entity="user",
+        entity_id=user.id,
+        action="create",
+        after=access_of(user)._asdict(),
+    )
     return user
+
+
+def access_of(user: User) -> Access:
+    return Access(user.role, user.clearance, user.post.code if user.post else None, user.active)
 
 
 @dataclass(frozen=True)
@@ -62,19 +81,57 @@ class IssuedToken:
 
 
 def issue_token(
-    session: Session, *, user: User, name: str, ttl: timedelta | None = None
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    ttl: timedelta | None = None,
+    minted_by: ApiToken | None = None,
 ) -> IssuedToken:
+    """A new personal access token of this user, the secret returned once.
+
+    minted_by is the token the request came with, when a token asks for a token: the
+    new one may not outlive it (422, never silently shortened: the caller asked for a
+    lifetime and must learn it was refused). Without it (the command line, the demo),
+    the operator at the console decides.
+    """
+    now = utcnow()
+    expires_at = now + ttl if ttl else None
+    if minted_by is not None:
+        _within_lifetime_of(minted_by, expires_at, now=now)
     secret = new_token_secret()
     token = ApiToken(
         user_id=user.id,
         name=name,
         token_hash=token_digest(secret),
         prefix=secret[:10],
-        expires_at=utcnow() + ttl if ttl else None,
+        expires_at=expires_at,
     )
     session.add(token)
     session.flush()
     return IssuedToken(token=token, secret=secret)
+
+
+def _within_lifetime_of(caller: ApiToken, expires_at: datetime | None, *, now: datetime) -> None:
+    """A token creates only tokens that expire no later than itself (a token that never
+    expires may create any). Tokens carry no scopes: the new one's rights are the
+    same user's, never more."""
+    limit = caller.expires_at
+    if limit is None or (expires_at is not None and expires_at <= limit):
+        return
+    until = f"{limit:%Y-%m-%d %H:%M} UTC"
+    days = (limit - now).days
+    if days < 1:
+        raise Invalid(
+            f"The token you called with expires at {until}, in less than a day, and a "
+            "token it creates may not outlive it: it can create none (the shortest is "
+            "1 day). Use a longer-lived token, or ask an operator for one."
+        )
+    raise Invalid(
+        f"The token you called with expires at {until}, and a token it creates may not "
+        f"outlive it: ask for at most {days} day{'s' if days != 1 else ''}.",
+        max_days=days,
+    )
 
 
 def token_for_secret(
@@ -112,34 +169,13 @@ def get_user(session: Session, username: str) -> User:
 
 # -- sign-in, sessions and tokens -----------------------------------------------
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
 SESSION_TTL = timedelta(hours=12)
 
 
-def login_allowed(session: Session, *, username: str, address: str) -> bool:
-    """False once a user, or an address, has failed too often in the window."""
-    since = utcnow() - LOGIN_WINDOW
-    by_user = (
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.username == username.strip().lower(), LoginAttempt.at >= since
-            )
-        )
-        or 0
-    )
-    by_address = (
-        session.scalar(
-            select(func.count()).where(LoginAttempt.address == address, LoginAttempt.at >= since)
-        )
-        or 0
-    )
-    return by_user < MAX_FAILURES_PER_USER and by_address < MAX_FAILURES_PER_ADDRESS
-
-
 def authenticate(session: Session, *, username: str, password: str, address: str) -> User | None:
-    """The user if the password is right; otherwise None, and the failure is counted."""
+    """The user if the password is right; otherwise None, and the failure is recorded
+    (who was tried, from where). The throttle counted the attempt before this check:
+    app/auth/throttle.py."""
     name = username.strip().lower()
     user = session.scalar(select(User).where(User.username == name))
     ok = verify_password(user.password_hash if user else None, password)
@@ -236,16 +272,34 @@ def update_user(
     session: Session,
     user: User,
     *,
+    actor: User | None = None,
     role: Role | None = None,
     clearance: Classification | None = None,
     post_code: str | None = None,
     active: bool | None = None,
     full_name: str | None = None,
 ) -> User:
-    new_role = role or user.role
+    """Change an account, audited with what changed, before and after.
+
+    actor is the administrator making the change (policy.require_may_change_access:
+    never their own access, never a grant above their clearance); None is the operator
+    at the console (`demarche user disable`). Refused before anything is checked
+    against the posts: 403 before 422.
+    """
+    now = access_of(user)
+    asked = Access(
+        role or now.role,
+        clearance or now.clearance,
+        post_code.strip().upper() if post_code is not None else now.post,
+        now.active if active is None else active,
+    )
+    if actor is not None:
+        require_may_change_access(actor, user, now, asked)
+    before = {**now._asdict(), "full_name": user.full_name}
+    new_role = asked.role
     post = user.post
     if post_code is not None:
-        post = session.scalar(select(Post).where(Post.code == post_code.upper()))
+        post = session.scalar(select(Post).where(Post.code == asked.post))
         if post is None:
             raise Invalid(f"Unknown post '{post_code}'.")
     if new_role == Role.POST_OFFICER and post is None:
@@ -253,11 +307,21 @@ def update_user(
     if new_role != Role.POST_OFFICER:
         post = None
     user.role, user.post = new_role, post
-    if clearance is not None:
-        user.clearance = clearance
-    if active is not None:
-        user.active = active
+    user.clearance = asked.clearance
+    user.active = asked.active
     if full_name:
         user.full_name = full_name
+    after = {**access_of(user)._asdict(), "full_name": user.full_name}
+    changed = [k for k in before if before[k] != after[k]]
+    if changed:
+        record(
+            session,
+            actor_id=actor.id if actor else None,
+            entity="user",
+            entity_id=user.id,
+            action="change",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     session.flush()
     return user

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.auth.credentials import CredentialCache
-from app.auth.models import ApiToken, Role
+from app.auth.models import ApiToken, Role, WebSession
 from app.auth.passwords import token_digest
 from app.auth.service import issue_token, open_session, session_for_cookie, token_for_secret
 from app.classification import Classification
@@ -68,9 +68,9 @@ def test_a_browser_session_brings_the_officers_post(db, cache):
     db.commit()
     db.expunge_all()
     digest = token_digest(opened.cookie)
-    fresh = cache.fetch(digest, lambda: session_for_cookie(db, opened.cookie))
+    fresh = cache.fetch(WebSession, digest, lambda: session_for_cookie(db, opened.cookie))
     with count_queries(db) as q:
-        remembered = cache.recall(db, digest)
+        remembered = cache.recall(db, WebSession, digest)
     assert q.count == 0, str(q)
     db.expunge_all()  # as once the request is over
     for ws in (fresh, remembered):
@@ -150,8 +150,8 @@ def test_a_read_that_raced_a_change_is_not_kept(db):
         db.flush()  # the change lands after the read, before the answer is kept
         return found
 
-    assert cache.fetch(digest, load_while_someone_revokes) is not None
-    assert cache.recall(db, digest) is None
+    assert cache.fetch(ApiToken, digest, load_while_someone_revokes) is not None
+    assert cache.recall(db, ApiToken, digest) is None
 
 
 def test_each_session_gets_its_own_copy(db, engine):
@@ -161,13 +161,33 @@ def test_each_session_gets_its_own_copy(db, engine):
     _, headers = make_user(db, Role.VIEWER, Classification.SBU)
     secret = headers["Authorization"].removeprefix("Bearer ")
     digest = token_digest(secret)
-    kept = cache.fetch(digest, lambda: token_for_secret(db, secret))
+    kept = cache.fetch(ApiToken, digest, lambda: token_for_secret(db, secret))
     assert kept is not None
     other = Session(bind=db.connection())
     try:
-        a, b = cache.recall(db, digest), cache.recall(other, digest)
+        a, b = cache.recall(db, ApiToken, digest), cache.recall(other, ApiToken, digest)
         assert a is not None and b is not None and a is not b and a.user is not b.user
         assert a.user.username == b.user.username == kept.user.username
         assert b in other and b.user in other
     finally:
         other.close()
+
+
+def test_a_token_and_a_session_are_kept_apart(db):
+    """Remembered as one kind, a credential is never handed out as the other: a session
+    cookie is no bearer token, and a token no session (tests/security/test_credentials.py
+    makes the same attacks over HTTP)."""
+    cache = CredentialCache(ttl_seconds=60)
+    user, headers = make_user(db, Role.VIEWER, Classification.SBU)
+    secret = headers["Authorization"].removeprefix("Bearer ")
+    opened = open_session(db, user=user)
+    db.commit()
+    token_key, cookie_key = token_digest(secret), token_digest(opened.cookie)
+    assert cache.fetch(ApiToken, token_key, lambda: token_for_secret(db, secret)) is not None
+    assert cache.fetch(WebSession, cookie_key, lambda: session_for_cookie(db, opened.cookie))
+    assert cache.recall(db, WebSession, token_key) is None
+    assert cache.recall(db, ApiToken, cookie_key) is None
+    assert isinstance(cache.recall(db, ApiToken, token_key), ApiToken)
+    assert isinstance(cache.recall(db, WebSession, cookie_key), WebSession)
+    with pytest.raises(TypeError):  # a loader of the wrong kind is a bug, not a credential
+        cache.fetch(WebSession, token_key, lambda: token_for_secret(db, secret))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from app.auth.models import Role
-from app.auth.service import MAX_FAILURES_PER_USER, add_user
+from app.auth.service import add_user
+from app.auth.throttle import PER_PAIR
 from app.classification import Classification
 
 
@@ -102,12 +103,14 @@ def test_forms_after_sign_in_need_the_sessions_csrf_token(client, db):
     assert client.get("/").status_code == 200  # still signed in: nothing happened
 
 
-def test_failed_sign_ins_are_rate_limited_per_user(client, db):
+def test_failed_sign_ins_are_rate_limited_per_address_and_user(client, db):
     _user(db)
-    for _ in range(MAX_FAILURES_PER_USER):
+    for _ in range(PER_PAIR.failures):
         assert sign_in(client, password="wrong").status_code == 401
-    r = sign_in(client)  # even the right password waits now
+    r = sign_in(client)  # even the right password waits now, from this address
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    assert "Try again in 15 minutes" in r.text
+    assert 0 < int(r.headers["retry-after"]) <= PER_PAIR.window.total_seconds()
 
 
 def test_next_only_goes_to_this_site(client, db):

@@ -49,7 +49,9 @@ def test_expired_token_is_refused(client, db):
 
 def test_administrators_manage_users_and_passwords_never_come_back(client, db):
     make_post(db, "HANOI")
-    _, admin = make_user(db, Role.ADMINISTRATOR, Classification.UNCLASSIFIED)
+    # Cleared SECRET: an administrator grants at most their own clearance (see
+    # tests/security/test_administrators.py for the refusals).
+    _, admin = make_user(db, Role.ADMINISTRATOR, Classification.SECRET)
     r = client.post(
         "/api/v1/users",
         json={
