@@ -23,6 +23,16 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+# A path parameter that no record could have (an id past the INTEGER columns' range,
+# or below 1; a code longer than any code): the path names nothing, as for a missing
+# record. Malformed ones (not a number at all) stay a 422. See app/limits.py.
+_OUT_OF_RANGE = {"greater_than_equal", "less_than_equal", "string_too_long"}
+
+
+def _names_nothing(errors: list[Any]) -> bool:
+    return any(e["loc"][:1] == ("path",) and e.get("type") in _OUT_OF_RANGE for e in errors)
+
+
 def wants_html(request: Request) -> bool:
     """Pages get a readable page; the API (and its docs) get problem JSON."""
     path = request.url.path
@@ -54,6 +64,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        if _names_nothing(list(errors)):
+            if wants_html(request):
+                return html_error(request, 404, "Not found", "There is no such record.")
+            return problem(
+                404,
+                "Not found",
+                "There is no such record.",
+                instance=request.url.path,
+                type_slug="not-found",
+            )
         if wants_html(request):
             listed = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
             return html_error(request, 422, "Please check the form", listed)

@@ -6,7 +6,7 @@ import gc
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -22,7 +22,7 @@ from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
 from app.handlers import install_error_handlers
-from app.limits import BodySizeLimit
+from app.limits import BodySizeLimit, refuse_nul
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
 from app.taskings.pages import router as tasking_pages
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Demarche Tracker",
         version="0.1.0",
         summary="From instruction cable to host-government response.",
+        # Every route, API and page: a NUL anywhere in what it reads is a 422.
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
