@@ -13,14 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import DomainError, problem
+from app.errors import MAX_LISTED_ERRORS, DomainError, clip, problem
 from app.web import render
 
 log = logging.getLogger("app.errors")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p != "body") or "body"
+    return clip(".".join(str(p) for p in loc if p != "body") or "body")
 
 
 # A path parameter that no record could have (an id past the INTEGER columns' range,
@@ -75,7 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 type_slug="not-found",
             )
         if wants_html(request):
-            listed = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+            listed = "; ".join(
+                f"{_field_path(tuple(e['loc']))}: {clip(e['msg'])}" for e in errors[:5]
+            )
             return html_error(request, 422, "Please check the form", listed)
         if any(e.get("type") == "json_invalid" for e in errors):
             first = next(e for e in errors if e.get("type") == "json_invalid")
@@ -87,8 +89,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
                 type_slug="malformed-json",
             )
-        fields = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors]
+        # Listed in full only up to the bound (problem() clips and counts the rest too);
+        # building 85,000 entries to throw them away would cost what the bound saves.
+        fields = [
+            {"field": _field_path(tuple(e["loc"])), "message": clip(e["msg"])}
+            for e in errors[:MAX_LISTED_ERRORS]
+        ]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        more: dict[str, Any] = {}
+        if len(errors) > len(fields):
+            more["errors_omitted"] = len(errors) - len(fields)
         return problem(
             422,
             "Invalid request",
@@ -96,6 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             type_slug="validation",
             errors=fields,
+            **more,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,5 +1,5 @@
 """Hostile input is bounded by the schema before it reaches the database: 404 or 422,
-never 500 (issue 13, item 11). On PostgreSQL every id column is int4, which
+never 500 (issue 13, items 11 and 13a). On PostgreSQL every id column is int4, which
 refuses to compare with 2**31, and no text column takes a NUL: before these bounds
 each of these answered 500 there (and the huge ids on SQLite too).
 """
@@ -19,6 +19,7 @@ from app.auth.schemas import TokenIn, UserIn, UserUpdate
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheTarget, KeyDate
 from app.demarches.schemas import AmendIn, DemarcheIn, DemarcheUpdate
+from app.errors import MAX_LISTED_ERRORS
 from app.limits import ID_MAX
 from app.main import create_app
 from app.pagination import encode_cursor
@@ -415,3 +416,34 @@ STORED_IN = [
 def test_a_string_fits_the_column_it_is_stored_in(schema, field, column):
     bound = _max_length(dict(_str_fields(schema))[field])
     assert bound is not None and bound <= column.type.length, (bound, column.type.length)
+
+
+# -- error bodies stay small, whatever was sent (13a) ----------------------------------
+
+
+def test_85000_unknown_keys_answer_a_small_422(client, desk):
+    body = {f"k{i}": 1 for i in range(85_000)}
+    r = client.post(f"{API}/demarches", json=body, headers=desk)
+    problem = _is_problem(r, 422)
+    assert len(r.content) < 20_000, len(r.content)
+    assert len(problem["errors"]) == MAX_LISTED_ERRORS
+    # subject is required too: 85,001 errors in all.
+    assert problem["errors_omitted"] == 85_001 - MAX_LISTED_ERRORS
+
+
+def test_a_domain_errors_list_is_bounded_too(client, desk):
+    """The cable route lists pydantic's errors itself, as an Invalid: the bound is in
+    the one place every problem body is written."""
+    body = {"text": instruction(), **{f"k{i}": 1 for i in range(5_000)}}
+    r = client.post(f"{API}/cables", json=body, headers=desk)
+    problem = _is_problem(r, 422)
+    assert len(r.content) < 20_000
+    assert len(problem["errors"]) == MAX_LISTED_ERRORS and problem["errors_omitted"] > 0
+
+
+def test_long_messages_and_fields_are_clipped(client, desk):
+    key = "k" * 10_000
+    r = client.post(f"{API}/tokens", json={"name": "t", key: 1}, headers=desk)
+    problem = _is_problem(r, 422)
+    assert len(r.content) < 3_000
+    assert problem["errors"][0]["field"].endswith("\u2026")
