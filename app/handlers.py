@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import MAX_LISTED_ERRORS, DomainError, clip, problem
+from app.headers import security_headers
 from app.web import render
 
 log = logging.getLogger("app.errors")
@@ -141,9 +142,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Starlette answers this one outside every middleware: the headers go on here.
         return problem(
             500,
             "Internal server error",
             "Something went wrong on our side; nothing was saved.",
             instance=request.url.path,
+            headers=security_headers(request.url.path),
         )

@@ -22,6 +22,7 @@ from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
 from app.handlers import install_error_handlers
+from app.headers import SecurityHeaders
 from app.limits import BodySizeLimit, refuse_nul
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    # Added last, so outermost: the body limit's 413 carries the headers too.
+    app.add_middleware(SecurityHeaders)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
