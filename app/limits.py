@@ -149,7 +149,7 @@ async def _body_has_nul(request: Request) -> bool:
     if media == "application/json" or media.endswith("+json"):
         try:
             body = await request.json()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser
             return False
         return _json_has_nul(body)
     return False

@@ -33,6 +33,7 @@ from tests.factories import (
     delivery_form,
     demarche_payload,
     login,
+    make_demarche,
     make_post,
     make_signin_user,
     make_user,
@@ -264,6 +265,21 @@ def test_the_nul_guard_leaves_ordinary_cable_uploads_alone(client, desk):
     files = {"file": ("c.txt", instruction("310003").encode(), "text/plain")}
     r = client.post(f"{API}/cables", files=files, headers=desk)
     assert r.status_code == 201, r.text
+
+
+def test_a_body_nobody_reads_is_not_judged_however_broken(client, db, desk):
+    """The guard looks into a JSON body only if it parses; the route answers the rest."""
+    u, headers = make_user(db)
+    post = make_post(db)
+    d = make_demarche(db, u, [post], issue=False)
+    deep = "[" * 100_000 + "]" * 100_000
+    as_json = {**headers, "Content-Type": "application/json"}
+    r = client.post(f"{API}/demarches/{d.id}/issue", content=deep, headers=as_json)
+    _is_problem(r, 428)  # no If-Match: the body was never the question
+    r = client.post(f"{API}/tokens", content=deep, headers=as_json)
+    assert r.status_code == 400
+    r = client.post(f"{API}/tokens", content=b'{"name": ' + b"9" * 5000 + b"}", headers=as_json)
+    assert r.status_code == 400
 
 
 # -- strings: every one bounded as its column is ------------------------------------
