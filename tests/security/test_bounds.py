@@ -11,7 +11,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
 from app.auth.models import ApiToken, Role, User
@@ -301,6 +301,17 @@ def test_lists_of_positions_and_tags_are_bounded(client, db, desk):
     body = demarche_payload([post], tags=["T" * 5000])
     r = _is_problem(client.post(f"{API}/demarches", json=body, headers=desk), 422)
     assert len(r["detail"]) < 500  # the tag is not echoed back whole
+    delivery = {
+        "delivered_on": "2026-01-05",
+        "delivered_by": "PolChief",
+        "recipient_name": "X",
+        "level": "minister",
+        "method": "call",
+    }
+    assert DeliveryIn(**delivery, points=[1, 2, 200]).points == [1, 2, 200]
+    for points in ([1] * 201, [2**31], [0]):
+        with pytest.raises(ValidationError):
+            DeliveryIn(**delivery, points=points)
 
 
 def _str_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any]]:
