@@ -12,6 +12,13 @@ from fastapi.responses import JSONResponse
 
 PROBLEM_JSON = "application/problem+json"
 
+# An error answer stays small whatever was sent: 85,000 unknown keys must not come
+# back as 85,000 listed errors (5 MB). The first MAX_LISTED_ERRORS are listed, each
+# cut to MAX_ERROR_TEXT characters, and `errors_omitted` counts the rest.
+MAX_LISTED_ERRORS = 50
+MAX_ERROR_TEXT = 200
+MAX_DETAIL = 2000
+
 
 class DomainError(Exception):
     status: int = 400
@@ -58,6 +65,25 @@ class PayloadTooLarge(DomainError):
     status, title, type_slug = 413, "Content too large", "too-large"
 
 
+def clip(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """Text cut to `limit` characters, an ellipsis saying it was."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def bounded_errors(errors: list[Any]) -> dict[str, Any]:
+    """`errors` (and `errors_omitted`) for a problem body: the first few, each clipped."""
+    listed = [
+        {k: clip(v) if isinstance(v, str) else v for k, v in e.items()}
+        if isinstance(e, dict)
+        else clip(str(e))
+        for e in errors[:MAX_LISTED_ERRORS]
+    ]
+    out: dict[str, Any] = {"errors": listed}
+    if len(errors) > MAX_LISTED_ERRORS:
+        out["errors_omitted"] = len(errors) - MAX_LISTED_ERRORS
+    return out
+
+
 def problem(
     status: int,
     title: str,
@@ -72,9 +98,11 @@ def problem(
         "type": f"/problems/{type_slug}" if type_slug else "about:blank",
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": clip(detail, MAX_DETAIL),
     }
     if instance:
-        body["instance"] = instance
+        body["instance"] = clip(instance, MAX_DETAIL)
+    if isinstance(extra.get("errors"), list):
+        extra = {**extra, **bounded_errors(extra["errors"])}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

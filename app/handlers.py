@@ -13,14 +13,25 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import DomainError, problem
+from app.errors import MAX_LISTED_ERRORS, DomainError, clip, problem
+from app.headers import security_headers
 from app.web import render
 
 log = logging.getLogger("app.errors")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p != "body") or "body"
+    return clip(".".join(str(p) for p in loc if p != "body") or "body")
+
+
+# A path parameter that no record could have (an id past the INTEGER columns' range,
+# or below 1; a code longer than any code): the path names nothing, as for a missing
+# record. Malformed ones (not a number at all) stay a 422. See app/limits.py.
+_OUT_OF_RANGE = {"greater_than_equal", "less_than_equal", "string_too_long"}
+
+
+def _names_nothing(errors: list[Any]) -> bool:
+    return any(e["loc"][:1] == ("path",) and e.get("type") in _OUT_OF_RANGE for e in errors)
 
 
 def wants_html(request: Request) -> bool:
@@ -54,8 +65,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        if _names_nothing(list(errors)):
+            if wants_html(request):
+                return html_error(request, 404, "Not found", "There is no such record.")
+            return problem(
+                404,
+                "Not found",
+                "There is no such record.",
+                instance=request.url.path,
+                type_slug="not-found",
+            )
         if wants_html(request):
-            listed = "; ".join(f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+            listed = "; ".join(
+                f"{_field_path(tuple(e['loc']))}: {clip(e['msg'])}" for e in errors[:5]
+            )
             return html_error(request, 422, "Please check the form", listed)
         if any(e.get("type") == "json_invalid" for e in errors):
             first = next(e for e in errors if e.get("type") == "json_invalid")
@@ -67,8 +90,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
                 type_slug="malformed-json",
             )
-        fields = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in errors]
+        # Listed in full only up to the bound (problem() clips and counts the rest too);
+        # building 85,000 entries to throw them away would cost what the bound saves.
+        fields = [
+            {"field": _field_path(tuple(e["loc"])), "message": clip(e["msg"])}
+            for e in errors[:MAX_LISTED_ERRORS]
+        ]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        more: dict[str, Any] = {}
+        if len(errors) > len(fields):
+            more["errors_omitted"] = len(errors) - len(fields)
         return problem(
             422,
             "Invalid request",
@@ -76,6 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             type_slug="validation",
             errors=fields,
+            **more,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -110,9 +142,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Starlette answers this one outside every middleware: the headers go on here.
         return problem(
             500,
             "Internal server error",
             "Something went wrong on our side; nothing was saved.",
             instance=request.url.path,
+            headers=security_headers(request.url.path),
         )

@@ -1,12 +1,54 @@
-"""Refuse oversized request bodies before anything reads them."""
+"""Bounds on what a request may carry, checked before anything reads it or the
+database sees it: body size, integer ranges, text lengths, NUL characters.
+
+Every id column is a 32-bit INTEGER (int4 on PostgreSQL), so an id outside
+1..ID_MAX cannot name a row, and PostgreSQL would refuse to compare one (a 500).
+How an impossible value is answered depends on where it was sent:
+
+- in the path (`/demarches/99999999999999999999`), it names nothing: 404, exactly as
+  a missing record (app/handlers.py turns a path parameter's range error into it);
+- in a query, a form or a JSON body, it is a malformed request: 422.
+
+A NUL character is refused with 422 wherever it is sent (path, query, cookie, form
+field, JSON string or key): PostgreSQL cannot store or compare one, and no field of
+ours has a use for it. Files in a multipart form (cable uploads) are the cable
+reader's to judge, not this guard's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated, Any
 
+from fastapi import Path, Query, Request
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.errors import Invalid, problem
+
+# The largest value of the INTEGER columns every id lives in.
+ID_MAX = 2**31 - 1
+# Free text in a query string (a filter, a sort order): far above any real one.
+QUERY_TEXT_MAX = 200
+# A same-site path a page returns to after sign-in or a move (`?next=`).
+NEXT_PATH_MAX = 2000
+
+# An id in a path: 404 outside 1..ID_MAX (see app/handlers.py), as for a missing one.
+RecordId = Annotated[int, Path(ge=1, le=ID_MAX, description="The record's id")]
+# An id in a query string, as a filter: 422 outside 1..ID_MAX.
+QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]
+# A page of a server-rendered list (past the last shows the last).
+PageNumber = Annotated[int, Query(ge=1, le=ID_MAX)]
+# Free text in a query string.
+QueryText = Annotated[str, Query(max_length=QUERY_TEXT_MAX)]
+# Where a page sends the browser next (`?next=`).
+NextPath = Annotated[str, Query(max_length=NEXT_PATH_MAX)]
+# A post's code and a user's name in a path: longer than their columns, they name
+# nothing (404, as for a missing one).
+PostCode = Annotated[str, Path(max_length=32, description="The post's code, e.g. HANOI")]
+UserName = Annotated[str, Path(max_length=64)]
+
+NUL = "\x00"
 
 
 class BodySizeLimit:
@@ -68,3 +110,62 @@ class BodySizeLimit:
             type_slug="too-large",
         )
         await response(scope, receive, send)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _json_has_nul(value: Any) -> bool:
+    """A NUL in any string or key of decoded JSON (iterative: depth costs no stack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+async def _body_has_nul(request: Request) -> bool:
+    """A NUL in a form field (not a file) or anywhere in a JSON body. The route has
+    already read and parsed what it takes (Starlette keeps it), so this reads nothing
+    twice; a body the route does not take, and cannot parse, is ignored with it."""
+    media = _media_type(request)
+    if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = await request.form()
+        except Exception:  # not a form after all: the route did not read one either
+            return False
+        return any(
+            NUL in key or (not isinstance(value, UploadFile) and NUL in value)
+            for key, value in form.multi_items()
+        )
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser
+            return False
+        return _json_has_nul(body)
+    return False
+
+
+async def refuse_nul(request: Request) -> None:
+    """An app-wide dependency: 422 for a NUL character anywhere in what a route reads."""
+    where = None
+    if NUL in request.url.path:
+        where = "the path"
+    elif any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
+        where = "the query string"
+    elif any(NUL in k or NUL in v for k, v in request.cookies.items()):
+        where = "a cookie"
+    elif request.method not in ("GET", "HEAD", "OPTIONS") and await _body_has_nul(request):
+        where = "the body"
+    if where:
+        raise Invalid(f"A NUL character (U+0000) in {where}: no field accepts one.")
+

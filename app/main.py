@@ -6,7 +6,7 @@ import gc
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -23,7 +23,8 @@ from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
 from app.deps import SessionDep
 from app.handlers import install_error_handlers
-from app.limits import BodySizeLimit
+from app.headers import SecurityHeaders
+from app.limits import BodySizeLimit, refuse_nul
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
 from app.taskings.pages import router as tasking_pages
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Demarche Tracker",
         version="0.1.0",
         summary="From instruction cable to host-government response.",
+        # Every route, API and page: a NUL anywhere in what it reads is a 422.
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
@@ -58,11 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     if settings.forwarded_allow_ips.strip():
-        # Outermost: the client address every part of the app sees, the sign-in
+        # Outside every part of the app: the client address each sees, the sign-in
         # limit's included, is the one a configured proxy names; from any other peer
         # the headers are ignored. `demarche serve` turns uvicorn's own handling off,
         # which by default believes any process on 127.0.0.1.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    # Added last, so outermost: the body limit's 413 (and the proxy's rewrite) carry
+    # the headers too.
+    app.add_middleware(SecurityHeaders)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)

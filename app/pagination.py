@@ -18,10 +18,12 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from app.errors import Invalid
+from app.limits import ID_MAX
 from app.settings import Settings
 
 Limit = Annotated[
-    int | None, Query(ge=1, description="Page size (bounded by the server's maximum)")
+    int | None,
+    Query(ge=1, le=ID_MAX, description="Page size (bounded by the server's maximum)"),
 ]
 Cursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page")
@@ -62,6 +64,10 @@ def _typed(value: Any, kind: type) -> Any:
     # bool is an int to Python, never a key here.
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TypeError(kind.__name__)
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    # Every int a list sorts by is an id: an INTEGER column, which PostgreSQL will
+    # not compare with a value past it (app/limits.py). Nor can it compare a NUL.
+    if isinstance(value, int) and not 0 <= value <= ID_MAX:
         raise ValueError("out of range")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL")
     return value

@@ -67,6 +67,7 @@ TOP_LEVEL = {
     "http": "base",
     "forms": "base",
     "limits": "base",
+    "headers": "base",
     "models": "models",
     "idempotency": "glue",
     "deps": "glue",

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.auth import service, throttle
 from app.deps import SessionDep
+from app.limits import NextPath
 from app.web import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -69,7 +70,7 @@ def _login_form(
 
 
 @router.get("/login", name="login")
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
+def login_page(request: Request, next: NextPath = "/") -> HTMLResponse:
     return _login_form(request, next_url=_safe_next(next))
 
 

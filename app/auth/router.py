@@ -18,6 +18,7 @@ from app.auth.schemas import (
 )
 from app.deps import Administrator, CurrentToken, CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
+from app.limits import RecordId, UserName
 from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(tags=["users and tokens"])
@@ -79,7 +80,7 @@ def create_token(data: TokenIn, session: SessionDep, caller: CurrentToken):
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: SessionDep, actor: CurrentUser):
+def revoke_token(token_id: RecordId, session: SessionDep, actor: CurrentUser):
     """Revoke one of your tokens; it stops working at once."""
     token = service.revoke_token(session, user=actor, token_id=token_id)
     return model_response(TokenOut.model_validate(token))
@@ -117,7 +118,7 @@ def create_user(data: UserIn, session: SessionDep, actor: Administrator):
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def update_user(username: str, data: UserUpdate, session: SessionDep, actor: Administrator):
+def update_user(username: UserName, data: UserUpdate, session: SessionDep, actor: Administrator):
     """Change a user's role, clearance, post or active flag (administrators); audited.
 
     Never your own (another administrator must), and never a grant above your own

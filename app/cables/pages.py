@@ -28,6 +28,7 @@ from app.demarches import service as demarches
 from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
+from app.limits import ID_MAX, RecordId
 from app.posts.models import Post
 from app.taskings import reads as tasking_reads
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -163,7 +164,7 @@ def _draft_page(
 @router.post("/cables/drafts/{demarche_id}/targets", dependencies=[CsrfChecked])
 def add_targets(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     user: PageUser,
     version: Annotated[int, Form()],
@@ -257,7 +258,7 @@ def import_reply(
 
 
 @router.get("/cables/replies/{reply_id}", name="cable_reply")
-def show_reply(request: Request, reply_id: int, session: SessionDep, user: PageUser):
+def show_reply(request: Request, reply_id: RecordId, session: SessionDep, user: PageUser):
     reply = reads.get_reply(session, reply_id, actor=user)
     return _reply_page(request, session, user, reply)
 
@@ -265,7 +266,7 @@ def show_reply(request: Request, reply_id: int, session: SessionDep, user: PageU
 @router.post("/cables/replies/{reply_id}/confirm", dependencies=[CsrfChecked])
 def confirm_reply(
     request: Request,
-    reply_id: int,
+    reply_id: RecordId,
     session: SessionDep,
     user: PageUser,
     delivered_on: Annotated[str, Form()] = "",
@@ -349,7 +350,7 @@ def confirm_reply(
 @router.post("/cables/replies/{reply_id}/reject", dependencies=[CsrfChecked])
 def reject_reply(
     request: Request,
-    reply_id: int,
+    reply_id: RecordId,
     session: SessionDep,
     user: PageUser,
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -372,14 +373,15 @@ def reject_reply(
 @router.post("/cables/replies/{reply_id}/match", dependencies=[CsrfChecked])
 def match_reply(
     request: Request,
-    reply_id: int,
+    reply_id: RecordId,
     session: SessionDep,
     user: PageUser,
     tasking_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     reply = reads.get_reply(session, reply_id, actor=user)
     try:
-        if not tasking_id.strip().isdigit():
+        # A number past the id columns is no tasking's (and PostgreSQL would not look).
+        if not tasking_id.strip().isdigit() or int(tasking_id) > ID_MAX:
             raise Invalid("Give the number of the tasking this reply answers.")
         review.match_by_hand(session, reply, int(tasking_id), actor=user)
         session.flush()

@@ -28,6 +28,7 @@ from app.concurrency import require_if_match, set_etag
 from app.demarches import reads as demarche_reads
 from app.deps import CableIngester, CurrentUser, SessionDep, SettingsDep
 from app.errors import Invalid
+from app.limits import RecordId
 from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/cables", tags=["cables"])
@@ -197,14 +198,14 @@ def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
 
 
 @router.get("/replies/{reply_id}", response_model=ReplyOut)
-def get_reply(reply_id: int, session: SessionDep, actor: CurrentUser):
+def get_reply(reply_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One report cable's match and suggestion."""
     return _reply_answer(session, reads.get_reply(session, reply_id, actor=actor))
 
 
 @router.post("/replies/{reply_id}/confirm", response_model=ReplyOut)
 def confirm_reply(
-    reply_id: int,
+    reply_id: RecordId,
     data: ConfirmReplyIn,
     session: SessionDep,
     actor: CurrentUser,
@@ -222,7 +223,7 @@ def confirm_reply(
 
 
 @router.post("/replies/{reply_id}/reject", response_model=ReplyOut)
-def reject_reply(reply_id: int, data: RejectReplyIn, session: SessionDep, actor: CurrentUser):
+def reject_reply(reply_id: RecordId, data: RejectReplyIn, session: SessionDep, actor: CurrentUser):
     """Mark a reply's match or suggestion wrong, with a note; nothing is logged on a tasking."""
     reply = reads.get_reply(session, reply_id, actor=actor)
     review.reject_reply(session, reply, data.note, actor=actor)
@@ -230,7 +231,7 @@ def reject_reply(reply_id: int, data: RejectReplyIn, session: SessionDep, actor:
 
 
 @router.post("/replies/{reply_id}/match", response_model=ReplyOut)
-def match_reply(reply_id: int, data: MatchReplyIn, session: SessionDep, actor: CurrentUser):
+def match_reply(reply_id: RecordId, data: MatchReplyIn, session: SessionDep, actor: CurrentUser):
     """The desk attaches an unmatched reply to the tasking it answers."""
     reply = reads.get_reply(session, reply_id, actor=actor)
     review.match_by_hand(session, reply, data.tasking_id, actor=actor)
@@ -238,7 +239,7 @@ def match_reply(reply_id: int, data: MatchReplyIn, session: SessionDep, actor: C
 
 
 @router.get("/{cable_id}", response_model=CableOut)
-def get_cable(cable_id: int, session: SessionDep, actor: CurrentUser):
+def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One cable: parsed fields and the raw text."""
     cable = reads.get_visible(session, cable_id, actor=actor)
     return _out(cable, reads.reply_of(session, cable))
@@ -248,7 +249,7 @@ def get_cable(cable_id: int, session: SessionDep, actor: CurrentUser):
     "/{cable_id}/draft-demarche", status_code=status.HTTP_201_CREATED, response_model=DraftOut
 )
 def draft_demarche(
-    cable_id: int, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+    cable_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request, response: Response
 ):
     """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.cables.models import CableKind, ReplyStatus
 from app.demarches.schemas import DemarcheOut
+from app.limits import ID_MAX
 from app.taskings.schemas import DeliveryIn, ResponseIn
 from app.vocabulary import TaskingRole
 
@@ -31,7 +32,7 @@ class RejectReplyIn(_In):
 
 
 class MatchReplyIn(_In):
-    tasking_id: int
+    tasking_id: int = Field(ge=1, le=ID_MAX)
 
 
 class ReplyBrief(BaseModel):

@@ -9,6 +9,7 @@ from app.dashboards import queries
 from app.db import today_utc
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
+from app.limits import PageNumber, QueryText
 from app.posts.models import Region
 from app.web import PageUser, render
 
@@ -29,12 +30,12 @@ def home(
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    status: str = "",
-    region: str = "",
-    tag: str = "",
-    post: str = "",
-    overdue: str = "",
-    page: int = 1,
+    status: QueryText = "",
+    region: QueryText = "",
+    tag: QueryText = "",
+    post: QueryText = "",
+    overdue: QueryText = "",
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     filters = queries.HomeFilters(
         status=_enum_or_none(DemarcheStatus, status) or DemarcheStatus.ISSUED,
@@ -68,8 +69,8 @@ def overdue_board(
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    sort: str = "worst",
-    page: int = 1,
+    sort: QueryText = "worst",
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     sort = sort if sort in ("worst", "region") else "worst"
     board = queries.overdue_board(session, actor=user, settings=settings, sort=sort, page=page)

@@ -21,6 +21,7 @@ from app.demarches import reads, rules
 from app.demarches.models import Demarche
 from app.demarches.rules import DemarcheAction
 from app.deps import CurrentUser, SessionDep
+from app.limits import RecordId
 
 
 def to_write(
@@ -47,7 +48,7 @@ def writable(action: DemarcheAction) -> Callable[..., Demarche]:
     the lifecycle's 409, as a dependency, so that both come before the body's 422."""
 
     def writable_demarche(
-        demarche_id: int, session: SessionDep, actor: CurrentUser, request: Request
+        demarche_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
     ) -> Demarche:
         demarche = to_write(
             session,
@@ -62,7 +63,7 @@ def writable(action: DemarcheAction) -> Callable[..., Demarche]:
     return writable_demarche
 
 
-def _visible(demarche_id: int, session: SessionDep, actor: CurrentUser) -> int:
+def _visible(demarche_id: RecordId, session: SessionDep, actor: CurrentUser) -> int:
     reads.require_visible(session, demarche_id, actor=actor)
     return demarche_id
 

@@ -29,6 +29,7 @@ from app.demarches.schemas import AmendIn, DemarcheIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, PreconditionFailed
 from app.forms import field_errors
+from app.limits import PageNumber, RecordId
 from app.settings import Settings
 from app.taskings.models import Position
 from app.taskings.workflow import moves_of
@@ -238,12 +239,12 @@ def create_demarche(
 @router.get("/demarches/{demarche_id}", name="show_demarche")
 def show_demarche(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    page: int = 1,
-    tl: int = 1,
+    page: PageNumber = 1,
+    tl: PageNumber = 1,
 ) -> HTMLResponse:
     return show_page(request, session, settings, user, demarche_id, page=page, tl=tl)
 
@@ -287,7 +288,7 @@ Reason = Annotated[str, Form(max_length=2000)]
 @router.post("/demarches/{demarche_id}/issue", dependencies=[CsrfChecked])
 def issue_demarche(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -308,7 +309,7 @@ def issue_demarche(
 @router.post("/demarches/{demarche_id}/cancel", dependencies=[CsrfChecked])
 def cancel_demarche(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -330,7 +331,7 @@ def cancel_demarche(
 @router.post("/demarches/{demarche_id}/close", dependencies=[CsrfChecked])
 def close_demarche(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -392,7 +393,7 @@ def amend_page(
 
 @router.get("/demarches/{demarche_id}/amend", name="amend_form")
 def amend_form(
-    request: Request, demarche_id: int, session: SessionDep, user: PageUser
+    request: Request, demarche_id: RecordId, session: SessionDep, user: PageUser
 ) -> HTMLResponse:
     # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
     if not allows(user, Permission.WRITE_DEMARCHES):
@@ -404,7 +405,7 @@ def amend_form(
 @router.post("/demarches/{demarche_id}/amend", dependencies=[CsrfChecked])
 def amend_demarche(
     request: Request,
-    demarche_id: int,
+    demarche_id: RecordId,
     session: SessionDep,
     user: PageUser,
     version: Version,

@@ -29,6 +29,7 @@ from app.demarches.schemas import (
 )
 from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
 from app.http import model_list_response, model_response
+from app.limits import RecordId
 from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
@@ -81,7 +82,7 @@ def list_demarches(
 
 
 @router.get("/{demarche_id}", response_model=DemarcheOut)
-def get_demarche(demarche_id: int, session: SessionDep, actor: CurrentUser):
+def get_demarche(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One demarche, with the talking points your clearance allows. Sends an ETag."""
     return _demarche(session, demarche_id, actor)
 

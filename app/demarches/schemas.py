@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -9,6 +10,14 @@ from app.demarches.models import DemarcheStatus, PointUse
 from app.vocabulary import Precedence, TaskingRole
 
 Text = Field(min_length=1, max_length=20_000)
+
+# Each item of a list bounded as its column is (demarche_targets.country is
+# VARCHAR(80); objectives are TEXT, bounded as a talking point is). A tag is checked
+# by clean_tags (1-16 letters); the bound here only keeps a huge one from being
+# read, and echoed in the error, whole.
+Country = Annotated[str, Field(max_length=80)]
+ObjectiveText = Annotated[str, Field(max_length=20_000)]
+RawTag = Annotated[str, Field(max_length=64)]
 
 
 def clean_tags(tags: list[str]) -> list[str]:
@@ -47,7 +56,7 @@ class KeyDateIn(_In):
 class TargetIn(_In):
     post: str = Field(min_length=2, max_length=32, description="Post code, e.g. HANOI")
     role: TaskingRole = TaskingRole.ACTION
-    countries: list[str] | None = Field(
+    countries: list[Country] | None = Field(
         default=None,
         description="Host countries this post delivers to; defaults to the post's own.",
         max_length=20,
@@ -67,8 +76,8 @@ class DemarcheIn(_In):
     precedence: Precedence = Precedence.ROUTINE
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=30)
-    objectives: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[RawTag] = Field(default_factory=list, max_length=30)
+    objectives: list[ObjectiveText] = Field(default_factory=list, max_length=50)
     talking_points: list[TalkingPointIn] = Field(default_factory=list, max_length=200)
     key_dates: list[KeyDateIn] = Field(default_factory=list, max_length=50)
     targets: list[TargetIn] = Field(default_factory=list, max_length=400)
@@ -93,8 +102,8 @@ class DemarcheUpdate(_In):
     precedence: Precedence | None = None
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
-    tags: list[str] | None = Field(default=None, max_length=30)
-    objectives: list[str] | None = Field(default=None, max_length=50)
+    tags: list[RawTag] | None = Field(default=None, max_length=30)
+    objectives: list[ObjectiveText] | None = Field(default=None, max_length=50)
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
     targets: list[TargetIn] | None = Field(default=None, max_length=400)
@@ -123,7 +132,7 @@ class AmendIn(_In):
 
     reason: str = Field(min_length=1, max_length=2000, description="Why, shown to the posts")
     deadline: date | None = None
-    objectives: list[str] | None = Field(default=None, max_length=50)
+    objectives: list[ObjectiveText] | None = Field(default=None, max_length=50)
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
     targets: list[TargetIn] | None = Field(default=None, max_length=400)

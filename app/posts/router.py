@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 
 from app.deps import CurrentUser, PostRegistrar, SessionDep, SettingsDep
 from app.http import model_response
+from app.limits import PostCode
 from app.pagination import Cursor, Limit, page_size
 from app.posts import service
 from app.posts.models import Region
@@ -44,20 +45,20 @@ def list_posts(
 
 
 @router.get("/{code}", response_model=PostOut)
-def get_post(code: str, session: SessionDep, actor: CurrentUser):
+def get_post(code: PostCode, session: SessionDep, actor: CurrentUser):
     """One post by its code."""
     return model_response(PostOut.model_validate(service.get_post(session, code)))
 
 
 @router.patch("/{code}", response_model=PostOut)
-def update_post(code: str, data: PostUpdate, session: SessionDep, actor: PostRegistrar):
+def update_post(code: PostCode, data: PostUpdate, session: SessionDep, actor: PostRegistrar):
     """Change a post's fields (administrators)."""
     post = service.update_post(session, service.get_post(session, code), data)
     return model_response(PostOut.model_validate(post))
 
 
 @router.post("/{code}/deactivate", response_model=PostOut)
-def deactivate_post(code: str, session: SessionDep, actor: PostRegistrar):
+def deactivate_post(code: PostCode, session: SessionDep, actor: PostRegistrar):
     """Deactivate a post: it keeps its history but can no longer be tasked."""
     post = service.deactivate_post(session, service.get_post(session, code))
     return model_response(PostOut.model_validate(post))

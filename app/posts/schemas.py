@@ -10,13 +10,13 @@ CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]{1,31}$"
 class PostIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(pattern=CODE_PATTERN, examples=["HANOI"])
+    code: str = Field(pattern=CODE_PATTERN, max_length=32, examples=["HANOI"])
     name: str = Field(min_length=2, max_length=120, examples=["AMEMBASSY HANOI"])
     kind: PostKind
     city: str = Field(min_length=1, max_length=80)
     country: str = Field(min_length=1, max_length=80)
     routing_indicator: str | None = Field(
-        default=None, pattern=r"^[A-Z]{4,8}$", examples=["RUEHHI"]
+        default=None, pattern=r"^[A-Z]{4,8}$", max_length=16, examples=["RUEHHI"]
     )
     region: Region
 
@@ -35,7 +35,7 @@ class PostUpdate(BaseModel):
     kind: PostKind | None = None
     city: str | None = Field(default=None, min_length=1, max_length=80)
     country: str | None = Field(default=None, min_length=1, max_length=80)
-    routing_indicator: str | None = Field(default=None, pattern=r"^[A-Z]{4,8}$")
+    routing_indicator: str | None = Field(default=None, pattern=r"^[A-Z]{4,8}$", max_length=16)
     region: Region | None = None
     active: bool | None = None
 

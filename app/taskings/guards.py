@@ -18,6 +18,7 @@ from app.auth.policy import require_follow_up, require_side
 from app.concurrency import require_version
 from app.deps import CurrentUser, SessionDep
 from app.idempotency import replay
+from app.limits import RecordId
 from app.taskings import reads, records
 from app.taskings.models import Commitment, Tasking
 from app.taskings.models import Response as ReportedResponse
@@ -55,7 +56,7 @@ def movable(action: Action) -> Callable[..., Tasking]:
     Depends(movable(Action.ACKNOWLEDGE))]` runs to_move with the request's If-Match."""
 
     def movable_tasking(
-        tasking_id: int, session: SessionDep, actor: CurrentUser, request: Request
+        tasking_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
     ) -> Tasking:
         return _to_move_api(session, tasking_id, actor, request, action)
 
@@ -77,7 +78,7 @@ def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
     428/412. As a dependency, before the body is read: a refusal comes before a 422."""
 
     def movable_or_replay(
-        tasking_id: int, session: SessionDep, actor: CurrentUser, request: Request
+        tasking_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
     ) -> Tasking | Response:
         if (replayed := replay(session, request, actor)) is not None:
             return replayed
@@ -87,7 +88,7 @@ def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
 
 
 def revisable_response(
-    response_id: int, session: SessionDep, actor: CurrentUser, request: Request
+    response_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
 ) -> ReportedResponse:
     """The response a revision replaces, once it passed 404, 403 and 428/412."""
     response = records.load_response(session, response_id, actor=actor)
@@ -97,7 +98,7 @@ def revisable_response(
 
 
 def followable_commitment(
-    commitment_id: int, session: SessionDep, actor: CurrentUser, request: Request
+    commitment_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
 ) -> Commitment:
     """The commitment a follow-up changes, once it passed 404, 403 and 428/412."""
     commitment = records.load_commitment(session, commitment_id, actor=actor)

@@ -27,6 +27,7 @@ from app.demarches.pages import show_page
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, NotFound
 from app.forms import field_errors
+from app.limits import PageNumber, QueryId, RecordId
 from app.settings import Settings
 from app.taskings import guards, reads, records, service
 from app.taskings.inbox import inbox
@@ -108,8 +109,8 @@ def show_inbox(
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    page: int = 1,
-    tasking: int | None = None,
+    page: PageNumber = 1,
+    tasking: QueryId = None,
 ) -> HTMLResponse:
     return inbox_page(request, session, settings, user, page=page, done_tasking=tasking)
 
@@ -167,7 +168,7 @@ def tasking_page(
 
 @router.get("/inbox/{tasking_id}", name="tasking")
 def show_tasking(
-    request: Request, tasking_id: int, session: SessionDep, settings: SettingsDep, user: PageUser
+    request: Request, tasking_id: RecordId, session: SessionDep, settings: SettingsDep, user: PageUser
 ) -> HTMLResponse:
     return tasking_page(request, session, settings, user, tasking_id)
 
@@ -236,7 +237,7 @@ class Attempt:
 @router.post("/inbox/{tasking_id}/acknowledge", dependencies=[CsrfChecked])
 def acknowledge(
     request: Request,
-    tasking_id: int,
+    tasking_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -259,7 +260,7 @@ def acknowledge(
 @router.post("/inbox/{tasking_id}/deliver", dependencies=[CsrfChecked])
 def deliver(
     request: Request,
-    tasking_id: int,
+    tasking_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -312,7 +313,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 @router.post("/inbox/{tasking_id}/respond", dependencies=[CsrfChecked])
 def respond(
     request: Request,
-    tasking_id: int,
+    tasking_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
@@ -365,7 +366,7 @@ def _safe_next(target: str) -> str:
 @router.post("/taskings/{tasking_id}/move", dependencies=[CsrfChecked])
 def move_tasking(
     request: Request,
-    tasking_id: int,
+    tasking_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,

@@ -13,6 +13,7 @@ from app.concurrency import etag
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.http import model_response
 from app.idempotency import remember
+from app.limits import QueryId, RecordId
 from app.pagination import Cursor, Limit, page_size
 from app.settings import Settings
 from app.taskings import guards, reads, records, service
@@ -49,7 +50,7 @@ def list_taskings(
     session: SessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
-    demarche: int | None = None,
+    demarche: QueryId = None,
     post: Annotated[str | None, Query(max_length=32)] = None,
     status: TaskingStatus | None = None,
     overdue: bool | None = None,
@@ -66,7 +67,7 @@ def list_taskings(
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut)
-def get_tasking(tasking_id: int, session: SessionDep, actor: CurrentUser, settings: SettingsDep):
+def get_tasking(tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
     view = reads.read(session, tasking_id, actor=actor, settings=settings)
     return model_response(view, headers={"ETag": etag("tasking", view.id, view.version)})
@@ -159,7 +160,7 @@ _reason_route(Action.CANCEL, "The desk cancels an open tasking.")
 
 
 @router.get("/responses/{response_id}", response_model=ResponseOut)
-def get_response(response_id: int, session: SessionDep, actor: CurrentUser):
+def get_response(response_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One response with its earlier revisions. Sends an ETag."""
     r = records.load_response(session, response_id, actor=actor)
     return model_response(

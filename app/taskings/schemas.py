@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.classification import Classification
+from app.limits import ID_MAX
 from app.taskings.models import (
     CommitmentStatus,
     DeliveryLevel,
@@ -37,8 +39,12 @@ class DeliveryIn(_In):
     recipient_office: str = Field(default="", max_length=160)
     level: DeliveryLevel
     method: DeliveryMethod
-    points: list[int] = Field(
-        default_factory=list, description="Positions of the talking points delivered"
+    # Numbered from 1; a demarche has at most 200 (DemarcheIn). Which exist is the
+    # service's to say.
+    points: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Positions of the talking points delivered",
     )
     notes: str = Field(default="", max_length=20_000)
 

@@ -131,6 +131,13 @@ class Visitor:
         self.context = browser.new_context(viewport=DESKTOP)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
+        # Chromium reports what the Content-Security-Policy refused on the console: an
+        # inline style or script left in a page would show here (close() fails on it).
+        self.refused: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: self.refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         self.base, self.backend = base, backend
         self.page.goto(f"{base}/login")
         self.page.fill("#username", username)
@@ -157,6 +164,7 @@ class Visitor:
 
     def close(self) -> None:
         self.context.close()
+        assert self.refused == [], self.refused
 
 
 def test_desk_to_post_and_back(server, browser):
@@ -279,6 +287,11 @@ def test_desk_to_post_and_back(server, browser):
     assert "reported" in row.inner_text() and "leans supportive" in row.inner_text()
     assert "leans supportive: 1" in desk.text()
     assert desk.page.locator("svg[role=img]").is_visible()
+    # The progress bar's widths are classes now (no style attribute under the CSP): the
+    # reported share shows as a segment of its own, as wide as the stylesheet says.
+    bar = desk.page.locator(".progress").first.bounding_box()
+    segment = desk.page.locator(".progress .seg-reported").first.bounding_box()
+    assert bar and segment and 0.2 < segment["width"] / bar["width"] < 0.45, (bar, segment)
     timeline = desk.page.locator("ol.timeline").inner_text()
     assert "report response" in timeline and "deliver" in timeline and "issue" in timeline
     desk.shoot("demarche-desk-view")
