@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import Permission, allows, require
+from app.auth.policy import Permission, allows, require, sees_other_posts
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
@@ -121,6 +121,8 @@ def show_page(
         tl_pages=timeline.pages,
         revisions=history.revisions(session, d.id, actor=user),
         actions=actions,
+        # A post's progress is its own taskings' state, not the demarche's roll-up.
+        all_posts=sees_other_posts(user),
         # The desk's column shows where it may move a tasking (a closed demarche's
         # taskings can still be reopened), whatever it may do to the demarche itself.
         desk_column=allows(user, Permission.MANAGE_TASKINGS),

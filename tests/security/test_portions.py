@@ -156,6 +156,7 @@ def test_the_draft_is_never_below_the_cables_stored_classification(client, db, p
             f"The key date of {future(3).isoformat()} is marked SECRET",
         ),
     ],
+    ids=["summary", "objective", "point", "key date"],
 )
 def test_no_write_puts_a_portion_above_its_demarche(client, db, people, over, named):
     desk = people["desk"]
