@@ -211,6 +211,7 @@ def _marovia(session: Session, desk, today: date) -> Demarche:
             "of UNOMAR at the Security Council, and to oppose any amendment that would cut the "
             "mission's monitoring mandate."
         ),
+        summary_classification=Classification.UNCLASSIFIED,
         classification=Classification.CONFIDENTIAL,
         deadline=today + timedelta(days=6),
         delivery_level="highest appropriate level",
@@ -226,6 +227,7 @@ def _marovia(session: Session, desk, today: date) -> Demarche:
                 text="UNOMAR's monitors are the only independent source of "
                 "information on the ceasefire line; their reports have prevented "
                 "two escalations this year.",
+                classification=Classification.UNCLASSIFIED,
                 use="public",
             ),
             TalkingPointIn(
@@ -240,13 +242,20 @@ def _marovia(session: Session, desk, today: date) -> Demarche:
                 "mission itself.",
                 classification=Classification.CONFIDENTIAL,
             ),
+            # Marked no higher than the demarche: every post tasked with it may read it.
             TalkingPointIn(
-                text="(S) Reporting indicates one permanent member will abstain if "
-                "the elected members stay united; do not share this assessment.",
-                classification=Classification.SECRET,
+                text="We assess that one permanent member will abstain if the elected "
+                "members stay united; do not share this assessment.",
+                classification=Classification.CONFIDENTIAL,
             ),
         ],
-        key_dates=[KeyDateIn(date=council, what="Security Council vote on UNOMAR renewal")],
+        key_dates=[
+            KeyDateIn(
+                date=council,
+                what="Security Council vote on UNOMAR renewal",
+                classification=Classification.UNCLASSIFIED,
+            )
+        ],
         targets=[TargetIn(post=c) for c in UNSC_MEMBERS]
         + [TargetIn(post="USUN", role="info"), TargetIn(post="USEU", role="info")],
     )
@@ -397,6 +406,7 @@ def _fisheries(session: Session, desk, today: date) -> Demarche:
                 text="Illegal fishing costs Pacific states an estimated "
                 "share of their catch every year; port controls are "
                 "the cheapest enforcement there is.",
+                classification=Classification.UNCLASSIFIED,
                 use="public",
             )
         ],

@@ -389,6 +389,7 @@ class Generator:
                 subject,
                 rng.choice(names.SUMMARIES),
                 classification,
+                classification,  # the summary's mark: the demarche's own
                 status,
                 deadline,
                 precedence,
@@ -413,6 +414,7 @@ class Generator:
                     did,
                     pos,
                     f"Objective {pos}: secure the host government's support.",
+                    classification,
                 ),
             )
         n_points = rng.randint(3, 6)
@@ -437,6 +439,7 @@ class Generator:
                     did,
                     deadline + timedelta(days=rng.randint(0, 10)),
                     "Council session",
+                    "UNCLASSIFIED",
                 ),
             )
         self.audit(

@@ -21,7 +21,7 @@ from app.auth.models import Role, User
 from app.auth.service import add_user, issue_token
 from app.classification import Classification
 from app.demarches import service as demarches
-from app.demarches.models import Demarche
+from app.demarches.models import Demarche, PointUse, TalkingPoint
 from app.demarches.schemas import DemarcheIn, TalkingPointIn, TargetIn
 from app.posts.models import Collective, Post, PostKind, Region
 from app.taskings.models import Tasking
@@ -161,12 +161,14 @@ def make_demarche(
     tags: tuple[str, ...] = ("PREL", "UNSC"),
     extra_points: int = 0,
 ) -> Demarche:
-    """A demarche to these posts; issued_on in the past (with a past deadline) makes it late."""
+    """A demarche to these posts; issued_on in the past (with a past deadline) makes it late.
+
+    secret_point adds a SECRET point 2 whatever the demarche's level: below SECRET that is
+    a row from before the rule of marks (the service refuses it now), written directly,
+    so that the withholding every reader applies to such rows stays tested."""
     deadline = deadline or date.today() + timedelta(days=10)
     points = [TalkingPointIn(text="We ask you to vote yes.", classification="UNCLASSIFIED")]
-    if secret_point:
-        points.append(TalkingPointIn(text="Our red line is the mandate.", classification="SECRET"))
-    points += [
+    extras = [
         TalkingPointIn(text=f"Further point {i}.", classification="UNCLASSIFIED")
         for i in range(extra_points)
     ]
@@ -179,15 +181,39 @@ def make_demarche(
             deadline=deadline,
             tags=list(tags),
             objectives=["Secure a yes vote."],
-            talking_points=points,
+            talking_points=points + ([] if secret_point else extras),
             targets=[TargetIn(post=p.code) for p in posts],
         ),
         actor=desk,
     )
+    if secret_point:
+        legacy_point(d, "Our red line is the mandate.", position=2)
+        for i, p in enumerate(extras, start=3):
+            d.talking_points.append(
+                TalkingPoint(position=i, text=p.text, classification=p.classification, use=p.use)
+            )
+        session.flush()
     if issue:
         demarches.issue(session, d, actor=desk, today=issued_on)
     session.commit()
     return d
+
+
+def legacy_point(
+    d: Demarche,
+    text: str,
+    *,
+    position: int,
+    classification: Classification = Classification.SECRET,
+) -> TalkingPoint:
+    """A point marked above its demarche, as rows written before the rule of marks are:
+    straight into the demarche's list, past the service that now refuses it (the caller
+    flushes). For the tests of what withholding still guards."""
+    point = TalkingPoint(
+        position=position, text=text, classification=classification, use=PointUse.PRIVATE
+    )
+    d.talking_points.append(point)
+    return point
 
 
 def tasking_of(session: Session, d: Demarche, code: str) -> Tasking:

@@ -138,6 +138,22 @@ def own_post_only(actor: User | Reader) -> ColumnElement[bool]:
     return Tasking.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true()
 
 
+def sees_other_posts(actor: User | Reader) -> bool:
+    """Whether this reader sees the work of every post tasked with a demarche.
+
+    What a post may know of the other posts: a post officer reads a demarche that tasks
+    its post as the cable it received, its text and its addressees, so every target's
+    post, host country, role and due date (DemarcheOut.targets, the targets in the
+    create and amend snapshots). Of the other posts' work it knows nothing: not their
+    taskings' states, reasons, deliveries, responses or commitments, nor the events that
+    record them, nor any count or roll-up made of them ("3 of 7 delivered"): its lists,
+    progress bars and charts show its own taskings' state, and say so. Every query keeps
+    to that through own_post_only (visible_taskings, visible_events). The desk, viewers
+    and administrators see every post's work.
+    """
+    return actor.role != Role.POST_OFFICER
+
+
 def visible_events(actor: User | Reader) -> ColumnElement[bool]:
     """Of a visible demarche's audit events, those this reader may see: a post sees its
     own records and the desk's, never another post's."""

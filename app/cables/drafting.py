@@ -6,6 +6,7 @@ not one) is left out with a warning rather than refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.classification import Classification, from_marking
+from app.classification import Classification, from_marking, highest
 from app.demarches import service as demarches
 from app.demarches.models import Demarche, DemarcheStatus
-from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, clean_tags
+from app.demarches.schemas import DemarcheIn, KeyDateIn, ObjectiveIn, TalkingPointIn, clean_tags
 from app.errors import Invalid
 from app.vocabulary import Precedence
 
@@ -46,7 +47,13 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
     parsed = parse_cable(cable.raw_text)
     warnings = list(parsed.warnings)
     resolved = resolve_addressees(session, parsed)
-    data = demarche_in(parsed, fallback_subject=cable.subject or cable.ref_id, warnings=warnings)
+    data = demarche_in(
+        parsed,
+        fallback_subject=cable.subject or cable.ref_id,
+        warnings=warnings,
+        # As stored: the banner, or the highest portion mark when that is higher.
+        cable_level=from_marking(cable.classification),
+    )
     data.targets = resolved.targets
     if data.deadline is not None and data.deadline < date.today():
         # Kept as the cable says: the desk moves it before issuing (issue refuses a past date).
@@ -64,9 +71,23 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
     return Drafted(demarche, resolved.unresolved, warnings)
 
 
-def demarche_in(parsed: ParsedCable, *, fallback_subject: str, warnings: list[str]) -> DemarcheIn:
-    """The DemarcheIn a parsed instruction implies; anything invalid is left out, with a warning."""
-    classification = from_marking(parsed.classification)
+def demarche_in(
+    parsed: ParsedCable,
+    *,
+    fallback_subject: str,
+    warnings: list[str],
+    cable_level: Classification | None = None,
+) -> DemarcheIn:
+    """The DemarcheIn a parsed instruction implies; anything invalid is left out, with a warning.
+
+    Every portion keeps the mark of the paragraph it came from (unmarked: the cable's
+    level), and the demarche is classified at the highest of the cable's level and its
+    portions' marks, never below: a (S) paragraph under a CONFIDENTIAL banner makes a
+    SECRET demarche, not a CONFIDENTIAL one that carries SECRET text."""
+    level = highest(
+        [from_marking(parsed.classification), cable_level or Classification.UNCLASSIFIED]
+    )
+    paragraphs = Paragraphs(parsed, level)
     subject = (parsed.subject or fallback_subject or "").strip()[:300]
     if len(subject) < 3:
         subject = f"Instruction {fallback_subject}"[:300]
@@ -80,15 +101,26 @@ def demarche_in(parsed: ParsedCable, *, fallback_subject: str, warnings: list[st
         TalkingPointIn(
             text=p.text[:20_000],
             use=p.use if p.use in ("private", "public") else "private",  # type: ignore[arg-type]
-            classification=_point_marking(parsed, p.text, classification),
+            classification=paragraphs.marking(p.text),
         )
         for p in parsed.talking_points[:200]
         if p.text.strip()
     ]
+    objectives = [
+        ObjectiveIn(text=o.strip()[:20_000], classification=paragraphs.marking(o))
+        for o in parsed.objectives
+        if o.strip()
+    ][:50]
     key_dates = []
     for k in parsed.key_dates[:50]:
         try:
-            key_dates.append(KeyDateIn(date=date.fromisoformat(k.date), what=k.what[:300] or "?"))
+            key_dates.append(
+                KeyDateIn(
+                    date=date.fromisoformat(k.date),
+                    what=k.what[:300] or "?",
+                    classification=paragraphs.marking(k.what),
+                )
+            )
         except (ValueError, ValidationError):
             warnings.append(f"key date {k.date!r} left out (not a date)")
     deadline = None
@@ -99,27 +131,71 @@ def demarche_in(parsed: ParsedCable, *, fallback_subject: str, warnings: list[st
             warnings.append(f"deadline {parsed.deadline!r} left out (not a date)")
     if not points:
         warnings.append("no talking points found: add them before issuing")
-    summary = parsed.summary or parsed.target_description or ""
+    summary = (parsed.summary or parsed.target_description or "")[:20_000]
+    summary_mark = paragraphs.summary_marking(summary) if summary else level
+    marks = [summary_mark]
+    marks += [p.classification or level for p in points]
+    marks += [o.classification or level for o in objectives]
+    marks += [k.classification or level for k in key_dates]
     return DemarcheIn(
         subject=subject,
-        summary=summary[:20_000],
-        classification=classification,
+        summary=summary,
+        summary_classification=summary_mark,
+        classification=highest([level, *marks]),
         precedence=Precedence(parsed.precedence)
         if parsed.precedence in _PRECEDENCES
         else Precedence.ROUTINE,
         deadline=deadline,
         delivery_level=(parsed.delivery_level or None) and parsed.delivery_level[:200],
         tags=tags[:30],
-        objectives=[o.strip() for o in parsed.objectives if o.strip()][:50],
+        objectives=list(objectives),
         talking_points=points,
         key_dates=key_dates,
     )
 
 
-def _point_marking(parsed: ParsedCable, text: str, cable_level: Classification) -> Classification:
-    """The portion mark of the paragraph a point sits in; unmarked points take the cable's."""
-    probe = " ".join(text.split())[:60]
-    for para in parsed.paragraphs:
-        if probe and probe in " ".join(para.text.split()):
-            return from_marking(para.marking) if para.marking else cable_level
-    return cable_level
+class Paragraphs:
+    """The cable's paragraphs as a portion's marking looks them up: folded once each."""
+
+    def __init__(self, parsed: ParsedCable, cable_level: Classification) -> None:
+        self.level = cable_level
+        self.rows = [
+            (" ".join(p.text.split()), from_marking(p.marking) if p.marking else cable_level)
+            for p in parsed.paragraphs
+        ]
+
+    def sources(self, text: str) -> list[int]:
+        """The paragraphs a portion may come from: those holding its opening, and those
+        whose opening it holds (short enough that a portion ending early in a paragraph
+        still finds it)."""
+        flat = " ".join(text.split())
+        if not flat:
+            return []
+        probe = flat[:60]
+        return [
+            i
+            for i, (body, _) in enumerate(self.rows)
+            if body and (probe in body or body[:30] in flat)
+        ]
+
+    def marking(self, text: str) -> Classification:
+        """The mark of the paragraphs a portion came from; unmarked ones take the cable's
+        level. Every source counts and the highest mark wins, so a portion whose words also
+        sit in a SECRET paragraph is SECRET; one found nowhere takes the cable's level."""
+        found = [self.rows[i][1] for i in self.sources(text)]
+        return highest(found) if found else self.level
+
+    def summary_marking(self, text: str) -> Classification:
+        """A summary runs from "SUMMARY:" to "END SUMMARY", over as many paragraphs: the
+        highest mark of every paragraph in that span, and of any other source."""
+        sources = self.sources(text)
+        marks = [self.marking(text)]
+        for i in range(sources[0] if sources else len(self.rows), len(self.rows)):
+            body, mark = self.rows[i]
+            marks.append(mark)
+            if _END_SUMMARY.search(body):
+                break
+        return highest(marks)
+
+
+_END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b", re.IGNORECASE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app.auth.policy import sees_other_posts
 from app.dashboards import queries
 from app.db import today_utc
 from app.demarches.models import DemarcheStatus
@@ -60,6 +61,8 @@ def home(
         tags=tags,
         posts=posts,
         today=today_utc(),
+        # A post's bars count its own taskings only (policy.sees_other_posts): say so.
+        all_posts=sees_other_posts(user),
     )
 
 

@@ -14,7 +14,7 @@ from app.demarches import rules
 from app.demarches.models import Demarche, DemarcheRevision
 from app.demarches.rules import DemarcheAction, audit
 from app.demarches.schemas import AmendIn
-from app.demarches.service import replace_texts, resolve_targets, tasking_for
+from app.demarches.service import plan_texts, resolve_targets, tasking_for, write_texts
 from app.errors import Invalid
 from app.taskings.models import OPEN_STATUSES, Tasking
 from app.taskings.workflow import audit_tasking, revive, withdraw
@@ -32,6 +32,15 @@ def amend(
     rules.check(demarche, DemarcheAction.AMEND)
     if data.deadline is not None and data.deadline < today:
         raise Invalid(f"The new deadline {data.deadline.isoformat()} is in the past.")
+    # An amendment keeps the demarche's classification: its new portions fit under it.
+    texts = plan_texts(
+        demarche,
+        actor=actor,
+        level=demarche.classification,
+        objectives=data.objectives,
+        talking_points=data.talking_points,
+        key_dates=data.key_dates,
+    )
     before = demarche.snapshot()
     session.add(
         DemarcheRevision(
@@ -45,13 +54,7 @@ def amend(
     old_deadline = demarche.deadline
     if data.deadline is not None:
         demarche.deadline = data.deadline
-    replace_texts(
-        session,
-        demarche,
-        objectives=data.objectives,
-        talking_points=data.talking_points,
-        key_dates=data.key_dates,
-    )
+    write_texts(session, demarche, texts)
 
     taskings = {
         (t.post_id, t.country): t

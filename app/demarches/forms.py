@@ -1,7 +1,9 @@
 """What the demarche pages' forms say, read into the shapes the schemas validate.
 
 A form sends text: talking points as paragraphs (marked "(C) ..." and "[public] ..."),
-key dates as "YYYY-MM-DD what" lines, targets as posts, regions and collectives.
+objectives as lines, key dates as "YYYY-MM-DD what" lines, targets as posts, regions
+and collectives. Every portion may start with its mark, "(U)", "(SBU)", "(C)" or "(S)";
+one without takes the demarche's level.
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ _DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(.+)$")
 
 def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def marked(text: str) -> tuple[Classification | None, str]:
+    """A portion's own mark, if it starts with one, and its text without it."""
+    if m := _MARK.match(text):
+        return from_marking(m.group(1)), text[m.end() :]
+    return None, text
+
+
+def objectives(text: str) -> list[dict[str, Any]]:
+    return [
+        {"text": body, "classification": level}
+        for level, body in (marked(line) for line in lines(text))
+    ]
 
 
 def points(text: str, default: Classification) -> list[dict[str, Any]]:
@@ -51,14 +67,16 @@ def choices(session: Session) -> dict[str, Any]:
     return {"all_posts": posts, "collectives": collectives, "regions": list(Region)}
 
 
-def key_dates(text: str) -> tuple[list[dict[str, str]], str | None]:
-    """Key dates from their lines, or the error of the first line that is not one."""
-    dates: list[dict[str, str]] = []
+def key_dates(text: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Key dates from their lines ("YYYY-MM-DD (C) what"), or the error of the first line
+    that is not one."""
+    dates: list[dict[str, Any]] = []
     for line in lines(text):
         m = _DATE_LINE.match(line)
         if not m:
             return dates, f"Write each key date as YYYY-MM-DD and what happens: {line!r}"
-        dates.append({"date": m.group(1), "what": m.group(2)})
+        level, what = marked(m.group(2))
+        dates.append({"date": m.group(1), "what": what, "classification": level})
     return dates, None
 
 

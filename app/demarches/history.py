@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import AuditEvent
 from app.auth.models import User
-from app.auth.policy import Reader, visible_events, withhold
+from app.auth.policy import Reader, may_read_portion, visible_events, withhold
 from app.classification import Classification
 from app.demarches.models import DemarcheRevision
 from app.demarches.schemas import AuditEventOut, RevisionOut
@@ -58,8 +58,8 @@ def _out(rows: Any, actor: User) -> list[AuditEventOut]:
             entity_id=ev.entity_id,
             action=ev.action,
             post=code,
-            before=_withhold(ev.before, actor),
-            after=_withhold(ev.after, actor),
+            before=_withhold(ev.before, actor, demarche=ev.entity == "demarche"),
+            after=_withhold(ev.after, actor, demarche=ev.entity == "demarche"),
         )
         for ev, username, code in rows
     ]
@@ -155,19 +155,48 @@ def _page_statement(reader: Reader) -> Select[Any]:
     )
 
 
-def _withhold(values: dict[str, Any] | None, actor: User) -> dict[str, Any] | None:
-    # Audit snapshots and revisions carry the points' text: keep out what the reader
-    # may not see (a point whose mark is lost is taken as SECRET).
-    if not values or "talking_points" not in values:
+def _withhold(
+    values: dict[str, Any] | None, actor: User, *, demarche: bool = True
+) -> dict[str, Any] | None:
+    """A demarche's snapshot (a revision, or an event about the demarche) with what the
+    reader may not see kept out: every portion (summary, objectives, points, key dates)
+    through the one withholding rule. Other events carry no portion of the demarche
+    (a response's own "summary" is the post's): only points are looked for in them.
+
+    A portion recorded before portions carried marks (an objective as a bare string, a
+    key date or summary without one) was shown at the snapshot's own classification; a
+    mark that cannot be told at all is taken as SECRET."""
+    if not values:
         return values
-    points = values["talking_points"]
-    _, hidden = withhold(
-        actor, points, lambda p: Classification(p.get("classification", "SECRET"))
-    )
-    withheld = {id(p) for p in hidden}
-    return {
-        **values,
-        "talking_points": [
-            {**p, "text": None, "withheld": True} if id(p) in withheld else p for p in points
-        ],
-    }
+    level = _mark(values.get("classification"), Classification.SECRET)
+    out = dict(values)
+    if demarche and "summary" in values:
+        mark = _mark(values.get("summary_classification"), level)
+        out["summary_classification"] = mark.value
+        if not may_read_portion(actor, mark):
+            out["summary"], out["summary_withheld"] = None, True
+    for key, text_keys, default in (
+        ("objectives", ("text",), level),
+        ("talking_points", ("text",), Classification.SECRET),
+        ("key_dates", ("date", "what"), level),
+    ):
+        if not isinstance(values.get(key), list) or (not demarche and key != "talking_points"):
+            continue
+        portions = [p if isinstance(p, dict) else {"text": p} for p in values[key]]
+        marked = [
+            {**p, "classification": _mark(p.get("classification"), default).value} for p in portions
+        ]
+        _, hidden = withhold(actor, marked, lambda p: Classification(p["classification"]))
+        withheld = {id(p) for p in hidden}
+        out[key] = [
+            {**p, **dict.fromkeys(text_keys), "withheld": True} if id(p) in withheld else p
+            for p in marked
+        ]
+    return out
+
+
+def _mark(value: Any, default: Classification) -> Classification:
+    try:
+        return Classification(value)
+    except ValueError:
+        return default

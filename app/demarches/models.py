@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from app.posts.models import Post
 
 
+_UNMARKED = Classification.SECRET.value
+
+
 class DemarcheStatus(enum.StrEnum):
     DRAFT = "draft"
     ISSUED = "issued"
@@ -43,6 +46,12 @@ class Demarche(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     classification: Mapped[Classification] = mapped_column(
         enum_column(Classification, "classification")
+    )
+    # Every portion carries its own mark (the summary, each objective, point and key
+    # date); the demarche is never classified below the highest of them (rules.py).
+    # A portion written without its mark reads as SECRET: a forgetful writer fails closed.
+    summary_classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "summary_classification"), server_default=_UNMARKED
     )
     status: Mapped[DemarcheStatus] = mapped_column(
         enum_column(DemarcheStatus, "demarche_status"), default=DemarcheStatus.DRAFT
@@ -100,17 +109,23 @@ class Demarche(Base):
         return {
             "subject": self.subject,
             "summary": self.summary,
+            "summary_classification": self.summary_classification,
             "classification": self.classification,
             "status": self.status,
             "deadline": self.deadline,
             "delivery_level": self.delivery_level,
             "tags": self.tags,
-            "objectives": [o.text for o in self.objectives],
+            "objectives": [
+                {"text": o.text, "classification": o.classification} for o in self.objectives
+            ],
             "talking_points": [
                 {"text": p.text, "classification": p.classification, "use": p.use}
                 for p in self.talking_points
             ],
-            "key_dates": [{"date": k.on, "what": k.what} for k in self.key_dates],
+            "key_dates": [
+                {"date": k.on, "what": k.what, "classification": k.classification}
+                for k in self.key_dates
+            ],
             "targets": [
                 {"post": t.post.code, "country": t.country, "role": t.role, "due_date": t.due_date}
                 for t in self.targets
@@ -142,6 +157,9 @@ class Objective(Base):
     demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
     position: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
+    classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "classification"), server_default=_UNMARKED
+    )
 
     demarche: Mapped[Demarche] = relationship(back_populates="objectives")
 
@@ -154,7 +172,7 @@ class TalkingPoint(Base):
     demarche_id: Mapped[int] = mapped_column(ForeignKey("demarches.id", ondelete="CASCADE"))
     position: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
-    # Portion marking: a point can sit below (or above) the demarche's own level.
+    # Portion marking: a point can sit below the demarche's own level, never above it.
     classification: Mapped[Classification] = mapped_column(
         enum_column(Classification, "classification")
     )
@@ -172,6 +190,9 @@ class KeyDate(Base):
     )
     on: Mapped[date]
     what: Mapped[str] = mapped_column(String(300))
+    classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "classification"), server_default=_UNMARKED
+    )
 
     demarche: Mapped[Demarche] = relationship(back_populates="key_dates")
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import Permission, allows, require
+from app.auth.policy import Permission, allows, require, sees_other_posts
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
@@ -59,8 +59,8 @@ POSITION_PATTERNS = {
 
 
 def _banner(d: reads.DemarcheSheet) -> Classification:
-    """The highest classification the page shows: the demarche's, or a readable point's."""
-    return highest([d.classification] + [p.classification for p in d.talking_points])
+    """The highest classification the page shows: the demarche's, or a readable portion's."""
+    return highest(d.marks)
 
 
 def show_page(
@@ -122,6 +122,8 @@ def show_page(
         tl_pages=timeline.pages,
         revisions=history.revisions(session, d.id, actor=user),
         actions=actions,
+        # A post's progress is its own taskings' state, not the demarche's roll-up.
+        all_posts=sees_other_posts(user),
         # The desk's column shows where it may move a tasking (a closed demarche's
         # taskings can still be reopened), whatever it may do to the demarche itself.
         desk_column=allows(user, Permission.MANAGE_TASKINGS),
@@ -137,6 +139,7 @@ def show_page(
 
 
 # -- writing one by hand ----------------------------------------------------------
+
 
 def _new_form(
     request: Request,
@@ -204,15 +207,17 @@ def create_demarche(
         errors["key_dates"] = bad_date
     level = next((c for c in Classification if c.value == classification), None)
     codes = forms.expand_targets(session, posts or [], regions or [], collectives or [])
+    summary_level, summary_text = forms.marked(summary.strip())
     raw = {
         "subject": subject,
-        "summary": summary,
+        "summary": summary_text,
+        "summary_classification": summary_level,
         "classification": classification,
         "precedence": precedence,
         "deadline": deadline or None,
         "delivery_level": delivery_level or None,
         "tags": [t for t in re.split(r"[\s,;]+", tags) if t],
-        "objectives": forms.lines(objectives),
+        "objectives": forms.objectives(objectives),
         "talking_points": forms.points(talking_points, level or Classification.UNCLASSIFIED),
         "key_dates": dates,
         "targets": [{"post": c} for c in codes],
@@ -227,8 +232,10 @@ def create_demarche(
         demarche = service.create_draft(session, data, actor=user)
     except DomainError as exc:
         session.rollback()
+        # A refusal names the input it is about (a portion's mark); else it is the targets'.
+        field = str(exc.extra.get("field", "targets"))
         return _new_form(
-            request, session, form=form, errors={"targets": exc.detail}, status_code=exc.status
+            request, session, form=form, errors={field: exc.detail}, status_code=exc.status
         )
     return RedirectResponse(f"/demarches/{demarche.id}?done=created", status_code=303)
 
@@ -442,7 +449,7 @@ def amend_demarche(
         return again(exc.status, error=exc.detail)
     raw: dict[str, Any] = {"reason": reason, "deadline": deadline or None}
     if objectives.strip():
-        raw["objectives"] = forms.lines(objectives)
+        raw["objectives"] = forms.objectives(objectives)
     if talking_points.strip():
         raw["talking_points"] = forms.points(talking_points, d.classification)
     added = [c for c in re.split(r"[\s,;]+", add_posts.upper()) if c]

@@ -37,6 +37,7 @@ from app.demarches.models import (
 from app.demarches.schemas import (
     DemarcheOut,
     KeyDateOut,
+    ObjectiveOut,
     TalkingPointOut,
     TargetOut,
     TaskingBrief,
@@ -64,9 +65,23 @@ class WithheldPoint(NamedTuple):
     use: PointUse
 
 
+class ObjectiveLine(NamedTuple):
+    position: int
+    text: str
+    classification: Classification
+
+
+class WithheldObjective(NamedTuple):
+    """An objective above the reader's clearance: where it stands, never its text."""
+
+    position: int
+    classification: Classification
+
+
 class KeyDateLine(NamedTuple):
     on: date
     what: str
+    classification: Classification
 
 
 class TargetLine(NamedTuple):
@@ -81,13 +96,15 @@ class TargetLine(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DemarcheSheet:
-    """A demarche as one reader may see it: talking points above the reader's clearance
-    are left out here, their text never read into it, so no page, answer or export can
-    show them by mistake."""
+    """A demarche as one reader may see it: portions above the reader's clearance (the
+    summary, objectives, talking points, key dates) are left out here, their text never
+    read into it, so no page, answer or export can show them by mistake."""
 
     id: int
     subject: str
-    summary: str
+    summary: str  # "" when withheld
+    summary_classification: Classification
+    summary_withheld: bool
     classification: Classification
     status: DemarcheStatus
     precedence: Precedence
@@ -102,10 +119,13 @@ class DemarcheSheet:
     version: int
     author: str
     tags: list[str]
-    objectives: list[str]
+    objectives: list[ObjectiveLine]
+    withheld_objectives: list[WithheldObjective]
     talking_points: list[PointLine]
     withheld_points: list[WithheldPoint]
     key_dates: list[KeyDateLine]
+    # The marks of the key dates withheld: their dates are withheld too.
+    withheld_key_dates: list[Classification]
     # Read when asked for (a draft's page, the amend form, the API): an issued demarche's
     # page shows its taskings instead, and 200 targets cost every view.
     targets: list[TargetLine] | None
@@ -114,6 +134,27 @@ class DemarcheSheet:
     def withheld(self) -> int:
         """How many talking points are above the reader's clearance."""
         return len(self.withheld_points)
+
+    @property
+    def withheld_portions(self) -> int:
+        """How many portions of every kind are above the reader's clearance."""
+        return (
+            int(self.summary_withheld)
+            + len(self.withheld_objectives)
+            + len(self.withheld_points)
+            + len(self.withheld_key_dates)
+        )
+
+    @property
+    def marks(self) -> list[Classification]:
+        """The marks of what the reader reads of it (a page's banner is their highest)."""
+        return (
+            [self.classification]
+            + ([] if self.summary_withheld or not self.summary else [self.summary_classification])
+            + [o.classification for o in self.objectives]
+            + [p.classification for p in self.talking_points]
+            + [k.classification for k in self.key_dates]
+        )
 
 
 def _json_rows(dialect: str, *columns: Any) -> ColumnElement[Any]:
@@ -132,6 +173,7 @@ _SHEET_COLUMNS: tuple[Any, ...] = (
     Demarche.id,
     Demarche.subject,
     Demarche.summary,
+    Demarche.summary_classification,
     Demarche.classification,
     Demarche.status,
     Demarche.precedence,
@@ -172,9 +214,13 @@ def _sheet_statement(reader: Reader, dialect: str, with_targets: bool) -> Select
     texts: tuple[Any, ...] = (
         User.full_name.label("author"),
         _children(dialect, DemarcheTag.demarche_id, DemarcheTag.tag).label("tags"),
-        _children(dialect, Objective.demarche_id, Objective.position, Objective.text).label(
-            "objectives"
-        ),
+        _children(
+            dialect,
+            Objective.demarche_id,
+            Objective.position,
+            Objective.text,
+            Objective.classification,
+        ).label("objectives"),
         _children(
             dialect,
             TalkingPoint.demarche_id,
@@ -183,9 +229,14 @@ def _sheet_statement(reader: Reader, dialect: str, with_targets: bool) -> Select
             TalkingPoint.classification,
             TalkingPoint.use,
         ).label("points"),
-        _children(dialect, KeyDate.demarche_id, KeyDate.on, KeyDate.id, KeyDate.what).label(
-            "key_dates"
-        ),
+        _children(
+            dialect,
+            KeyDate.demarche_id,
+            KeyDate.on,
+            KeyDate.id,
+            KeyDate.what,
+            KeyDate.classification,
+        ).label("key_dates"),
     )
     if with_targets:
         texts += (_targets(dialect).label("targets"),)
@@ -207,15 +258,41 @@ def sheet(
         raise NotFound(f"No demarche {demarche_id}.")
     # An aggregate over no rows is NULL on PostgreSQL and [] on SQLite; JSON keeps no
     # order of its own, so each list is sorted here as its relationship orders it.
-    points = [
-        PointLine(position, text, Classification(level), PointUse(use))
-        for position, text, level, use in sorted(row.points or ())
-    ]
-    readable, withheld = withhold(actor, points, lambda p: p.classification)
+    # Every portion kind passes the one withholding rule; what it withholds keeps only
+    # its place and mark.
+    points, withheld_points = withhold(
+        actor,
+        [
+            PointLine(position, text, Classification(level), PointUse(use))
+            for position, text, level, use in sorted(row.points or ())
+        ],
+        lambda p: p.classification,
+    )
+    objectives, withheld_objectives = withhold(
+        actor,
+        [
+            ObjectiveLine(position, text, Classification(level))
+            for position, text, level in sorted(row.objectives or ())
+        ],
+        lambda o: o.classification,
+    )
+    key_dates, withheld_dates = withhold(
+        actor,
+        [
+            KeyDateLine(date.fromisoformat(on), what, Classification(level))
+            for on, _, what, level in sorted(row.key_dates or ())
+        ],
+        lambda k: k.classification,
+    )
+    summary, withheld_summary = withhold(
+        actor, [row.summary], lambda _: Classification(row.summary_classification)
+    )
     return DemarcheSheet(
         id=row.id,
         subject=row.subject,
-        summary=row.summary,
+        summary=summary[0] if summary else "",
+        summary_classification=row.summary_classification,
+        summary_withheld=bool(withheld_summary),
         classification=row.classification,
         status=row.status,
         precedence=row.precedence,
@@ -230,12 +307,16 @@ def sheet(
         version=row.version,
         author=row.author or "",
         tags=sorted(tag for (tag,) in row.tags or ()),
-        objectives=[text for _, text in sorted(row.objectives or ())],
-        talking_points=readable,
-        withheld_points=[WithheldPoint(p.position, p.classification, p.use) for p in withheld],
-        key_dates=[
-            KeyDateLine(date.fromisoformat(on), what) for on, _, what in sorted(row.key_dates or ())
+        objectives=objectives,
+        withheld_objectives=[
+            WithheldObjective(o.position, o.classification) for o in withheld_objectives
         ],
+        talking_points=points,
+        withheld_points=[
+            WithheldPoint(p.position, p.classification, p.use) for p in withheld_points
+        ],
+        key_dates=key_dates,
+        withheld_key_dates=[k.classification for k in withheld_dates],
         targets=[
             TargetLine(code, name, country, TaskingRole(role), _date(due))
             for _, code, name, country, role, due in sorted(row.targets or ())
@@ -358,10 +439,19 @@ def to_out(session: Session, d: DemarcheSheet, *, actor: User) -> DemarcheOut:
         )
         for p in d.withheld_points
     ]
+    objectives = [
+        ObjectiveOut(position=o.position, text=o.text, classification=o.classification)
+        for o in d.objectives
+    ] + [
+        ObjectiveOut(position=o.position, text=None, classification=o.classification, withheld=True)
+        for o in d.withheld_objectives
+    ]
     return DemarcheOut(
         id=d.id,
         subject=d.subject,
-        summary=d.summary,
+        summary=None if d.summary_withheld else d.summary,
+        summary_classification=d.summary_classification,
+        summary_withheld=d.summary_withheld,
         classification=d.classification,
         status=d.status,
         deadline=d.deadline,
@@ -376,10 +466,17 @@ def to_out(session: Session, d: DemarcheSheet, *, actor: User) -> DemarcheOut:
         precedence=d.precedence.value,
         revision=d.revision,
         version=d.version,
-        objectives=d.objectives,
-        talking_points=points,
+        objectives=sorted(objectives, key=lambda o: o.position),
+        talking_points=sorted(points, key=lambda p: p.position),
         withheld_points=d.withheld,
-        key_dates=[KeyDateOut(date=k.on, what=k.what) for k in d.key_dates],
+        withheld_portions=d.withheld_portions,
+        key_dates=[
+            KeyDateOut(date=k.on, what=k.what, classification=k.classification) for k in d.key_dates
+        ]
+        + [
+            KeyDateOut(date=None, what=None, classification=level, withheld=True)
+            for level in d.withheld_key_dates
+        ],
         targets=[
             TargetOut(
                 post=t.post_code,

@@ -4,23 +4,28 @@ The desk's moves (edit, issue, amend, close, cancel) and the demarche's own (it 
 when no action tasking is open, and reopens when one is reopened) are rows of one
 table. The services check it before writing, and the pages read it to offer only the
 moves it allows, so neither restates it.
+
+Beside it, the rule of portion marks (`check_marks`), which every write of a demarche's
+texts passes through: no portion above the demarche, nor above its author.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
+from app.classification import Classification
 from app.db import utcnow
 from app.demarches.models import Demarche
 from app.demarches.models import DemarcheStatus as S
-from app.errors import Conflict
+from app.errors import Conflict, Invalid
 from app.taskings.models import FINISHED, Tasking
 from app.vocabulary import TaskingRole
 
@@ -175,3 +180,72 @@ def audit(
         before=before,
         after=after,
     )
+
+
+# -- portion marks ------------------------------------------------------------------
+
+
+class Portion(NamedTuple):
+    """A marked part of a demarche's text, as a refusal names it: ("point 3", "point")."""
+
+    name: str
+    kind: str
+    classification: Classification
+
+    @property
+    def field(self) -> str:
+        """The input that holds it, named in the refusal so a form can show it there."""
+        return _FIELDS[self.kind]
+
+
+_FIELDS = {
+    "summary": "summary",
+    "objective": "objectives",
+    "point": "talking_points",
+    "key date": "key_dates",
+}
+
+
+def check_marks(
+    level: Classification,
+    *,
+    actor: User,
+    written: Iterable[Portion],
+    kept: Iterable[Portion] = (),
+    reclassified: bool = False,
+) -> None:
+    """A 422 unless the demarche, at this level, may hold these portions. Writes nothing.
+
+    What a write supplies is marked no higher than its author may read (they could
+    neither see nor correct it) and no higher than the demarche: a reader cleared for the
+    demarche then reads every portion of it. What the write keeps as it was (a list it
+    leaves alone, portions withheld from its author) is weighed only when the demarche's
+    own classification changes, so a row marked before this rule can still be amended.
+    """
+    written = list(written)
+    for p in written:
+        if p.classification > actor.clearance:
+            raise Invalid(
+                f"You are cleared to {actor.clearance.value}: {p.name} cannot be marked "
+                f"{p.classification.value}.",
+                field=p.field,
+            )
+    for p in written:
+        if p.classification > level:
+            raise Invalid(
+                f"{_capital(p.name)} is marked {p.classification.value}: classify the demarche "
+                f"{p.classification.value} or mark the {p.kind} lower.",
+                field=p.field,
+            )
+    if reclassified:
+        for p in kept:
+            if p.classification > level:
+                raise Invalid(
+                    f"{_capital(p.name)} is marked {p.classification.value}: the demarche cannot "
+                    f"be classified {level.value}, below it.",
+                    field="classification",
+                )
+
+
+def _capital(name: str) -> str:
+    return name[:1].upper() + name[1:]

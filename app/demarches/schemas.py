@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.classification import Classification
 from app.demarches.models import DemarcheStatus, PointUse
@@ -16,7 +16,6 @@ Text = Field(min_length=1, max_length=20_000)
 # by clean_tags (1-16 letters); the bound here only keeps a huge one from being
 # read, and echoed in the error, whole.
 Country = Annotated[str, Field(max_length=80)]
-ObjectiveText = Annotated[str, Field(max_length=20_000)]
 RawTag = Annotated[str, Field(max_length=64)]
 
 
@@ -31,26 +30,50 @@ def clean_tags(tags: list[str]) -> list[str]:
     return out
 
 
-def clean_objectives(objectives: list[str]) -> list[str]:
-    cleaned = [o.strip() for o in objectives]
-    if any(not o for o in cleaned):
-        raise ValueError("objectives may not be empty")
-    return cleaned
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Every portion may carry its own mark; one left out takes the demarche's level.
+Mark = Field(
+    default=None,
+    description="The portion's own classification; defaults to the demarche's. Never "
+    "above the demarche's classification, nor above your clearance.",
+)
+
+
+class ObjectiveIn(_In):
+    text: str = Text
+    classification: Classification | None = Mark
+
+
+ObjectiveText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+# An objective as the API takes it: {"text", "classification"}, or a plain string (an
+# objective at the demarche's level, as clients wrote them before portions were marked).
+ObjectiveItem = ObjectiveIn | ObjectiveText
+
+
+def clean_objectives(objectives: list[ObjectiveItem]) -> list[ObjectiveItem]:
+    if any(not (o if isinstance(o, str) else o.text) for o in objectives):
+        raise ValueError("objectives may not be empty")
+    return [ObjectiveIn(text=o) if isinstance(o, str) else o for o in objectives]
+
+
+def objectives_in(objectives: list[ObjectiveItem]) -> list[ObjectiveIn]:
+    """The objectives as marked portions (a validated list holds no plain string)."""
+    return [ObjectiveIn(text=o) if isinstance(o, str) else o for o in objectives]
+
+
 class TalkingPointIn(_In):
     text: str = Text
-    classification: Classification = Classification.UNCLASSIFIED
+    classification: Classification | None = Mark
     use: PointUse = PointUse.PRIVATE
 
 
 class KeyDateIn(_In):
     date: date
     what: str = Field(min_length=1, max_length=300)
+    classification: Classification | None = Mark
 
 
 class TargetIn(_In):
@@ -72,12 +95,13 @@ class TargetIn(_In):
 class DemarcheIn(_In):
     subject: str = Field(min_length=3, max_length=300)
     summary: str = Field(default="", max_length=20_000)
+    summary_classification: Classification | None = Mark
     classification: Classification = Classification.UNCLASSIFIED
     precedence: Precedence = Precedence.ROUTINE
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[RawTag] = Field(default_factory=list, max_length=30)
-    objectives: list[ObjectiveText] = Field(default_factory=list, max_length=50)
+    objectives: list[ObjectiveItem] = Field(default_factory=list, max_length=50)
     talking_points: list[TalkingPointIn] = Field(default_factory=list, max_length=200)
     key_dates: list[KeyDateIn] = Field(default_factory=list, max_length=50)
     targets: list[TargetIn] = Field(default_factory=list, max_length=400)
@@ -89,7 +113,7 @@ class DemarcheIn(_In):
 
     @field_validator("objectives")
     @classmethod
-    def _objectives(cls, v: list[str]) -> list[str]:
+    def _objectives(cls, v: list[ObjectiveItem]) -> list[ObjectiveItem]:
         return clean_objectives(v)
 
 
@@ -98,12 +122,13 @@ class DemarcheUpdate(_In):
 
     subject: str | None = Field(default=None, min_length=3, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)
+    summary_classification: Classification | None = Mark
     classification: Classification | None = None
     precedence: Precedence | None = None
     deadline: date | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[RawTag] | None = Field(default=None, max_length=30)
-    objectives: list[ObjectiveText] | None = Field(default=None, max_length=50)
+    objectives: list[ObjectiveItem] | None = Field(default=None, max_length=50)
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
     targets: list[TargetIn] | None = Field(default=None, max_length=400)
@@ -115,7 +140,7 @@ class DemarcheUpdate(_In):
 
     @field_validator("objectives")
     @classmethod
-    def _objectives(cls, v: list[str] | None) -> list[str] | None:
+    def _objectives(cls, v: list[ObjectiveItem] | None) -> list[ObjectiveItem] | None:
         return None if v is None else clean_objectives(v)
 
 
@@ -132,14 +157,14 @@ class AmendIn(_In):
 
     reason: str = Field(min_length=1, max_length=2000, description="Why, shown to the posts")
     deadline: date | None = None
-    objectives: list[ObjectiveText] | None = Field(default=None, max_length=50)
+    objectives: list[ObjectiveItem] | None = Field(default=None, max_length=50)
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
     targets: list[TargetIn] | None = Field(default=None, max_length=400)
 
     @field_validator("objectives")
     @classmethod
-    def _objectives(cls, v: list[str] | None) -> list[str] | None:
+    def _objectives(cls, v: list[ObjectiveItem] | None) -> list[ObjectiveItem] | None:
         return None if v is None else clean_objectives(v)
 
 
@@ -170,9 +195,20 @@ class TalkingPointOut(BaseModel):
     withheld: bool = False
 
 
+class ObjectiveOut(BaseModel):
+    position: int
+    text: str | None
+    classification: Classification
+    withheld: bool = False
+
+
 class KeyDateOut(BaseModel):
-    date: date
-    what: str
+    """A key date; one above your clearance is withheld whole, its date too."""
+
+    date: date | None
+    what: str | None
+    classification: Classification
+    withheld: bool = False
 
 
 class TargetOut(BaseModel):
@@ -195,7 +231,9 @@ class TaskingBrief(BaseModel):
 class DemarcheOut(BaseModel):
     id: int
     subject: str
-    summary: str
+    summary: str | None = Field(description="null when withheld (above your clearance)")
+    summary_classification: Classification
+    summary_withheld: bool = False
     classification: Classification
     status: DemarcheStatus
     deadline: date | None
@@ -210,10 +248,14 @@ class DemarcheOut(BaseModel):
     precedence: str
     revision: int = Field(description="Number of amendments since issue")
     version: int
-    objectives: list[str]
+    objectives: list[ObjectiveOut]
     talking_points: list[TalkingPointOut]
     withheld_points: int = Field(
         description="Talking points above your clearance, left out of what you see."
+    )
+    withheld_portions: int = Field(
+        description="Portions of every kind (summary, objectives, points, key dates) above "
+        "your clearance, left out of what you see."
     )
     key_dates: list[KeyDateOut]
     targets: list[TargetOut]

@@ -4,12 +4,15 @@ flushes; the caller commits. What a demarche shows is read by app/demarches/read
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.auth.policy import may_read_portion, withhold
 from app.classification import Classification
 from app.db import today_utc
 from app.demarches import rules
@@ -23,7 +26,15 @@ from app.demarches.models import (
     TalkingPoint,
 )
 from app.demarches.rules import DemarcheAction, audit
-from app.demarches.schemas import DemarcheIn, DemarcheUpdate, KeyDateIn, TalkingPointIn, TargetIn
+from app.demarches.schemas import (
+    DemarcheIn,
+    DemarcheUpdate,
+    KeyDateIn,
+    ObjectiveItem,
+    TalkingPointIn,
+    TargetIn,
+    objectives_in,
+)
 from app.errors import Invalid
 from app.posts.models import Post
 from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
@@ -57,40 +68,201 @@ def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheT
     return rows
 
 
-def points_of(points: list[TalkingPointIn]) -> list[TalkingPoint]:
-    return [
-        TalkingPoint(position=i, text=p.text, classification=p.classification, use=p.use)
-        for i, p in enumerate(points, start=1)
-    ]
+# -- the texts: every portion with its mark --------------------------------------------
 
 
-def objectives_of(texts: list[str]) -> list[Objective]:
-    return [Objective(position=i, text=t) for i, t in enumerate(texts, start=1)]
+class _Unset:
+    """A part the write leaves out (None is a value for some)."""
 
 
-def key_dates_of(dates: list[KeyDateIn]) -> list[KeyDate]:
-    return [KeyDate(on=k.date, what=k.what) for k in dates]
+UNSET: Any = _Unset()
 
 
-def replace_texts(
-    session: Session,
-    demarche: Demarche,
+@dataclass
+class Texts:
+    """What a write does to a demarche's texts, decided (and checked) before it writes.
+
+    A list given replaces the portions its editor can read; those withheld from them
+    keep their place in it, unchanged (an editor cleared CONFIDENTIAL cannot amend away
+    a SECRET point they cannot see). None: the part stays as it is."""
+
+    summary: tuple[str, Classification] | None = None
+    objectives: list[Objective] | None = None
+    talking_points: list[TalkingPoint] | None = None
+    key_dates: list[KeyDate] | None = None
+
+
+P = TypeVar("P", Objective, TalkingPoint, KeyDate)
+
+
+def _in_place(old: list[P], new: list[P], actor: User) -> tuple[list[P], list[P]]:
+    """The new list where the readable portions stood, the withheld ones kept in their
+    place (after as many new ones as readable ones stood before them); and those kept."""
+    _, hidden = withhold(actor, old, lambda p: p.classification)
+    withheld = {id(p) for p in hidden}
+    anchors: list[tuple[int, P]] = []
+    readable_before = 0
+    for p in old:
+        if id(p) in withheld:
+            anchors.append((readable_before, p))
+        else:
+            readable_before += 1
+    out: list[P] = []
+    waiting = iter(anchors)
+    anchor = next(waiting, None)
+    for i, p in enumerate(new):
+        while anchor is not None and anchor[0] <= i:
+            out.append(anchor[1])
+            anchor = next(waiting, None)
+        out.append(p)
+    while anchor is not None:
+        out.append(anchor[1])
+        anchor = next(waiting, None)
+    return out, hidden
+
+
+def plan_texts(
+    demarche: Demarche | None,
     *,
-    objectives: list[str] | None,
-    talking_points: list[TalkingPointIn] | None,
-    key_dates: list[KeyDateIn] | None,
-) -> None:
-    """Replace whichever of the lists are given (None leaves one as it is)."""
-    if objectives is not None:
-        demarche.objectives = []
-        session.flush()  # positions are unique per demarche: clear before refilling
-        demarche.objectives = objectives_of(objectives)
-    if talking_points is not None:
-        demarche.talking_points = []
-        session.flush()
-        demarche.talking_points = points_of(talking_points)
-    if key_dates is not None:
-        demarche.key_dates = key_dates_of(key_dates)
+    actor: User,
+    level: Classification,
+    reclassified: bool = False,
+    summary: Any = UNSET,
+    summary_classification: Classification | None = None,
+    objectives: list[ObjectiveItem] | None = None,
+    talking_points: list[TalkingPointIn] | None = None,
+    key_dates: list[KeyDateIn] | None = None,
+) -> Texts:
+    """The texts a write makes, each portion marked (unmarked: the demarche's level),
+    checked by the rule of marks (rules.check_marks) before anything is written; 422
+    when they break it, or when the write would replace a summary withheld from its
+    author. `demarche` is None for a new one."""
+    texts = Texts()
+    written: list[rules.Portion] = []
+    kept: list[rules.Portion] = []
+
+    def mark(given: Classification | None) -> Classification:
+        return level if given is None else given
+
+    summary_given = summary is not UNSET or summary_classification is not None
+    if (
+        demarche is not None
+        and summary_given
+        and not may_read_portion(actor, demarche.summary_classification)
+    ):
+        raise Invalid(
+            "The summary is marked above your clearance: it stays as it is. "
+            "Leave the summary out of your change.",
+            field="summary",
+        )
+    if demarche is None or summary_given:
+        text = summary if summary is not UNSET else (demarche.summary if demarche else "")
+        texts.summary = (text, mark(summary_classification))
+        written.append(rules.Portion("the summary", "summary", texts.summary[1]))
+    else:
+        kept.append(rules.Portion("the summary", "summary", demarche.summary_classification))
+
+    def positioned(kind: str, old: list[P], new: list[P] | None) -> list[P] | None:
+        if new is None:
+            kept.extend(
+                rules.Portion(
+                    _name(p, kind, readable=may_read_portion(actor, p.classification)),
+                    kind,
+                    p.classification,
+                )
+                for p in old
+            )
+            return None
+        merged, hidden = _in_place(old, new, actor)
+        withheld = {id(p) for p in hidden}
+        out: list[P] = []
+        for i, p in enumerate(merged, start=1):
+            if id(p) in withheld:
+                p = _copy(p)  # the list is written anew: the kept portion as a new row
+            if not isinstance(p, KeyDate):
+                p.position = i
+            portion = rules.Portion(
+                _name(p, kind, readable=id(merged[i - 1]) not in withheld),
+                kind,
+                p.classification,
+            )
+            (kept if id(merged[i - 1]) in withheld else written).append(portion)
+            out.append(p)
+        return out
+
+    old = demarche
+    texts.objectives = positioned(
+        "objective",
+        sorted(old.objectives, key=lambda o: o.position) if old else [],
+        None
+        if objectives is None
+        else [
+            Objective(text=o.text, classification=mark(o.classification))
+            for o in objectives_in(objectives)
+        ],
+    )
+    texts.talking_points = positioned(
+        "point",
+        sorted(old.talking_points, key=lambda p: p.position) if old else [],
+        None
+        if talking_points is None
+        else [
+            TalkingPoint(text=p.text, classification=mark(p.classification), use=p.use)
+            for p in talking_points
+        ],
+    )
+    texts.key_dates = positioned(
+        "key date",
+        sorted(old.key_dates, key=lambda k: k.on) if old else [],
+        None
+        if key_dates is None
+        else [
+            KeyDate(on=k.date, what=k.what, classification=mark(k.classification))
+            for k in key_dates
+        ],
+    )
+    rules.check_marks(level, actor=actor, written=written, kept=kept, reclassified=reclassified)
+    return texts
+
+
+def _name(p: Objective | TalkingPoint | KeyDate, kind: str, *, readable: bool) -> str:
+    """How a refusal names a portion: by position, and a key date by its date only when
+    the editor may read it."""
+    if isinstance(p, KeyDate):
+        return f"the key date of {p.on.isoformat()}" if readable else "a key date"
+    return f"{kind} {p.position}"
+
+
+def _copy(p: P) -> P:
+    """A kept portion as a new row: the list is written anew, its text and mark unchanged."""
+    copied: Any
+    if isinstance(p, Objective):
+        copied = Objective(position=p.position, text=p.text, classification=p.classification)
+    elif isinstance(p, TalkingPoint):
+        copied = TalkingPoint(
+            position=p.position, text=p.text, classification=p.classification, use=p.use
+        )
+    else:
+        copied = KeyDate(on=p.on, what=p.what, classification=p.classification)
+    return copied
+
+
+def write_texts(session: Session, demarche: Demarche, texts: Texts) -> None:
+    """Write what plan_texts decided (None leaves a part as it is)."""
+    if texts.summary is not None:
+        demarche.summary, demarche.summary_classification = texts.summary
+    if texts.objectives is not None:
+        if demarche.objectives:
+            demarche.objectives = []
+            session.flush()  # positions are unique per demarche: clear before refilling
+        demarche.objectives = texts.objectives
+    if texts.talking_points is not None:
+        if demarche.talking_points:
+            demarche.talking_points = []
+            session.flush()
+        demarche.talking_points = texts.talking_points
+    if texts.key_dates is not None:
+        demarche.key_dates = texts.key_dates
 
 
 def _within_clearance(level: Classification, actor: User) -> None:
@@ -107,9 +279,21 @@ def create_draft(
     session: Session, data: DemarcheIn, *, actor: User, source_cable_id: int | None = None
 ) -> Demarche:
     _within_clearance(data.classification, actor)
+    texts = plan_texts(
+        None,
+        actor=actor,
+        level=data.classification,
+        summary=data.summary,
+        summary_classification=data.summary_classification,
+        objectives=data.objectives,
+        talking_points=data.talking_points,
+        key_dates=data.key_dates,
+    )
+    assert texts.summary is not None
     demarche = Demarche(
         subject=data.subject,
-        summary=data.summary,
+        summary=texts.summary[0],
+        summary_classification=texts.summary[1],
         classification=data.classification,
         precedence=data.precedence,
         status=DemarcheStatus.DRAFT,
@@ -117,9 +301,9 @@ def create_draft(
         delivery_level=data.delivery_level,
         author_id=actor.id,
         source_cable_id=source_cable_id,
-        objectives=objectives_of(data.objectives),
-        talking_points=points_of(data.talking_points),
-        key_dates=key_dates_of(data.key_dates),
+        objectives=texts.objectives or [],
+        talking_points=texts.talking_points or [],
+        key_dates=texts.key_dates or [],
         targets=resolve_targets(session, data.targets),
         tag_rows=[DemarcheTag(tag=t) for t in data.tags],
     )
@@ -141,34 +325,29 @@ def update_draft(
     rules.check(demarche, DemarcheAction.EDIT)
     before = demarche.snapshot()
     changes = data.model_dump(exclude_unset=True)
-    for field in (
-        "subject",
-        "summary",
-        "classification",
-        "precedence",
-        "deadline",
-        "delivery_level",
-    ):
-        if field in changes:
-            if changes[field] is None and field in (
-                "subject",
-                "summary",
-                "classification",
-                "precedence",
-            ):
-                raise Invalid(f"{field} cannot be null.")
-            if field == "classification" and data.classification is not None:
-                _within_clearance(data.classification, actor)
-            setattr(demarche, field, getattr(data, field))
-    if data.tags is not None:
-        demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]
-    replace_texts(
-        session,
+    for field in ("subject", "summary", "classification", "precedence", "summary_classification"):
+        if field in changes and changes[field] is None:
+            raise Invalid(f"{field} cannot be null.")
+    level = data.classification if data.classification is not None else demarche.classification
+    if data.classification is not None:
+        _within_clearance(data.classification, actor)
+    texts = plan_texts(
         demarche,
+        actor=actor,
+        level=level,
+        reclassified=level != demarche.classification,
+        summary=data.summary if "summary" in changes else UNSET,
+        summary_classification=data.summary_classification,
         objectives=data.objectives,
         talking_points=data.talking_points,
         key_dates=data.key_dates,
     )
+    for field in ("subject", "classification", "precedence", "deadline", "delivery_level"):
+        if field in changes:
+            setattr(demarche, field, getattr(data, field))
+    if data.tags is not None:
+        demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]
+    write_texts(session, demarche, texts)
     if data.targets is not None:
         new_targets = resolve_targets(session, data.targets)
         demarche.targets = []

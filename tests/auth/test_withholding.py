@@ -1,28 +1,35 @@
 """Nothing marked above a reader's clearance comes out of any route or page.
 
-A CONFIDENTIAL demarche carries a SECRET talking point whose text is a canary. It is
-issued, amended (so its history and revisions carry the old and new points), delivered
-and answered. Then every GET route the app has (read from its route table, so a new
-route is walked too) is asked by each reader cleared below SECRET who may see the
-demarche, through the API with a token and through the pages with a browser session,
-and no answer may hold the canary. The desk, cleared for SECRET, reads it: the canary
-is really there to be leaked.
+A CONFIDENTIAL demarche carries SECRET portions of every kind (its summary, an
+objective, a talking point, a key date) whose texts are canaries. The service refuses
+such a demarche now (no portion above its demarche), so these are rows from before that
+rule, written straight into the tables: withholding is what still guards them. It is
+amended (so its history and revisions carry the old and new portions), delivered and
+answered. Then every GET route the app has (read from its route table, so a new route is
+walked too) is asked by each reader cleared below SECRET who may see the demarche,
+through the API with a token and through the pages with a browser session, and no
+answer may hold a canary. The desk, cleared for SECRET, reads them: the canaries are
+really there to be leaked.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from app.auth.models import Role
 from app.classification import Classification
 from app.demarches import amendments
+from app.demarches.models import KeyDate, Objective
 from app.demarches.schemas import AmendIn, TalkingPointIn
 from app.taskings.models import Response, Tasking
 from app.vocabulary import TaskingRole
 from tests.factories import (
     delivery_form,
+    future,
+    legacy_point,
     login,
     make_demarche,
     make_region_post,
@@ -32,9 +39,26 @@ from tests.factories import (
 )
 from tests.routes import route_table
 
-CANARY = "CANARY-SECRET-7Q"
-OLD_CANARY = "CANARY-OLD-SECRET-3Z"
+SECRET = Classification.SECRET
+# The current text's SECRET portions, and the ones an amendment replaced.
+CANARIES = {kind: f"CANARY-{kind.upper()}-7Q" for kind in ("point", "summary", "objective", "date")}
+OLD_CANARIES = {
+    kind: f"CANARY-OLD-{kind.upper()}-3Z" for kind in ("point", "summary", "objective", "date")
+}
+CANARY = CANARIES["point"]
 API = "/api/v1"
+
+
+def _plant(db, d, canaries: dict[str, str], *, position: int) -> None:
+    """SECRET portions of every kind in a CONFIDENTIAL demarche, as legacy rows hold them."""
+    d.summary = f"Urge a yes vote. {canaries['summary']}"
+    d.summary_classification = SECRET
+    d.objectives.append(
+        Objective(position=len(d.objectives) + 1, text=canaries["objective"], classification=SECRET)
+    )
+    d.key_dates.append(KeyDate(on=future(15), what=canaries["date"], classification=SECRET))
+    legacy_point(d, f"Our red line: {canaries['point']}", position=position)
+    db.commit()
 
 
 @pytest.fixture
@@ -44,20 +68,27 @@ def leaky(client, db):
     make_signin_user(db, "hanoi", Role.POST_OFFICER, Classification.CONFIDENTIAL, "HANOI")
     make_signin_user(db, "viewer", Role.VIEWER, Classification.CONFIDENTIAL)
     d = make_demarche(db, desk, [hanoi], secret_point=False)
-    d.talking_points[0].text = f"Vote yes. {OLD_CANARY}"
-    d.talking_points[0].classification = Classification.SECRET
-    db.commit()
+    _plant(db, d, OLD_CANARIES, position=2)
+    # The desk, cleared SECRET, rewrites the points: the old ones go to revision 0.
     amendments.amend(
         db,
         d,
         AmendIn(
             reason="Sharper points",
             talking_points=[
-                TalkingPointIn(text="Vote yes, openly.", classification="UNCLASSIFIED"),
-                TalkingPointIn(text=f"Our red line: {CANARY}", classification="SECRET"),
+                TalkingPointIn(text="Vote yes, openly.", classification="UNCLASSIFIED")
             ],
+            objectives=["Secure a yes vote."],
+            key_dates=[],
         ),
         actor=desk,
+    )
+    db.commit()
+    db.refresh(d)
+    _plant(db, d, CANARIES, position=2)
+    # A second amendment (the deadline only) records the current text in its snapshots.
+    amendments.amend(
+        db, d, AmendIn(reason="Later", deadline=d.deadline + timedelta(days=1)), actor=desk
     )
     db.commit()
     t = tasking_of(db, d, "HANOI")
@@ -130,10 +161,14 @@ def test_no_route_or_page_shows_a_portion_above_the_readers_clearance(app, clien
         ]
         assert shown, f"{who} should read the demarche's unclassified text"
         for path, body in answers.items():
-            assert CANARY not in body, f"{who} reads the SECRET point on {path}"
-            assert OLD_CANARY not in body, f"{who} reads the earlier SECRET point on {path}"
+            for canary in (*CANARIES.values(), *OLD_CANARIES.values()):
+                assert canary not in body, f"{who} reads the SECRET {canary} on {path}"
 
-    # Cleared for SECRET, the desk reads both texts: the canaries are there to leak.
+    # Cleared for SECRET, the desk reads every text: the canaries are there to leak.
     desk = _bodies(client, api_paths, leaky["tokens"]["desk"])
-    assert CANARY in desk[f"{API}/demarches/{ids['demarche_id']}"]
-    assert OLD_CANARY in desk[f"{API}/demarches/{ids['demarche_id']}/revisions"]
+    demarche = f"{API}/demarches/{ids['demarche_id']}"
+    for canary in CANARIES.values():
+        assert canary in desk[demarche], canary
+        assert canary in desk[f"{demarche}/timeline"], canary
+    for canary in OLD_CANARIES.values():
+        assert canary in desk[f"{demarche}/revisions"], canary

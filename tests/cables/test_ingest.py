@@ -331,13 +331,14 @@ def test_seed_instruction_drafts_the_unsc_demarche(client, db, desk):
     assert d["delivery_level"] == "highest appropriate level"
     assert d["subject"] == "DEMARCHE INSTRUCTION ON KOSOVO FINAL STATUS"
     assert d["classification"] == "CONFIDENTIAL" and d["precedence"] == "IMMEDIATE"
-    assert len(d["objectives"]) == 4 and d["objectives"][0].startswith("Convey our assessment")
+    assert len(d["objectives"]) == 4
+    assert d["objectives"][0]["text"].startswith("Convey our assessment")
     assert len(d["talking_points"]) == 18
     assert d["talking_points"][0]["text"].startswith("After two years of status talks")
     # Paragraph 8 (the points) is marked (SBU); they are for private use.
     assert {(p["classification"], p["use"]) for p in d["talking_points"]} == {("SBU", "private")}
-    assert d["key_dates"] == [
-        {"date": "2007-12-19", "what": "UN Security Council (UNSC) session on Kosovo"}
+    assert [(k["date"], k["what"]) for k in d["key_dates"]] == [
+        ("2007-12-19", "UN Security Council (UNSC) session on Kosovo")
     ]
     # Tags are a set: every reader shows them sorted.
     assert d["tags"] == sorted(["PREL", "UN", "UNMIK", "PGOV", "YI", "EU"])

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit import AuditEvent
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.classification import Classification
 from app.demarches.models import Demarche
 from app.taskings.models import Tasking
-from tests.factories import demarche_payload, future, make_post, make_user, write
+from tests.factories import demarche_payload, future, make_demarche, make_post, make_user, write
 
 
 def counts(db) -> tuple[int, int, int]:
@@ -56,14 +56,25 @@ def test_create_issue_and_read_back_matches_what_was_sent(client, world):
         "deadline",
         "delivery_level",
         "tags",
-        "objectives",
     ):
         assert created[field] == body[field], field
+    assert [o["text"] for o in created["objectives"]] == body["objectives"]
     assert [p["text"] for p in created["talking_points"]] == [
         p["text"] for p in body["talking_points"]
     ]
     assert created["talking_points"][0]["use"] == "public"
-    assert created["key_dates"] == body["key_dates"]
+    assert [{"date": k["date"], "what": k["what"]} for k in created["key_dates"]] == body[
+        "key_dates"
+    ]
+    # Portions sent without a mark take the demarche's level; points keep the one given.
+    assert created["summary_classification"] == "CONFIDENTIAL"
+    assert {o["classification"] for o in created["objectives"]} == {"CONFIDENTIAL"}
+    assert {k["classification"] for k in created["key_dates"]} == {"CONFIDENTIAL"}
+    assert [p["classification"] for p in created["talking_points"]] == [
+        "UNCLASSIFIED",
+        "CONFIDENTIAL",
+    ]
+    assert created["withheld_portions"] == 0
     assert len(created["targets"]) == 6
 
     r = write(client, "POST", f"/api/v1/demarches/{created['id']}/issue", desk)
@@ -156,7 +167,7 @@ def test_update_while_draft_replaces_lists(client, world):
     )
     assert r.status_code == 200, r.text
     got = r.json()
-    assert got["objectives"] == ["Only this one."]
+    assert [o["text"] for o in got["objectives"]] == ["Only this one."]
     assert [p["text"] for p in got["talking_points"]] == ["New point"]
     assert [t["post"] for t in got["targets"]] == ["TRIPOLI"]
     assert got["subject"] == d["subject"] and got["version"] > d["version"]
@@ -265,9 +276,9 @@ def test_cancel_cancels_open_taskings(client, world):
     _problem(write(client, "POST", f"/api/v1/demarches/{d['id']}/cancel", desk), 409, "cancelled")
 
 
-def test_withheld_points_above_clearance(client, world, db):
+def test_a_point_above_its_demarche_is_refused_and_names_the_point(client, world, db):
     posts, desk = world
-    d = client.post(
+    r = client.post(
         "/api/v1/demarches",
         json=demarche_payload(
             posts[:1],
@@ -275,12 +286,21 @@ def test_withheld_points_above_clearance(client, world, db):
             talking_points=[{"text": "open"}, {"text": "secret bit", "classification": "SECRET"}],
         ),
         headers=desk,
-    ).json()
+    )
+    _problem(r, 422, "Point 2 is marked SECRET", "classify the demarche SECRET")
+    assert r.json()["field"] == "talking_points"
+
+
+def test_withheld_points_above_clearance(client, world, db):
+    """A row marked before the rule (a point above its demarche) is still withheld."""
+    posts, desk_headers = world
+    desk = db.scalar(select(User).where(User.role == Role.DESK_OFFICER))
+    d = make_demarche(db, desk, posts[:1], classification=Classification.SBU, issue=False)
     _, viewer = make_user(db, Role.VIEWER, Classification.CONFIDENTIAL)
-    got = client.get(f"/api/v1/demarches/{d['id']}", headers=viewer).json()
-    assert got["withheld_points"] == 1
-    assert [p["text"] for p in got["talking_points"]] == ["open", None]
-    assert "secret bit" not in str(got)
+    got = client.get(f"/api/v1/demarches/{d.id}", headers=viewer).json()
+    assert got["withheld_points"] == 1 and got["withheld_portions"] == 1
+    assert [p["text"] for p in got["talking_points"]] == ["We ask you to vote yes.", None]
+    assert "Our red line" not in str(got)
 
 
 def test_demarche_above_clearance_is_404_like_a_missing_one(client, world, db):
