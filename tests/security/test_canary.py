@@ -32,7 +32,7 @@ from app.cables import ingest as cables
 from app.cables.models import Cable, CableReply
 from app.classification import Classification
 from app.demarches import service as demarches
-from app.demarches.models import TalkingPoint
+from app.demarches.models import KeyDate, Objective, TalkingPoint
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
 from app.main import create_app
 from app.taskings import service as workflow
@@ -53,7 +53,7 @@ OSPREY = "QZXOSPREY"  # post B's records on the SECRET demarche
 HERON = "QZXHERON"  # the CONFIDENTIAL demarche's own text, and its cable
 EGRET = "QZXEGRET"  # post A's records on the CONFIDENTIAL demarche, and its report
 PLOVER = "QZXPLOVER"  # post B's records on the CONFIDENTIAL demarche, and its report
-RAVEN = "QZXRAVEN"  # a SECRET point inside the CONFIDENTIAL demarche (a legacy row)
+RAVEN = "QZXRAVEN"  # SECRET portions inside the CONFIDENTIAL demarche (legacy rows)
 WREN = "QZXWREN"  # a CONFIDENTIAL draft that tasks post A
 CONDOR = "QZXCONDOR"  # a SECRET instruction cable no demarche was drafted from
 
@@ -232,15 +232,17 @@ def build(db, client) -> World:
             for reply in db.scalars(select(CableReply).where(CableReply.cable_id == report.id)):
                 world.add("reply_id", reply.id, post_word)
         if word == HERON:
-            # A row from before portions were bound by their demarche's level.
-            db.add(
+            # Rows from before portions were bound by their demarche's level: a SECRET
+            # summary, objective, point and key date inside a CONFIDENTIAL demarche.
+            d.summary, d.summary_classification = f"Summary {RAVEN}.", S
+            d.objectives.append(Objective(position=99, text=f"Aim {RAVEN}.", classification=S))
+            d.talking_points.append(
                 TalkingPoint(
-                    demarche_id=d.id,
-                    position=99,
-                    text=f"Red line {RAVEN}.",
-                    classification=S,
-                    use="private",
+                    position=99, text=f"Red line {RAVEN}.", classification=S, use="private"
                 )
+            )
+            d.key_dates.append(
+                KeyDate(on=date.today() + timedelta(days=9), what=f"Vote {RAVEN}", classification=S)
             )
             db.commit()
 
@@ -420,4 +422,4 @@ def test_the_world_holds_every_canary_where_its_readers_find_it(client, db):
     r = client.get(
         f"/api/v1/demarches/{world.ids['demarche_id'][1][0]}", headers=world.headers["desk_s"]
     )
-    assert RAVEN in r.text  # the SECRET desk reads the legacy SECRET point
+    assert r.text.count(RAVEN) == 4  # the SECRET desk reads every legacy SECRET portion
