@@ -256,7 +256,7 @@ def import_reply(
         error = (
             "This cable reads as an instruction, not a post's reply."
             if ingested.cable.kind != CableKind.REPORT
-            else "This reply is already held, and it is not one you may review."
+            else "This cable is already held, with no reply of it for you to review."
         )
         session.rollback()  # refused: nothing of it is kept
         return _import_page(request, session, user, status_code=422, text=raw, error=error)
