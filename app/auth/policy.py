@@ -25,7 +25,6 @@ from app.cables.models import Cable, CableReply
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheStatus
 from app.errors import Forbidden
-from app.posts.models import Post
 from app.taskings.models import Tasking
 
 P = TypeVar("P")
@@ -156,9 +155,13 @@ def sees_other_posts(actor: User | Reader) -> bool:
 
 def visible_events(actor: User | Reader) -> ColumnElement[bool]:
     """Of a visible demarche's audit events, those this reader may see: a post sees its
-    own records and the desk's, never another post's."""
+    own records and the desk's, never another post's. A report filed for no post (its
+    sender unknown) is the desk's to sort out, not every tasked post's to read."""
     if actor.role == Role.POST_OFFICER:
-        return or_(AuditEvent.post_id.is_(None), AuditEvent.post_id == actor.post_id)
+        return or_(
+            AuditEvent.post_id == actor.post_id,
+            and_(AuditEvent.post_id.is_(None), AuditEvent.entity != "cable_reply"),
+        )
     return true()
 
 
@@ -248,7 +251,6 @@ def classification_rank() -> ColumnElement[int]:
     that both agree on the markings the corpus uses.
     """
 
-
     m = func.upper(func.trim(func.coalesce(Cable.classification, "")))
     secret = Classification.SECRET.rank
     conf = Classification.CONFIDENTIAL.rank
@@ -273,37 +275,67 @@ def classification_rank() -> ColumnElement[int]:
     )
 
 
-def visible_cables(actor: User) -> ColumnElement[bool]:
+def visible_cables(actor: User | Reader) -> ColumnElement[bool]:
     """The WHERE clause for cables this actor may know exist.
 
     Above the reader's clearance: invisible. A post officer sees only what their
-    post sent (by originator, or a report matched to one of its taskings) and
-    the cables that are the source of a demarche visible to them.
+    post sent, by the sender recorded when it was filed (never its FM line, which
+    anyone can write), and the cables that are the source of a demarche visible to
+    them; never another post's report, whatever demarche it answers.
     """
-
-
     cleared = classification_rank() <= actor.clearance.rank
     if actor.role != Role.POST_OFFICER:
         return and_(cleared, true())
-    own_name = select(Post.name).where(Post.id == actor.post_id).scalar_subquery()
-    sent_by_my_post = func.upper(func.coalesce(Cable.originator, "")) == func.upper(own_name)
-    my_replies = Cable.id.in_(
-        select(CableReply.cable_id)
-        .join(Tasking, Tasking.id == CableReply.tasking_id)
-        .where(Tasking.post_id == actor.post_id)
-    )
+    sent_by_my_post = Cable.post_id == actor.post_id
     sources = Cable.id.in_(
         select(Demarche.source_cable_id).where(
             Demarche.source_cable_id.is_not(None), visible_demarches(actor)
         )
     )
-    return and_(cleared, or_(sent_by_my_post, my_replies, sources))
+    return and_(cleared, or_(sent_by_my_post, sources))
 
 
-def visible_replies(actor: User) -> ColumnElement[bool]:
-    """The WHERE clause for cable replies: a reply is visible when its cable is."""
+def visible_replies(actor: User | Reader) -> ColumnElement[bool]:
+    """The WHERE clause for cable replies: visible when the reader may see its cable and
+    what it was matched to. A reply names its demarche and tasking: one that points at
+    a record the reader may not see is not theirs to see either."""
+    mine = aliased(Tasking)
+    matched_to_visible = or_(
+        CableReply.tasking_id.is_(None),
+        exists(
+            select(mine.id).where(
+                mine.id == CableReply.tasking_id,
+                exists(
+                    select(Demarche.id).where(
+                        Demarche.id == mine.demarche_id, visible_demarches(actor)
+                    )
+                ),
+                mine.post_id == actor.post_id if actor.role == Role.POST_OFFICER else true(),
+            )
+        ),
+    )
+    answers_visible = or_(
+        CableReply.demarche_id.is_(None),
+        exists(
+            select(Demarche.id).where(
+                Demarche.id == CableReply.demarche_id, visible_demarches(actor)
+            )
+        ),
+    )
+    return and_(
+        CableReply.cable_id.in_(select(Cable.id).where(visible_cables(actor))),
+        matched_to_visible,
+        answers_visible,
+    )
 
-    return CableReply.cable_id.in_(select(Cable.id).where(visible_cables(actor)))
+
+def filing_post(actor: User) -> tuple[bool, int | None]:
+    """Whose a cable this actor files is: (bound, post). A post officer's upload is their
+    own post's whatever its FM line says (bound); the desk may file for any post, as
+    the header names it, and that is a transcription."""
+    if allows(actor, Permission.ACT_FOR_POST):
+        return True, actor.post_id
+    return False, None
 
 
 def may_review_reply(actor: User, tasking_post_id: int | None) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Cable
-from .parser import ParsedCable, looks_like_cable, parse_cable
+from .parser import MAX_CHARS, ParsedCable, looks_like_cable, parse_cable
 
 cable_app = typer.Typer(help="Read State Department telegrams.", no_args_is_help=True)
 
@@ -135,11 +135,16 @@ def cable_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _read_and_parse(path: Path) -> tuple[str, str | None, ParsedCable | None]:
-    """(text, error, parsed): runs in worker processes, so it touches no database."""
+    """(text, error, parsed): runs in worker processes, so it touches no database. A file
+    longer than any cable (the largest upload) is refused, as the API refuses it."""
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CHARS + 1)
     except OSError as exc:
         return "", f"cannot read: {exc.strerror or exc}", None
+    if len(raw) > MAX_CHARS:
+        return "", f"larger than any cable ({MAX_CHARS:,} bytes at most)", None
+    text = raw.decode("utf-8", errors="replace")
     return text, None, parse_cable(text)
 
 

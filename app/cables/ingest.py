@@ -1,10 +1,15 @@
-"""Storing cables: once per ref id, each with its audit event; a report is filed
-against the tasking it answers as it lands. Services flush; callers commit.
+"""Storing cables: once per copy, each with its audit event and its sender; a report is
+filed against the tasking it answers as it lands. Services flush; callers commit.
 
 Three ways in, one path through: a single cable (API, import page) goes through
 `ingest`, the bulk import through `ingest_batch` (and `ingest_parsed` when it
-retries a batch cable by cable); all of them build rows with `_new_cable` and
-match reports with `matching.match_reports`.
+retries a batch cable by cable); all of them build rows with `_new_cable`, read the
+sender with `sender_of` and match reports with `matching.match_reports`.
+
+What a write answers passes the same visibility as a read: an upload that repeats a
+reference number is answered with the stored copy only when the uploader may see it.
+Otherwise it is stored as the uploader's own copy, and answered exactly as a first
+upload is, so that no status, field or path tells whether another copy exists.
 """
 
 from __future__ import annotations
@@ -19,15 +24,24 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.models import User
-from app.auth.policy import visible_cables
+from app.auth.policy import deny, filing_post, visible_cables
 from app.classification import Classification, from_marking
-from app.errors import Conflict, Forbidden, Invalid
+from app.errors import Forbidden, Invalid, PayloadTooLarge
+from app.posts.models import Post
 from app.vocabulary import Precedence
 
 from .matching import match_reports
 from .models import Cable, CableKind, CableReply
-from .parser import ParsedCable, looks_like_cable, parse_cable
+from .parser import (
+    MAX_CHARS,
+    ParsedCable,
+    looks_like_cable,
+    originator_routing,
+    parse_cable,
+    strip_controls,
+)
 from .reads import reply_of
+from .registry import Registry
 
 
 @dataclass
@@ -38,10 +52,20 @@ class Ingested:
     reply: CableReply | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who a cable is filed as sent by, and how that was decided."""
+
+    post: Post | None
+    transcribed: bool = False  # the desk (or an import) filed it for that post
+    mismatch: bool = False  # a post's upload whose header names another post, or none
+
+
 def synthetic_ref_id(text: str) -> str:
     # A cable whose reference number cannot be read is still kept (it looks like a
     # cable): its id is a hash of the text, so ingesting the same text again finds it.
-    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+    flat = " ".join(strip_controls(text).split())
+    digest = hashlib.sha256(flat.encode("utf-8", errors="replace")).hexdigest()
     return f"SHA256-{digest[:32]}"
 
 
@@ -53,7 +77,12 @@ def ref_id_for(text: str, parsed: ParsedCable) -> str:
 
 
 def parse_or_refuse(text: str) -> ParsedCable:
-    """The parsed cable, or a 422 with the parser's warnings when it is not a cable at all."""
+    """The parsed cable; 413 for text longer than any upload may be, before it is read;
+    422 with the parser's warnings when it is not a cable at all."""
+    if len(text) > MAX_CHARS:
+        raise PayloadTooLarge(
+            f"The cable is longer than {MAX_CHARS:,} characters, more than any cable."
+        )
     parsed = parse_cable(text)
     if not looks_like_cable(parsed):
         raise Invalid(
@@ -64,8 +93,22 @@ def parse_or_refuse(text: str) -> ParsedCable:
     return parsed
 
 
+def sender_of(registry: Registry, text: str, parsed: ParsedCable, actor: User | None) -> Sender:
+    """The post a cable is filed as sent by. A post officer's upload is their own post's,
+    whatever the FM line says (a line naming another post, or none, is flagged); the
+    desk and the bulk import file for the post the FM (or DE) line names, transcribed."""
+    routing = originator_routing(text)
+    named = registry.sender(parsed, routing)
+    bound, own = filing_post(actor) if actor is not None else (False, None)
+    if not bound:
+        return Sender(named, transcribed=named is not None)
+    post = registry.by_id.get(own) if own is not None else None
+    claims = bool(parsed.originator) or routing is not None
+    return Sender(post, mismatch=claims and (post is None or named is None or named.id != post.id))
+
+
 def ingest(session: Session, text: str, *, actor: User | None) -> Ingested:
-    """Store a cable once; the same ref id again returns the stored one."""
+    """Store a cable once per copy; the same cable again returns the copy the caller may see."""
     return ingest_parsed(session, text, parse_or_refuse(text), actor=actor)
 
 
@@ -83,43 +126,57 @@ def ingest_parsed(
     The bulk import dedupes in memory and wraps each cable in its own savepoint, so
     it turns off the lookup and the inner savepoint here.
     """
+    text = strip_controls(text)
     ref_id = ref_id_for(text, parsed)
-    if actor is not None and from_marking(parsed.classification) > actor.clearance:
-        raise Forbidden("This cable is classified above your clearance.")
+    if actor is not None:
+        _require_filer(actor, parsed)
     if check_existing:
-        existing = session.scalar(select(Cable).where(Cable.ref_id == ref_id))
+        existing = _visible_copy(session, ref_id, actor)
         if existing is not None:
             return _already_held(session, existing, parsed, actor)
-    cable = _new_cable(text, parsed, ref_id)
+    sender = sender_of(Registry.load(session), text, parsed, actor)
+    cable = _new_cable(text, parsed, ref_id, sender)
     if not savepoint:
         session.add(cable)
         session.flush()
         return _stored(session, [(cable, parsed)], actor)[0]
     try:
-        # A savepoint, so a concurrent ingest of the same cable (unique ref_id) loses
-        # cleanly and we answer with the winner's row.
+        # A savepoint, so a concurrent upload of the same copy (unique copy_key) loses
+        # cleanly and we answer with the winner's row, which its key lets the caller see.
         with session.begin_nested():
             session.add(cable)
             session.flush()
     except IntegrityError:
-        existing = session.scalar(select(Cable).where(Cable.ref_id == ref_id))
+        existing = _visible_copy(session, ref_id, actor)
         if existing is None:
             raise
         return _already_held(session, existing, parsed, actor)
     return _stored(session, [(cable, parsed)], actor)[0]
 
 
+def _require_filer(actor: User, parsed: ParsedCable) -> None:
+    """403 for a cable the uploader could not read back: one marked (banner or any
+    paragraph) above their clearance, or a post officer's when they belong to no post."""
+    if from_marking(_marking(parsed)) > actor.clearance:
+        raise Forbidden("This cable is classified above your clearance.")
+    bound, own = filing_post(actor)
+    if bound and own is None:
+        raise deny(actor, "Your account belongs to no post, and a post files only its own cables.")
+
+
+def _visible_copy(session: Session, ref_id: str, actor: User | None) -> Cable | None:
+    """The first stored copy of this reference number the caller may see (the command
+    line, run by whoever holds the database, sees them all)."""
+    stmt = select(Cable).where(Cable.ref_id == ref_id)
+    if actor is not None:
+        stmt = stmt.where(visible_cables(actor))
+    return session.scalars(stmt.order_by(Cable.id).limit(1)).first()
+
+
 def _already_held(
     session: Session, existing: Cable, parsed: ParsedCable, actor: User | None
 ) -> Ingested:
-    """The stored cable a duplicate answers with, if the caller may see it. One they may
-    not see (above their clearance, another post's report) is never handed back: what a
-    write answers passes the same visibility as a read."""
-    if actor is not None and not session.scalar(
-        select(Cable.id).where(Cable.id == existing.id, visible_cables(actor))
-    ):
-        raise Conflict("A cable with this reference number is already held; it was not stored.")
-    return Ingested(existing, False, parsed, reply_of(session, existing))
+    return Ingested(existing, False, parsed, reply_of(session, existing, actor=actor))
 
 
 def ingest_batch(
@@ -131,7 +188,12 @@ def ingest_batch(
     concurrent writer that stored one meanwhile makes the flush fail, and the
     caller retries that batch cable by cable.
     """
-    cables = [_new_cable(text, parsed, ref_id_for(text, parsed)) for text, parsed in items]
+    registry = Registry.load(session)
+    cables = []
+    for text, parsed in items:
+        text = strip_controls(text)
+        sender = sender_of(registry, text, parsed, actor)
+        cables.append(_new_cable(text, parsed, ref_id_for(text, parsed), sender))
     session.add_all(cables)
     session.flush()
     return _stored(session, list(zip(cables, (p for _, p in items), strict=True)), actor)
@@ -148,10 +210,13 @@ def _stored(
             entity="cable",
             entity_id=cable.id,
             action="ingest",
+            post_id=cable.post_id,
             after={
                 "ref_id": cable.ref_id,
                 "kind": cable.kind,
                 "synthetic_ref_id": cable.ref_id.startswith("SHA256-"),
+                "transcribed": cable.transcribed,
+                "sender_mismatch": cable.sender_mismatch,
             },
         )
     out = [Ingested(cable, True, parsed) for cable, parsed in rows]
@@ -162,18 +227,21 @@ def _stored(
     return out
 
 
-def _new_cable(text: str, parsed: ParsedCable, ref_id: str) -> Cable:
+def _new_cable(text: str, parsed: ParsedCable, ref_id: str, sender: Sender) -> Cable:
     return Cable(
         ref_id=ref_id,
         dtg=_dtg(parsed.dtg),
         precedence=Precedence(parsed.precedence) if parsed.precedence in _PRECEDENCES else None,
         originator=(parsed.originator or None) and parsed.originator[:120],
+        post_id=sender.post.id if sender.post is not None else None,
+        transcribed=sender.transcribed,
+        sender_mismatch=sender.mismatch,
         classification=_marking(parsed),
         captions=list(parsed.captions),
         subject=parsed.subject,
         tags=list(parsed.tags),
         kind=CableKind(parsed.kind) if parsed.kind in _KINDS else CableKind.OTHER,
-        raw_text=text,
+        raw_text=strip_controls(text),
         parsed=parsed.to_dict(),
     )
 

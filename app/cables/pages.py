@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.cables import drafting, ingest, reads, review, rules
-from app.cables.models import CableReply, ReplyStatus
+from app.cables.models import CableKind, CableReply, ReplyStatus
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking, highest
 from app.concurrency import require_version
@@ -49,16 +49,22 @@ def _import_page(
     unmatched, _ = reads.list_replies(
         session, actor=user, status=ReplyStatus.UNMATCHED, limit=PAGE_SIZE
     )
+    # Posts' reports whose FM line names another post: filed as the uploader's, for the
+    # desk to check (the queue shows only what the reader may see, like every list).
+    flagged, _ = reads.list_replies(session, actor=user, status=None, flagged=True, limit=PAGE_SIZE)
+    codes = reads.sender_codes(session, [c for _, c in unmatched + flagged])
     return render(
         request,
         "cables/import.html",
         status_code=status_code,
         banner=max(
-            (from_marking(c.classification) for _, c in unmatched),
+            (from_marking(c.classification) for _, c in unmatched + flagged),
             default=Classification.UNCLASSIFIED,
             key=lambda c: c.rank,
         ),
         unmatched=unmatched,
+        flagged=flagged,
+        senders=codes,
         error=error,
         text=text,
     )
@@ -205,6 +211,7 @@ def _reply_page(
     # What this reader may do now: the review table narrowed by the policy, so the
     # page offers exactly the moves the service would accept.
     actions = rules.actions_for(user, reply, tasking.post_id if tasking else None)
+    sender = reads.sender_codes(session, [cable]).get(cable.post_id or 0)
     s = dict(reply.suggestion or {})
     if isinstance(s.get("commitments"), list):
         s["commitments"] = "\n".join(map(str, s["commitments"]))
@@ -215,6 +222,8 @@ def _reply_page(
         banner=from_marking(cable.classification),
         reply=reply,
         cable=cable,
+        sender=sender,
+        sender_notes=reads.sender_notes(cable, sender),
         tasking=tasking,
         actions=[a.value for a in actions],
         v=values or s,
@@ -245,15 +254,13 @@ def import_reply(
             request, session, user, status_code=exc.status, error=exc.detail, text=raw
         )
     if ingested.reply is None:
-        session.rollback()  # refused: nothing of it is kept
-        return _import_page(
-            request,
-            session,
-            user,
-            status_code=422,
-            text=raw,
-            error="This cable reads as an instruction, not a post's reply.",
+        error = (
+            "This cable reads as an instruction, not a post's reply."
+            if ingested.cable.kind != CableKind.REPORT
+            else "This cable is already held, with no reply of it for you to review."
         )
+        session.rollback()  # refused: nothing of it is kept
+        return _import_page(request, session, user, status_code=422, text=raw, error=error)
     return RedirectResponse(f"/cables/replies/{ingested.reply.id}", status_code=303)
 
 

@@ -6,6 +6,8 @@ reader, or another post's, answers 404 exactly like one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from app.auth.policy import visible_cables, visible_replies
 from app.classification import from_marking
 from app.errors import NotFound
 from app.pagination import decode_cursor, encode_cursor
+from app.posts.models import Post
 
 from .models import Cable, CableKind, CableReply, ReplyStatus
 
@@ -46,9 +49,24 @@ def list_visible(
     return rows[:limit], next_cursor
 
 
-def reply_of(session: Session, cable: Cable) -> CableReply | None:
-    """The reply filed for a report cable (the caller has already seen the cable)."""
-    return session.scalar(select(CableReply).where(CableReply.cable_id == cable.id))
+def reply_of(session: Session, cable: Cable, *, actor: User | None) -> CableReply | None:
+    """The reply filed for a report cable the caller has seen, if they may see it too (it
+    names a demarche and a tasking); the command line (no actor) sees every one."""
+    stmt = select(CableReply).where(CableReply.cable_id == cable.id)
+    if actor is not None:
+        stmt = stmt.where(visible_replies(actor))
+    return session.scalar(stmt)
+
+
+def sender_codes(session: Session, cables: Iterable[Cable]) -> dict[int, str]:
+    """Post id -> code, for the recorded senders of these cables."""
+    ids = {c.post_id for c in cables if c.post_id is not None}
+    if not ids:
+        return {}
+    return {
+        pid: code
+        for pid, code in session.execute(select(Post.id, Post.code).where(Post.id.in_(ids)))
+    }
 
 
 def get_reply(session: Session, reply_id: int, *, actor: User) -> CableReply:
@@ -67,8 +85,10 @@ def list_replies(
     status: ReplyStatus | None,
     limit: int,
     cursor: str | None = None,
+    flagged: bool | None = None,
 ) -> tuple[list[tuple[CableReply, Cable]], str | None]:
-    """Replies with their cables, newest first, keyset-paginated on the reply id."""
+    """Replies with their cables, newest first, keyset-paginated on the reply id;
+    `flagged`: only those whose cable's header names another post than its sender."""
     stmt = (
         select(CableReply, Cable)
         .join(Cable, Cable.id == CableReply.cable_id)
@@ -76,6 +96,8 @@ def list_replies(
     )
     if status is not None:
         stmt = stmt.where(CableReply.status == status)
+    if flagged is not None:
+        stmt = stmt.where(Cable.sender_mismatch.is_(flagged))
     if cursor:
         (before,) = decode_cursor(cursor, int)
         stmt = stmt.where(CableReply.id < before)
@@ -84,3 +106,17 @@ def list_replies(
     ]
     next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def sender_notes(cable: Cable, sender_code: str | None) -> list[str]:
+    """What a reader should know of who sent a cable: filed by the desk for a post
+    (transcribed), or by a post whose cable names another sender in its header."""
+    notes = []
+    if cable.sender_mismatch:
+        notes.append(
+            f"Filed by {sender_code or 'a post'} as its own cable, but its header names "
+            f"{cable.originator or 'no post'} as the sender: the desk should check it."
+        )
+    if cable.transcribed:
+        notes.append(f"Filed by the desk for {sender_code or 'the sending post'} (transcribed).")
+    return notes

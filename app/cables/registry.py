@@ -42,6 +42,7 @@ def _collective_key(name: str) -> str:
 class Registry:
     """The post registry indexed the ways cables name posts and collectives."""
 
+    by_id: dict[int, Post] = field(default_factory=dict)
     by_routing: dict[str, Post] = field(default_factory=dict)
     by_name: dict[str, Post] = field(default_factory=dict)
     by_city: dict[str, list[Post]] = field(default_factory=lambda: defaultdict(list))
@@ -52,6 +53,7 @@ class Registry:
     def load(cls, session: Session) -> Registry:
         reg = cls()
         for p in session.scalars(select(Post)):
+            reg.by_id[p.id] = p
             if p.routing_indicator:
                 reg.by_routing[p.routing_indicator.upper()] = p
             reg.by_name.setdefault(normalise(p.name), p)

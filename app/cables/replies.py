@@ -151,8 +151,10 @@ _NAME_THEN_TITLE = re.compile(
     rf"\b(?:to|with|from|met)\s+(?P<name>{_NAME}),\s+(?:the\s+)?(?P<title>[^,.;()]{{0,80}}?{_TITLE_WORDS}[^,.;()]{{0,160}}?)(?=[,.;(]|\s+(?:on|in|who|that)\b)"
 )
 # "FCO Near East Group Head Rob Timline told us"
+# Each title word starts where a word starts: unanchored, a word that may begin anywhere
+# inside a long run of letters is re-read from every one of its characters (quadratic).
 _TITLE_THEN_NAME = re.compile(
-    rf"(?P<title>(?:(?:[A-Z][\w&/.'’-]*|of|for|and|the)\s+){{0,8}}?{_TITLE_WORDS})\s+(?P<name>{_NAME})"
+    rf"(?P<title>(?:(?<![\w&/.'’-])(?:[A-Z][\w&/.'’-]*|of|for|and|the)\s+){{0,8}}?{_TITLE_WORDS})\s+(?P<name>{_NAME})"
 )
 _OFFICE = re.compile(
     r"\b(?:of|at|in|from)\s+(?:the\s+)?(?P<office>(?:Ministry|Department|Office|Directorate|"
@@ -203,12 +205,25 @@ def suggest_reply(parsed: ParsedCable) -> ReplySuggestion:
         return ReplySuggestion(warnings=(f"suggestion failed: {type(exc).__name__}: {exc}"[:300],))
 
 
+# How much of a report the reader reads: the delivery and the host government's answer
+# come first, and the longest report in the corpus has 30,000 characters of body. Every
+# pattern here is linear; the bound keeps a hostile upload's cost small as well.
+READ_LIMIT = 50_000
+
+
 def _suggest(parsed: ParsedCable) -> ReplySuggestion:
-    body = [_PARA_NUMBER.sub("", p.text) for p in parsed.paragraphs]
-    text = "\n".join(body) or (parsed.summary or "")
+    body: list[str] = []
+    size = 0
+    for p in parsed.paragraphs:
+        if size >= READ_LIMIT:
+            break
+        body.append(_PARA_NUMBER.sub("", p.text[:READ_LIMIT]))
+        size += len(body[-1]) + 1
+    summary = (parsed.summary or "")[:READ_LIMIT]
+    text = ("\n".join(body) or summary)[:READ_LIMIT]
     sents = sentences(text)
-    if parsed.summary:
-        sents = sentences(parsed.summary) + sents
+    if summary:
+        sents = sentences(summary) + sents
     cable_day = _cable_day(parsed.dtg)
     delivery_sent = next((s for s in sents if _DELIVERY_CUE.search(s)), None)
     warnings: list[str] = []
@@ -232,7 +247,7 @@ def _suggest(parsed: ParsedCable) -> ReplySuggestion:
         method=method_for(delivery_sent or text[:3000]).value,
         position=position.value,
         evidence=evidence,
-        summary=what_they_said(sents, fallback=parsed.summary or parsed.subject or ""),
+        summary=what_they_said(sents, fallback=summary or (parsed.subject or "")[:1500]),
         commitments=tuple(commitments(sents)),
         warnings=tuple(warnings),
     )

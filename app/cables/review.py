@@ -62,9 +62,9 @@ def reject_reply(session: Session, reply: CableReply, note: str, *, actor: User)
     _require_reviewer(actor, tasking)  # 403 before the state's 409
     status = rules.check(reply, ReplyAction.REJECT)
     reply.note = note
-    return _review(
-        session, reply, status, actor=actor, post_id=tasking.post_id if tasking else None
-    )
+    # The sending post's record (or, for a cable of no known sender, the desk's alone).
+    post_id = tasking.post_id if tasking else _cable(session, reply).post_id
+    return _review(session, reply, status, actor=actor, post_id=post_id)
 
 
 def match_by_hand(
@@ -75,7 +75,20 @@ def match_by_hand(
         raise deny(actor, "Only the desk attaches a reply to a tasking by hand.")
     status = rules.check(reply, ReplyAction.MATCH_BY_HAND)
     tasking = tasking_reads.load(session, tasking_id, actor=actor)
+    cable = _cable(session, reply)
+    if cable.post_id is not None and cable.post_id != tasking.post_id:
+        # A cable answers its sender's taskings only: one post's report never lands on
+        # another post's tasking (nor becomes that post's to read).
+        raise Conflict(
+            f"Cable reply {reply.id} is filed as sent by another post than tasking "
+            f"{tasking.id}'s; it can answer only its sender's taskings.",
+            current_state=reply.status.value,
+        )
     before = {"status": reply.status, "tasking_id": reply.tasking_id}
+    if cable.post_id is None:
+        # The desk says whose report a cable of unknown sender is: transcribed for it.
+        cable.post_id = tasking.post_id
+        cable.transcribed = True
     reply.tasking_id = tasking.id
     reply.demarche_id = tasking.demarche_id
     reply.status = status
@@ -91,6 +104,12 @@ def match_by_hand(
         after={"status": reply.status, "tasking_id": tasking.id},
     )
     return reply
+
+
+def _cable(session: Session, reply: CableReply) -> Cable:
+    cable = session.get(Cable, reply.cable_id)
+    assert cable is not None  # the reply's key cascades from its cable
+    return cable
 
 
 def _require_reviewer(actor: User, tasking: Tasking | None) -> None:

@@ -88,22 +88,25 @@ def _brief(reply: CableReply | None) -> ReplyBrief | None:
     )
 
 
-def _summary(c: Cable) -> CableSummary:
+def _summary(c: Cable, codes: dict[int, str]) -> CableSummary:
     return CableSummary(
         id=c.id,
         ref_id=c.ref_id,
         kind=c.kind,
         dtg=c.dtg,
         originator=c.originator,
+        sender_post=codes.get(c.post_id) if c.post_id is not None else None,
+        transcribed=c.transcribed,
+        sender_mismatch=c.sender_mismatch,
         classification=c.classification,
         subject=c.subject,
         received_at=c.received_at,
     )
 
 
-def _out(c: Cable, reply: CableReply | None) -> CableOut:
+def _out(session: Session, c: Cable, reply: CableReply | None) -> CableOut:
     return CableOut(
-        **_summary(c).model_dump(),
+        **_summary(c, reads.sender_codes(session, [c])).model_dump(),
         precedence=c.precedence.value if c.precedence else None,
         captions=c.captions,
         tags=c.tags,
@@ -113,13 +116,18 @@ def _out(c: Cable, reply: CableReply | None) -> CableOut:
     )
 
 
-def _reply_out(r: CableReply, c: Cable) -> ReplyOut:
+def _reply_out(r: CableReply, c: Cable, codes: dict[int, str]) -> ReplyOut:
+    sender = codes.get(c.post_id) if c.post_id is not None else None
     return ReplyOut(
         id=r.id,
         cable_id=c.id,
         cable_ref_id=c.ref_id,
         cable_subject=c.subject,
         originator=c.originator,
+        sender_post=sender,
+        transcribed=c.transcribed,
+        sender_mismatch=c.sender_mismatch,
+        warnings=reads.sender_notes(c, sender),
         status=r.status,
         demarche_id=r.demarche_id,
         tasking_id=r.tasking_id,
@@ -149,10 +157,12 @@ def ingest_cable(
     got = ingest.ingest(session, text, actor=actor)
     if not got.created:
         response.status_code = status.HTTP_200_OK
+    # The reply as its uploader reads it back: the same filter as GET /cables/{id}.
+    out = _out(session, got.cable, reads.reply_of(session, got.cable, actor=actor))
     return IngestOut(
-        **_out(got.cable, got.reply).model_dump(),
+        **out.model_dump(),
         created=got.created,
-        warnings=list(got.parsed.warnings),
+        warnings=list(got.parsed.warnings) + reads.sender_notes(got.cable, out.sender_post),
     )
 
 
@@ -170,7 +180,8 @@ def list_cables(
     rows, next_cursor = reads.list_visible(
         session, actor=actor, kind=kind, limit=size, cursor=cursor
     )
-    return CablePage(items=[_summary(c) for c in rows], next_cursor=next_cursor, limit=size)
+    codes = reads.sender_codes(session, rows)
+    return CablePage(items=[_summary(c, codes) for c in rows], next_cursor=next_cursor, limit=size)
 
 
 @router.get("/replies", response_model=ReplyPage)
@@ -179,22 +190,27 @@ def list_replies(
     actor: CurrentUser,
     settings: SettingsDep,
     status: ReplyStatus | None = None,
+    flagged: bool | None = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    """Report cables and their suggested delivery and response; ?status=unmatched for the queue."""
+    """Report cables and their suggested delivery and response; ?status=unmatched for the
+    queue, ?flagged=true for posts' reports whose FM line names another post."""
     size = page_size(limit, settings)
     rows, next_cursor = reads.list_replies(
-        session, actor=actor, status=status, limit=size, cursor=cursor
+        session, actor=actor, status=status, flagged=flagged, limit=size, cursor=cursor
     )
-    return ReplyPage(items=[_reply_out(r, c) for r, c in rows], next_cursor=next_cursor, limit=size)
+    codes = reads.sender_codes(session, [c for _, c in rows])
+    return ReplyPage(
+        items=[_reply_out(r, c, codes) for r, c in rows], next_cursor=next_cursor, limit=size
+    )
 
 
 def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
     session.flush()
     cable = session.get(Cable, reply.cable_id)
     assert cable is not None
-    return _reply_out(reply, cable)
+    return _reply_out(reply, cable, reads.sender_codes(session, [cable]))
 
 
 @router.get("/replies/{reply_id}", response_model=ReplyOut)
@@ -242,7 +258,7 @@ def match_reply(reply_id: RecordId, data: MatchReplyIn, session: SessionDep, act
 def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One cable: parsed fields and the raw text."""
     cable = reads.get_visible(session, cable_id, actor=actor)
-    return _out(cable, reads.reply_of(session, cable))
+    return _out(session, cable, reads.reply_of(session, cable, actor=actor))
 
 
 @router.post(

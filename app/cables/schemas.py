@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.cables.models import CableKind, ReplyStatus
 from app.demarches.schemas import DemarcheOut
 from app.limits import ID_MAX
 from app.taskings.schemas import DeliveryIn, ResponseIn
 from app.vocabulary import TaskingRole
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _In(BaseModel):
@@ -30,6 +33,13 @@ class ConfirmReplyIn(_In):
 class RejectReplyIn(_In):
     note: str = Field(min_length=1, max_length=4000, description="Why the suggestion is wrong")
 
+    @field_validator("note")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if _CONTROL.search(v):
+            raise ValueError("control characters (other than tab and newline) are not allowed")
+        return v
+
 
 class MatchReplyIn(_In):
     tasking_id: int = Field(ge=1, le=ID_MAX)
@@ -47,7 +57,14 @@ class CableSummary(BaseModel):
     ref_id: str
     kind: CableKind
     dtg: datetime | None
-    originator: str | None
+    originator: str | None = Field(description="The FM line as written; the sender is sender_post")
+    sender_post: str | None = Field(
+        description="The post the cable is recorded as sent by: an uploading post's own"
+    )
+    transcribed: bool = Field(description="Filed by the desk for the sending post")
+    sender_mismatch: bool = Field(
+        description="A post's upload whose FM line names another post: for the desk to check"
+    )
     classification: str | None
     subject: str | None
     received_at: datetime
@@ -63,7 +80,9 @@ class CableOut(CableSummary):
 
 
 class IngestOut(CableOut):
-    created: bool = Field(description="False when this cable was already stored")
+    created: bool = Field(
+        description="False when a copy you may see was already stored (it is answered)"
+    )
     warnings: list[str]
 
 
@@ -93,6 +112,10 @@ class ReplyOut(BaseModel):
     cable_ref_id: str
     cable_subject: str | None
     originator: str | None
+    sender_post: str | None
+    transcribed: bool
+    sender_mismatch: bool
+    warnings: list[str] = Field(description="Who filed it, when it is not plainly the sender")
     status: ReplyStatus
     demarche_id: int | None
     tasking_id: int | None

@@ -11,7 +11,7 @@ from datetime import date
 from . import _body, _header, _instruction, _refs
 from ._header import originator_routing
 from ._model import Addressee, KeyDate, Paragraph, ParsedCable, Reference, TalkingPoint
-from ._text import normalize
+from ._text import normalize, strip_controls
 
 __all__ = [
     "Addressee",
@@ -23,9 +23,13 @@ __all__ = [
     "looks_like_cable",
     "originator_routing",
     "parse_cable",
+    "strip_controls",
 ]
 
-MAX_CHARS = 2_000_000  # longer input is truncated: no real cable comes close
+# The largest upload (MAX_CABLE_BYTES' default) is read whole; longer input, which only a
+# direct caller can pass, is truncated. No real cable comes close (the corpus's longest
+# is 31,000 characters).
+MAX_CHARS = 2 * 1024 * 1024
 
 # Publisher metadata that may carry the year when the DTG is lost.
 _META_REFID = re.compile(r"^\s*refid:\s*(\d{2})([A-Z]+)(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
@@ -144,12 +148,21 @@ def _parse(raw: str) -> ParsedCable:
         h.originator is not None and h.originator.upper().startswith("SECSTATE")
     )
     preamble = text[ref_from:body_from]
-    body_upper = body.upper()
+    # The cues are looked for in the first PROSE_LIMIT characters only (cheap, and
+    # far more than any real cable): see _instruction.within_budget.
+    body_upper = body[: _instruction.PROSE_LIMIT].upper()
+    if len(body) > _instruction.PROSE_LIMIT:
+        warnings.append(
+            f"only the first {_instruction.PROSE_LIMIT:,} characters of the body were read "
+            "for what the cable asks or reports"
+        )
     ins = _instruction.action_pass(paras, body_upper, preamble)
     kind = _kind(is_state, ins, refs, body_upper, h.subject)
     if kind == "instruction":
         # Deadlines and points only mean something for a tasking from headquarters.
         ins = _instruction.analyse(paras, body, cable_day, h.subject, ins)
+        if len(ins.talking_points) == _instruction.MAX_ITEMS:
+            warnings.append(f"only the first {_instruction.MAX_ITEMS} talking points were read")
 
     return ParsedCable(
         ref_id=ref_id,

@@ -91,15 +91,17 @@ def _clean_para(chunk: str) -> str:
             continue
         out.append(ln)
     # Paragraph text keeps bullet/sub-point line structure; wrapped lines are joined.
-    text_lines: list[str] = []
+    # Lines are gathered and joined once: growing a string in a list, line by line, is
+    # quadratic on a paragraph of many short lines.
+    text_lines: list[list[str]] = []  # an empty list stands for a blank line
     for ln in out:
         if ln == "":
-            text_lines.append("")
-        elif text_lines and text_lines[-1] != "" and not _is_item_start(ln):
-            text_lines[-1] += " " + ln
+            text_lines.append([])
+        elif text_lines and text_lines[-1] and not _is_item_start(ln):
+            text_lines[-1].append(ln)
         else:
-            text_lines.append(ln)
-    return "\n".join(t for t in text_lines).strip()
+            text_lines.append([ln])
+    return "\n".join(" ".join(t) for t in text_lines).strip()
 
 
 _ITEM_START = re.compile(

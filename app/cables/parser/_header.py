@@ -104,6 +104,9 @@ _CLASSIFIED_BY = re.compile(
     r"(?:\(U\) *)?CLASSIFIED +BY *:? *(?:CLASSIFIED +BY *:? *)?(.{3,400}?)(?:\n[ \t]*\n|¶|(?<![A-Z])1\. |$)",
     re.IGNORECASE | re.DOTALL,
 )
+# Where the header fields are looked for at most. The corpus's latest SUBJECT line starts
+# at character 1,648; a header of hundreds of addressees still ends well inside this.
+HEADER_ZONE = 30_000
 _ADDR = re.compile(
     r"^(?:(?P<routing>R[A-Z]{3,6})/)?(?P<name>.+?)(?: +(?P<prec>NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE|FLASH))?(?: +(?P<serial>\d{1,5}))?$"
 )
@@ -326,7 +329,10 @@ def parse_header(text: str) -> Header:
 
     if subj:
         h.subject, h.subject_end = _subject(text, subj)
-    cb = _CLASSIFIED_BY.search(text, 0, min(len(text), (h.subject_end or region_end) + 2500))
+    # Within the header: a SUBJECT line of megabytes must not stretch the window (each
+    # "Classified By" in it costs a lazy scan of up to 400 characters).
+    cb_end = min(len(text), (h.subject_end or region_end) + 2500, HEADER_ZONE)
+    cb = _CLASSIFIED_BY.search(text, 0, cb_end)
     if cb:
         h.classified_by = fold(cb.group(1)).rstrip(" .")[:300] or None
     return h

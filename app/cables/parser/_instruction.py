@@ -62,6 +62,26 @@ _TARGET_WORDS = re.compile(
 _NAME_SPLIT = re.compile(r"\s*(?:,|\bAND\b|&)\s*", re.IGNORECASE)
 
 
+# How much of a body the prose cues read, and how many list items a paragraph gives.
+# The corpus's longest cable has 31,000 characters (its longest paragraph 12,700) and
+# no instruction lists more than a few dozen points: past these bounds nothing more is
+# read, so that an upload of megabytes costs what a long cable does.
+PROSE_LIMIT = 100_000
+MAX_ITEMS = 300
+
+
+def within_budget(texts: list[tuple[int | None, str]]) -> list[tuple[int | None, str]]:
+    """The leading texts (paragraphs) that fit in PROSE_LIMIT characters, the last cut."""
+    out: list[tuple[int | None, str]] = []
+    left = PROSE_LIMIT
+    for number, text in texts:
+        if left <= 0:
+            break
+        out.append((number, text[:left]))
+        left -= len(text) + 1
+    return out
+
+
 @dataclass
 class Instruction:
     action_request: bool = False
@@ -81,9 +101,10 @@ def action_pass(paras: list[Paragraph], body_upper: str, preamble: str = "") -> 
     Cue patterns are upper-case and case-sensitive, so they read upper-cased text (much faster).
     """
     ins = Instruction()
-    body = body_upper
-    texts = [(p.number, p.text.upper()) for p in paras] or [(None, body)]
-    preamble = preamble.upper()
+    body = body_upper[:PROSE_LIMIT]
+    texts = [(n, t.upper()) for n, t in within_budget([(p.number, p.text) for p in paras])]
+    texts = texts or [(None, body)]
+    preamble = preamble[:PROSE_LIMIT].upper()
     flagged: list[int] = []
     no_action = any(_NO_ACTION.search(t) for _, t in texts[:2])
     for number, text in texts[:4]:
@@ -117,7 +138,7 @@ def analyse(
     paras: list[Paragraph], body: str, cable_day: date | None, subject: str | None, ins: Instruction
 ) -> Instruction:
     """Full reading of an instruction (given its action pass): deadline, level, points, dates, targets."""
-    texts = [(p.number, p.text) for p in paras] or [(None, body)]
+    texts = within_budget([(p.number, p.text) for p in paras] or [(None, body)])
     flats = [fold(t) for _, t in texts]  # folded once: every prose pattern below reads these
     action_flats = [
         f for (n, _), f in zip(texts, flats, strict=True) if n in ins.action_paragraphs
@@ -130,8 +151,9 @@ def analyse(
         head = text[:300]
         if not ins.objectives and _OBJECTIVES.search(head):
             ins.objectives = [fold(b) for b, _ in _bullets(text)]
-        if _POINTS.search(head) and _bullets(text):
+        if _POINTS.search(head) and len(ins.talking_points) < MAX_ITEMS and _bullets(text):
             ins.talking_points.extend(_points(text))
+    del ins.talking_points[MAX_ITEMS:]
     ins.key_dates = _key_dates(flats, cable_day, ins.deadline)
     return ins
 
@@ -235,23 +257,24 @@ def _info_only(texts: list[str]) -> list[str]:
 
 def _bullets(text: str) -> list[tuple[str, list[str]]]:
     """'--' items of a paragraph, each with its lettered sub-points."""
-    items: list[tuple[str, list[str]]] = []
+    # Each item and sub-point as a list of its lines, joined once at the end: adding a
+    # line at a time to a string is quadratic on an item of many short lines.
+    items: list[tuple[list[str], list[list[str]]]] = []
     for line in text.split("\n"):
         s = line.strip()
         if not s:
             continue
         bm = _BULLET.match(s)
         if bm:
-            items.append((s[bm.end() :].strip(), []))
+            if len(items) == MAX_ITEMS:
+                break
+            items.append(([s[bm.end() :].strip()], []))
         elif items and _SUBPOINT.match(s):
-            items[-1][1].append(s)
+            items[-1][1].append([s])
         elif items:
             head, subs = items[-1]
-            if subs:
-                subs[-1] = subs[-1] + " " + s
-            else:
-                items[-1] = (head + " " + s, subs)
-    return items
+            (subs[-1] if subs else head).append(s)
+    return [(" ".join(head), [" ".join(sub) for sub in subs]) for head, subs in items]
 
 
 def _points(text: str) -> list[TalkingPoint]:
@@ -299,9 +322,15 @@ def _event_after(tail: str) -> str | None:
     return fold(m.group(1)) if m else None
 
 
+# How far either way a sentence is looked for around a cue. Each cue's scan is bounded,
+# so a paragraph of thousands of cues and no full stop costs its length, not its square.
+_SENTENCE_REACH = 2000
+
+
 def _sentence_around(flat: str, pos: int) -> str:
-    dot = flat.rfind(". ", 0, pos)
-    start = 0 if dot < 0 else dot + 2
-    end = flat.find(". ", pos)
-    end = len(flat) if end < 0 else end + 1
+    lo = max(0, pos - _SENTENCE_REACH)
+    dot = flat.rfind(". ", lo, pos)
+    start = lo if dot < 0 else dot + 2
+    end = flat.find(". ", pos, pos + _SENTENCE_REACH)
+    end = min(len(flat), pos + _SENTENCE_REACH) if end < 0 else end + 1
     return flat[start:end].strip()[:240]

@@ -22,7 +22,9 @@ _NBSP = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 # "BRASILIA 00001378 001.2 OF 003". They may be glued to content on the same line.
 # Anchored on the zero-padded serial so the scan is cheap; the post name before it is trimmed after.
 PAGE_BREAK = re.compile(r" 0{2,}\d{1,6} +\d{3}(?:\.\d)? +OF +\d{3}\b[ \t]*")
-_PLACE_TAIL = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z][A-Z'.]{1,20} ?){1,4}$")
+# Possessive: a word never gives characters back to the next, or a 90-character tail of
+# "A.A.A." would be split every way there is (milliseconds each, at every page break).
+_PLACE_TAIL = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z][A-Z'.]{1,20}+ ?){1,4}$")
 # Old-style page headers: "PAGE 02 ROME 01196 01 OF 02 082030Z", "PAGE 02 STATE 023763".
 PAGE_HEADER = re.compile(
     r"(?<![A-Za-z0-9])PAGE +\d{2,3} +[A-Z][A-Z'.]{0,12}(?: [A-Z][A-Z'.]{0,12}){0,2} +\d{3,7}"
@@ -35,6 +37,13 @@ _PAGE_FOOT = re.compile(
 _PARTIAL_EXTRACT = re.compile(
     r"^This record is a partial extract of the original cable\..*$", re.MULTILINE | re.IGNORECASE
 )
+
+
+def strip_controls(text: str) -> str:
+    """The text with every control character but tab, newline and carriage return (NUL,
+    the rest of C0, DEL) as a space: what is stored. No cable needs them, PostgreSQL
+    refuses NUL in text, and the parser reads them as spaces anyway."""
+    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
 
 
 def normalize(raw: object) -> tuple[str, list[str]]:
