@@ -15,7 +15,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.auth.models import Role
@@ -471,8 +471,11 @@ def test_a_report_filed_for_no_post_stays_on_the_desks_timeline(client, db, worl
 
 @pytest.mark.parametrize("how", ["json", "text", "file"])
 def test_control_characters_in_a_cable_are_stored_as_spaces(client, world, how):
-    text = FOUR_LINES.format(serial="123456").replace("HELLO", "HEL\x00LO\x07 \x1b[31mRED")
-    text += "1. (U) Body\x00text\x0bwith\x7fcontrols.\tTab stays.\r\n"
+    # A cable file (or its text) may carry form feeds and other controls: read as spaces.
+    # A NUL in a JSON string is refused before any route reads it (the next test).
+    nul = "" if how == "json" else "\x00"
+    text = FOUR_LINES.format(serial="123456").replace("HELLO", f"HEL{nul}LO\x07 \x1b[31mRED")
+    text += f"1. (U) Body{nul}text\x0bwith\x7fcontrols.\tTab stays.\r\n"
     sent = {
         "json": {"json": {"text": text}},
         "text": {"content": text.encode(), "headers": {"Content-Type": "text/plain"}},
@@ -485,6 +488,14 @@ def test_control_characters_in_a_cable_are_stored_as_spaces(client, world, how):
     assert stored == re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)
     assert "\tTab stays.\r\n" in stored
     assert "control characters removed" in r.json()["warnings"]
+
+
+def test_a_nul_in_a_json_cable_is_refused_and_nothing_is_stored(client, world, db):
+    text = FOUR_LINES.format(serial="123457").replace("HELLO", "HEL\x00LO")
+    before = db.scalar(select(func.count()).select_from(Cable))
+    r = client.post(API, json={"text": text}, headers=world["desk"])
+    assert r.status_code == 422 and "NUL" in r.json()["detail"]
+    assert db.scalar(select(func.count()).select_from(Cable)) == before
 
 
 def test_a_review_note_with_a_nul_is_refused(client, world):
