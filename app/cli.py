@@ -114,8 +114,12 @@ def serve(
 
     Proxy headers are the app's to believe (FORWARDED_ALLOW_IPS, app/main.py), never
     uvicorn's: by default it takes X-Forwarded-For from any process on 127.0.0.1.
+    No socket stays open doing nothing (app/serving.py), and on SIGTERM the requests in
+    flight finish, within GRACEFUL_SHUTDOWN_SECONDS, before the workers exit.
     """
     import uvicorn
+
+    from app.serving import http_protocol
 
     settings = get_settings()
     uvicorn.run(
@@ -127,6 +131,10 @@ def serve(
         reload=reload,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        http=http_protocol(),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        limit_concurrency=settings.limit_concurrency,
     )
 
 
