@@ -9,6 +9,7 @@ finishes the requests in flight, within a bound, before it exits.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -52,6 +53,12 @@ def test_live_and_ready_on_a_migrated_database(client):
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     assert r.headers["cache-control"] == "no-store"
     assert client.get("/health").json() == {"status": "ok"}  # as it always answered
+
+
+def test_a_probe_does_not_fill_the_log_with_alembic_lines(client, caplog):
+    with caplog.at_level(logging.INFO):
+        assert client.get("/health/ready").status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
 
 
 def test_ready_refuses_a_schema_that_is_not_this_code_s_head(client, db):
