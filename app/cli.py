@@ -26,8 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def fail(message: str) -> None:
     """One line on stderr and a non-zero exit: the CLI's error contract."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    line = " ".join(str(message).split())  # a database's multi-line error, on one line
+    # soft_wrap: never folded at the terminal's width, which a pipe takes to be 80.
+    err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    """What went wrong, without the SQL and parameters SQLAlchemy appends to it."""
+    from sqlalchemy.exc import DBAPIError
+
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def alembic_config(url: str | None = None):
@@ -55,7 +68,7 @@ def db_upgrade(revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
-        fail(f"migration failed: {exc}")
+        fail(f"migration failed: {_first_line(exc)}")
     console.print(f"schema at {revision}")
 
 
@@ -64,7 +77,11 @@ def db_downgrade(revision: str) -> None:
     """Step the schema back to REVISION (`base` empties it)."""
     from alembic import command
 
-    command.downgrade(alembic_config(get_settings().database_url), revision)
+    try:
+        command.downgrade(alembic_config(get_settings().database_url), revision)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        fail(f"migration failed: {_first_line(exc)}")
+    console.print(f"schema at {revision}")
 
 
 def _session():

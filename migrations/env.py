@@ -37,9 +37,12 @@ def _check_foreign_keys(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
         tables = sorted({row[0] for row in broken})
+        moved = f"{'+'.join(step.source_revision_ids) or 'base'} -> " + (
+            "+".join(step.destination_revision_ids) or "base"
+        )
         raise RuntimeError(
-            f"{step} would leave {len(broken)} rows pointing at nothing "
-            f"(in {', '.join(tables)}); nothing of it was applied"
+            f"after {moved}, {len(broken)} rows would point at rows that do not exist "
+            f"(in {', '.join(tables)}); the step was rolled back"
         )
 
 

@@ -13,7 +13,12 @@ compared on the columns both revisions have.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,3 +220,48 @@ def test_the_fill_covers_every_table_the_models_have():
             assert isinstance(
                 _kind(column), Enum | DateTime | Date | Boolean | Integer | JSON | String
             ), f"{table.name}.{column.name}: {column.type!r}"
+
+
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _said(stderr: str) -> list[str]:
+    """What the command said beside alembic's progress lines: one `error:` line."""
+    lines = [ln for ln in stderr.splitlines() if not ln.startswith("INFO ")]
+    assert all(ln.startswith("error: ") for ln in lines), stderr
+    return lines
+
+
+def test_a_step_that_leaves_a_dangling_reference_rolls_back_in_one_line(tmp_path):
+    """The foreign keys are off while migrating SQLite, never unchecked: a step that
+    ends with a row pointing at nothing is rolled back, and the operator told in a line."""
+    file = tmp_path / "dangling.db"
+    url = f"sqlite:///{file}"
+    cfg = alembic_config(url)
+    cfg.attributes["configure_logging"] = False
+    before_head = _revisions(cfg)[-2]
+    command.upgrade(cfg, before_head)
+    with sqlite3.connect(file) as conn:  # foreign keys off: what a careless tool can do
+        conn.execute(
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) "
+            "VALUES (999, 'orphan', 'h', 'p', '2026-12-01 00:00:00')"
+        )
+    failed = _cli(url, "db", "upgrade")
+    assert failed.returncode == 1
+    said = _said(failed.stderr)
+    assert len(said) == 1 and "api_tokens" in said[0] and before_head in said[0], said
+    with sqlite3.connect(file) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (before_head,)
+        ]
+
+    unknown = _cli(url, "db", "downgrade", "no-such-revision")
+    assert unknown.returncode == 1 and len(_said(unknown.stderr)) == 1, unknown.stderr
