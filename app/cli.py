@@ -84,6 +84,56 @@ def db_downgrade(revision: str) -> None:
     console.print(f"schema at {revision}")
 
 
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at, and whether it is this code's head."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine
+    from app.revisions import current_heads, expected_heads
+
+    url = get_settings().database_url
+    file = make_url(url).database if url.startswith("sqlite") else None
+    if file and file != ":memory:" and not Path(file).exists():
+        fail(f"there is no database at {file}")  # and connecting would make an empty one
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = current_heads(conn)
+    except SQLAlchemyError as exc:
+        fail(f"the database does not answer: {_first_line(exc)}")
+    finally:
+        engine.dispose()
+    at = ", ".join(sorted(found)) or "none (never migrated)"
+    head = ", ".join(sorted(expected_heads()))
+    print(f"{at} (head)" if found == expected_heads() else f"{at} (head is {head})")
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="A new file: never overwritten")]) -> None:
+    """Back the database up to PATH while it serves (SQLite's backup API, or pg_dump)."""
+    from app.backup import BackupError, backup
+
+    try:
+        done = backup(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    print(done)
+
+
+@db_app.command("restore")
+def db_restore(path: Annotated[Path, typer.Argument(help="A file `db backup` wrote")]) -> None:
+    """Restore a backup into the database, which must be empty (nothing is overwritten)."""
+    from app.backup import BackupError, restore
+
+    try:
+        done = restore(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    print(done)
+
+
 def _session():
     import app.models  # noqa: F401  (every mapper, so relationships across packages resolve)
     from app.db import make_engine, make_sessionmaker
