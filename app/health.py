@@ -22,6 +22,7 @@ log = logging.getLogger("app.health")
 
 router = APIRouter(tags=["health"])
 
+
 class Health(BaseModel):
     status: str = "ok"
 
