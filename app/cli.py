@@ -26,8 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def fail(message: str) -> None:
     """One line on stderr and a non-zero exit: the CLI's error contract."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    line = " ".join(str(message).split())  # a database's multi-line error, on one line
+    # soft_wrap: never folded at the terminal's width, which a pipe takes to be 80.
+    err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    """What went wrong, without the SQL and parameters SQLAlchemy appends to it."""
+    from sqlalchemy.exc import DBAPIError
+
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def alembic_config(url: str | None = None):
@@ -55,7 +68,7 @@ def db_upgrade(revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
-        fail(f"migration failed: {exc}")
+        fail(f"migration failed: {_first_line(exc)}")
     console.print(f"schema at {revision}")
 
 
@@ -64,7 +77,61 @@ def db_downgrade(revision: str) -> None:
     """Step the schema back to REVISION (`base` empties it)."""
     from alembic import command
 
-    command.downgrade(alembic_config(get_settings().database_url), revision)
+    try:
+        command.downgrade(alembic_config(get_settings().database_url), revision)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        fail(f"migration failed: {_first_line(exc)}")
+    console.print(f"schema at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at, and whether it is this code's head."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine
+    from app.revisions import current_heads, expected_heads
+
+    url = get_settings().database_url
+    file = make_url(url).database if url.startswith("sqlite") else None
+    if file and file != ":memory:" and not Path(file).exists():
+        fail(f"there is no database at {file}")  # and connecting would make an empty one
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = current_heads(conn)
+    except SQLAlchemyError as exc:
+        fail(f"the database does not answer: {_first_line(exc)}")
+    finally:
+        engine.dispose()
+    at = ", ".join(sorted(found)) or "none (never migrated)"
+    head = ", ".join(sorted(expected_heads()))
+    print(f"{at} (head)" if found == expected_heads() else f"{at} (head is {head})")
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="A new file: never overwritten")]) -> None:
+    """Back the database up to PATH while it serves (SQLite's backup API, or pg_dump)."""
+    from app.backup import BackupError, backup
+
+    try:
+        done = backup(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    print(done)
+
+
+@db_app.command("restore")
+def db_restore(path: Annotated[Path, typer.Argument(help="A file `db backup` wrote")]) -> None:
+    """Restore a backup into the database, which must be empty (nothing is overwritten)."""
+    from app.backup import BackupError, restore
+
+    try:
+        done = restore(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    print(done)
 
 
 def _session():
@@ -114,8 +181,12 @@ def serve(
 
     Proxy headers are the app's to believe (FORWARDED_ALLOW_IPS, app/main.py), never
     uvicorn's: by default it takes X-Forwarded-For from any process on 127.0.0.1.
+    No socket stays open doing nothing (app/serving.py), and on SIGTERM the requests in
+    flight finish, within GRACEFUL_SHUTDOWN_SECONDS, before the workers exit.
     """
     import uvicorn
+
+    from app.serving import http_protocol
 
     settings = get_settings()
     uvicorn.run(
@@ -127,6 +198,10 @@ def serve(
         reload=reload,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        http=http_protocol(),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        limit_concurrency=settings.limit_concurrency,
     )
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
@@ -21,9 +20,9 @@ from app.dashboards.pages import router as dashboard_pages
 from app.db import make_engine, make_read_sessionmaker, make_write_sessionmaker
 from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
-from app.deps import SessionDep
 from app.handlers import install_error_handlers
 from app.headers import SecurityHeaders
+from app.health import router as health_router
 from app.limits import BodySizeLimit, refuse_nul
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
@@ -82,13 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(demarche_pages)
     app.include_router(tasking_pages)
     app.include_router(cable_pages)
+    app.include_router(health_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-
-    @app.get("/health", tags=["health"])
-    def health(session: SessionDep) -> dict[str, str]:
-        """Liveness and database reachability; needs no credentials."""
-        session.execute(text("SELECT 1"))
-        return {"status": "ok"}
 
     return app
 

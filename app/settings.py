@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     # uvicorn spells it. Empty (the default) trusts no proxy: the client is the peer,
     # so nobody on this machine or elsewhere picks the address the sign-in limit counts.
     forwarded_allow_ips: str = ""
+    # `demarche serve` (app/serving.py). A connection idle this long is closed, before
+    # its first request too; a request's head must be complete within
+    # HEADER_TIMEOUT_SECONDS however slowly it trickles in. On SIGTERM the requests in
+    # flight get GRACEFUL_SHUTDOWN_SECONDS to finish, then are cancelled: keep it below
+    # the supervisor's kill timeout (docker stop waits 10 s). LIMIT_CONCURRENCY caps the
+    # connections and requests of a worker at once (uvicorn answers 503 past it); unset,
+    # only the file descriptors do.
+    keep_alive_seconds: int = Field(default=5, ge=1)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    graceful_shutdown_seconds: int = Field(default=8, ge=0)
+    limit_concurrency: int | None = Field(default=None, ge=1)
 
 
 @lru_cache

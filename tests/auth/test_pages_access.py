@@ -74,7 +74,7 @@ def page_routes() -> list[RouteKey]:
     return [
         k
         for k in route_table(create_app())
-        if not k.path.startswith(("/api/", "/static")) and k.path != "/health"
+        if not k.path.startswith(("/api/", "/static", "/health/")) and k.path != "/health"
     ]
 
 
