@@ -130,8 +130,40 @@ def enter(demarche: Demarche, move: Move) -> None:
         demarche.closed_at = None
 
 
+def hold(session: Session, demarche: Demarche) -> Demarche:
+    """Lock the demarche's row for the rest of the transaction and read it afresh.
+
+    Every move that may settle a demarche takes this first, before it changes its
+    tasking: of two last taskings finishing at once, the second then waits for the
+    first to commit, and its `settle` counts the first's tasking as finished. Without
+    it each saw the other still open, and the demarche stayed issued for ever.
+    PostgreSQL locks the row (FOR NO KEY UPDATE: it waits for another holder, and
+    under READ COMMITTED each later statement sees what that one committed; unlike FOR
+    UPDATE it lets rows that merely refer to the demarche, its audit events, be
+    written meanwhile, so two movers that logged something first cannot deadlock on
+    it). SQLite has no row locks and needs none: a write transaction holds the
+    database's one write lock from its start (app/db.py).
+
+    Read afresh (what is pending in this session is flushed first, not lost): `check`
+    and `settle` then judge the demarche as it stands, not as it was first loaded.
+    The demarche's version is the current one too, which is right for a tasking's move
+    (its If-Match is the tasking's); a write of the demarche itself must check its
+    If-Match before, never after, this.
+    """
+    return session.scalars(
+        select(Demarche)
+        .where(Demarche.id == demarche.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def settle(session: Session, demarche: Demarche, *, actor: User) -> None:
-    """A demarche closes itself when no action tasking is open, and reopens with one."""
+    """A demarche closes itself when no action tasking is open, and reopens with one.
+
+    Safe under concurrency only inside a transaction that holds the demarche (`hold`)
+    since before it changed the tasking that made it settle.
+    """
     open_action = session.scalar(
         select(Tasking.id)
         .where(

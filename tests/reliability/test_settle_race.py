@@ -1,0 +1,93 @@
+"""Settling under concurrency: the last action taskings of a demarche finishing at the
+same instant close it, on every round, on both databases.
+
+Each move that may settle its demarche holds the demarche's row while it reads the
+taskings (app/taskings/workflow.py, `apply`), so of two last finishers the second
+sees the first's committed move; without it, on PostgreSQL, each saw the other's
+tasking still open and the demarche stayed issued for ever (issue 14, item 1).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.classification import Classification
+from app.demarches.models import Demarche, DemarcheStatus
+from app.taskings.models import FINISHED, Tasking
+from app.vocabulary import TaskingRole
+from tests.databases import BACKENDS
+from tests.factories import make_post, make_user
+from tests.reliability.live import live_app, race
+from tests.taskings.api import API, etag_of, issue_demarche, tasking_id
+
+ROUNDS = 10
+POSTS = 4
+
+_open_action = exists().where(
+    and_(
+        Tasking.demarche_id == Demarche.id,
+        Tasking.role == TaskingRole.ACTION,
+        Tasking.status.not_in(FINISHED),
+    )
+)
+
+
+def unsettled(engine: Engine) -> list[tuple[int, str]]:
+    """The invariant's breaches: an issued demarche with no open action tasking, or a
+    closed one with an open action tasking."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Demarche.id, Demarche.status).where(
+                ((Demarche.status == DemarcheStatus.ISSUED) & ~_open_action)
+                | ((Demarche.status == DemarcheStatus.CLOSED) & _open_action)
+            )
+        ).all()
+    return [(i, s.value) for i, s in rows]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_last_taskings_finishing_together_close_the_demarche(backend, tmp_path):
+    with live_app(backend, tmp_path) as (app, engine):
+        with Session(engine, expire_on_commit=False) as s:
+            codes = [f"RACE{i}" for i in range(POSTS)]
+            posts = [make_post(s, code) for code in codes]
+            _, desk = make_user(s, Role.DESK_OFFICER, Classification.SECRET)
+            officers = [
+                make_user(s, Role.POST_OFFICER, Classification.SECRET, post=p)[1] for p in posts
+            ]
+        seen: Counter[int] = Counter()
+        for round_ in range(ROUNDS):
+            with TestClient(app) as c:
+                demarche = issue_demarche(c, desk, [{"post": code} for code in codes])
+                tids = [tasking_id(demarche, code) for code in codes]
+                tags = [etag_of(c, tid, desk) for tid in tids]
+            # On odd rounds the desk cancels one tasking as the posts give up on theirs:
+            # a desk's move and a post's finish the demarche together.
+            desk_cancels = round_ % 2 == 1
+
+            def finish(i: int, go) -> int:
+                who, move = officers[i], "mark-unable"
+                if desk_cancels and i == 0:
+                    who, move = desk, "cancel"
+                with TestClient(app, raise_server_exceptions=False) as c:
+                    go()
+                    r = c.post(
+                        f"{API}/taskings/{tids[i]}/{move}",
+                        json={"reason": f"Round {round_}: no access to the MFA."},
+                        headers={**who, "If-Match": tags[i]},
+                    )
+                    assert r.status_code == 200, r.text
+                    return r.status_code
+
+            seen.update(race(POSTS, finish))
+            assert unsettled(engine) == [], f"round {round_}"
+            with engine.connect() as conn:
+                status = conn.scalar(select(Demarche.status).where(Demarche.id == demarche["id"]))
+            assert status == DemarcheStatus.CLOSED, f"round {round_}"
+        assert seen == {200: ROUNDS * POSTS}
