@@ -10,6 +10,7 @@ tasking still open and the demarche stayed issued for ever (issue 14, item 1).
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
@@ -51,6 +52,15 @@ def unsettled(engine: Engine) -> list[tuple[int, str]]:
     return [(i, s.value) for i, s in rows]
 
 
+def _finish(app, plan: list[tuple[str, dict[str, str]]], i: int, go) -> int:
+    path, headers = plan[i]
+    with TestClient(app, raise_server_exceptions=False) as c:
+        go()
+        r = c.post(path, json={"reason": "No access to the MFA this month."}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.status_code
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_last_taskings_finishing_together_close_the_demarche(backend, tmp_path):
     with live_app(backend, tmp_path) as (app, engine):
@@ -69,23 +79,15 @@ def test_the_last_taskings_finishing_together_close_the_demarche(backend, tmp_pa
                 tags = [etag_of(c, tid, desk) for tid in tids]
             # On odd rounds the desk cancels one tasking as the posts give up on theirs:
             # a desk's move and a post's finish the demarche together.
-            desk_cancels = round_ % 2 == 1
-
-            def finish(i: int, go) -> int:
-                who, move = officers[i], "mark-unable"
-                if desk_cancels and i == 0:
-                    who, move = desk, "cancel"
-                with TestClient(app, raise_server_exceptions=False) as c:
-                    go()
-                    r = c.post(
-                        f"{API}/taskings/{tids[i]}/{move}",
-                        json={"reason": f"Round {round_}: no access to the MFA."},
-                        headers={**who, "If-Match": tags[i]},
-                    )
-                    assert r.status_code == 200, r.text
-                    return r.status_code
-
-            seen.update(race(POSTS, finish))
+            moves = [
+                (desk, "cancel") if round_ % 2 and i == 0 else (officers[i], "mark-unable")
+                for i in range(POSTS)
+            ]
+            plan = [
+                (f"{API}/taskings/{tid}/{move}", {**who, "If-Match": tag})
+                for tid, tag, (who, move) in zip(tids, tags, moves, strict=True)
+            ]
+            seen.update(race(POSTS, partial(_finish, app, plan)))
             assert unsettled(engine) == [], f"round {round_}"
             with engine.connect() as conn:
                 status = conn.scalar(select(Demarche.status).where(Demarche.id == demarche["id"]))
