@@ -58,14 +58,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         if wants_html(request):
             return html_error(request, exc.status, exc.title, exc.detail)
-        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return problem(
             exc.status,
             exc.title,
             exc.detail,
             instance=request.url.path,
             type_slug=exc.type_slug,
-            headers=headers,
+            headers=headers or None,
             **exc.extra,
         )
 
