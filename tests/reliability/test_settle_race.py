@@ -93,3 +93,49 @@ def test_the_last_taskings_finishing_together_close_the_demarche(backend, tmp_pa
                 status = conn.scalar(select(Demarche.status).where(Demarche.id == demarche["id"]))
             assert status == DemarcheStatus.CLOSED, f"round {round_}"
         assert seen == {200: ROUNDS * POSTS}
+
+
+def _amend_or_finish(app, desk, plan, amend: tuple[str, dict], i: int, go) -> int:
+    if i:
+        return _finish(app, plan, i, go)
+    path, body = amend
+    with TestClient(app, raise_server_exceptions=False) as c:
+        go()
+        r = c.post(path, json=body, headers=desk)
+    assert r.status_code == 200, r.text
+    return r.status_code
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_amendment_dropping_a_post_as_the_others_finish_closes_the_demarche(backend, tmp_path):
+    """The amendment's own settling (app/demarches/amendments.py) races the posts' too:
+    it withdraws the one tasking still open while the others finish theirs."""
+    with live_app(backend, tmp_path) as (app, engine):
+        with Session(engine, expire_on_commit=False) as s:
+            codes = [f"RACE{i}" for i in range(POSTS)]
+            posts = [make_post(s, code) for code in codes]
+            _, desk = make_user(s, Role.DESK_OFFICER, Classification.SECRET)
+            officers = [
+                make_user(s, Role.POST_OFFICER, Classification.SECRET, post=p)[1] for p in posts
+            ]
+        for round_ in range(ROUNDS // 2):
+            with TestClient(app) as c:
+                demarche = issue_demarche(c, desk, [{"post": code} for code in codes])
+                tids = [tasking_id(demarche, code) for code in codes]
+                tags = [etag_of(c, tid, desk) for tid in tids]
+                path = f"{API}/demarches/{demarche['id']}"
+                etag = c.get(path, headers=desk).headers["etag"]
+            plan = [
+                (f"{API}/taskings/{tid}/mark-unable", {**who, "If-Match": tag})
+                for tid, tag, who in zip(tids, tags, officers, strict=True)
+            ]
+            amend = (
+                f"{path}/amend",
+                {"reason": "RACE0 no longer needed.", "targets": [{"post": c} for c in codes[1:]]},
+            )
+            desk_amends = {**desk, "If-Match": etag}
+            race(POSTS, partial(_amend_or_finish, app, desk_amends, plan, amend))
+            assert unsettled(engine) == [], f"round {round_}"
+            with engine.connect() as conn:
+                status = conn.scalar(select(Demarche.status).where(Demarche.id == demarche["id"]))
+            assert status == DemarcheStatus.CLOSED, f"round {round_}"
