@@ -25,7 +25,7 @@ from app.classification import Classification
 from app.db import utcnow
 from app.demarches.models import Demarche
 from app.demarches.models import DemarcheStatus as S
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Invalid, PreconditionFailed
 from app.taskings.models import FINISHED, Tasking
 from app.vocabulary import TaskingRole
 
@@ -130,7 +130,7 @@ def enter(demarche: Demarche, move: Move) -> None:
         demarche.closed_at = None
 
 
-def hold(session: Session, demarche: Demarche) -> Demarche:
+def hold(session: Session, demarche: Demarche, *, read_version: int | None = None) -> Demarche:
     """Lock the demarche's row for the rest of the transaction and read it afresh.
 
     Every move that may settle a demarche takes this first, before it changes its
@@ -146,16 +146,24 @@ def hold(session: Session, demarche: Demarche) -> Demarche:
 
     Read afresh (what is pending in this session is flushed first, not lost): `check`
     and `settle` then judge the demarche as it stands, not as it was first loaded.
-    The demarche's version is the current one too, which is right for a tasking's move
-    (its If-Match is the tasking's); a write of the demarche itself must check its
-    If-Match before, never after, this.
+    The demarche's version is then the current one, which is right for a tasking's
+    move (its If-Match is the tasking's). A write of the demarche itself passes the
+    version its If-Match was checked against as read_version: if the demarche changed
+    since, 412, as the version column would have said at the write.
     """
-    return session.scalars(
+    held = session.scalars(
         select(Demarche)
         .where(Demarche.id == demarche.id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
+    if read_version is not None and held.version != read_version:
+        raise PreconditionFailed(
+            f"Someone else changed demarche {held.id} at the same moment (now version "
+            f"{held.version}); reload it and try again.",
+            current_version=held.version,
+        )
+    return held
 
 
 def settle(session: Session, demarche: Demarche, *, actor: User) -> None:

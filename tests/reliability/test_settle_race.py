@@ -139,3 +139,49 @@ def test_an_amendment_dropping_a_post_as_the_others_finish_closes_the_demarche(b
             with engine.connect() as conn:
                 status = conn.scalar(select(Demarche.status).where(Demarche.id == demarche["id"]))
             assert status == DemarcheStatus.CLOSED, f"round {round_}"
+
+
+def _post(app, jobs: list[tuple[str, dict, dict]], i: int, go) -> int:
+    path, body, headers = jobs[i]
+    with TestClient(app, raise_server_exceptions=False) as c:
+        go()
+        return c.post(path, json=body, headers=headers).status_code
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_post_moving_as_an_amendment_drops_it_queue_and_never_deadlock(backend, tmp_path):
+    """Both lock the demarche before writing the tasking, so whichever is second waits:
+    the post's move lands first (and the amendment leaves its finished tasking be), or
+    the amendment does (and the move, on a tasking withdrawn meanwhile, is a 412).
+    Never a deadlock (a 503), and the demarche settles as its taskings say."""
+    with live_app(backend, tmp_path) as (app, engine):
+        with Session(engine, expire_on_commit=False) as s:
+            posts = [make_post(s, code) for code in ("DROP0", "KEEP1")]
+            _, desk = make_user(s, Role.DESK_OFFICER, Classification.SECRET)
+            _, officer = make_user(s, Role.POST_OFFICER, Classification.SECRET, post=posts[0])
+        seen: Counter[int] = Counter()
+        for round_ in range(ROUNDS):
+            with TestClient(app) as c:
+                demarche = issue_demarche(c, desk, [{"post": "DROP0"}, {"post": "KEEP1"}])
+                tid = tasking_id(demarche, "DROP0")
+                tag = etag_of(c, tid, officer)
+                path = f"{API}/demarches/{demarche['id']}"
+                etag = c.get(path, headers=desk).headers["etag"]
+            jobs = [
+                (
+                    f"{path}/amend",
+                    {"reason": "DROP0 no longer needed.", "targets": [{"post": "KEEP1"}]},
+                    {**desk, "If-Match": etag},
+                ),
+                (
+                    f"{API}/taskings/{tid}/mark-unable",
+                    {"reason": "No access to the MFA."},
+                    {**officer, "If-Match": tag},
+                ),
+            ]
+            amended, moved = race(2, partial(_post, app, jobs))
+            assert amended == 200, f"round {round_}"
+            assert moved in (200, 412), f"round {round_}: {moved}"
+            seen[moved] += 1
+            assert unsettled(engine) == [], f"round {round_}"
+        assert sum(seen.values()) == ROUNDS
