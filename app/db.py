@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import enum
+import logging
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("app.db")
 
 # Named constraints, so migrations on SQLite (batch mode) and PostgreSQL agree.
 NAMING_CONVENTION = {
@@ -70,9 +77,16 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
+# How long a request waits for SQLite's write lock before it gives up and answers 503
+# (settings.database_busy_timeout sets it). Writers queue for the lock one at a time,
+# each for a few milliseconds; waiting longer than this means the database is
+# overloaded, and the client is better told to retry than left hanging.
+SQLITE_BUSY_TIMEOUT = 5.0
+
+
+def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kw: Any) -> Engine:
     if url.startswith("sqlite"):
-        kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kw.setdefault("connect_args", {"check_same_thread": False, "timeout": sqlite_busy_timeout})
         engine = create_engine(url, **kw)
 
         @event.listens_for(engine, "connect")
@@ -121,3 +135,90 @@ def make_read_sessionmaker(engine: Engine) -> sessionmaker:
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# -- a busy database ----------------------------------------------------------------
+
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available (a
+# lock_timeout or NOWAIT).
+_PG_BUSY = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether the database refused for being busy, not for what was asked: SQLite's
+    lock not granted within the busy timeout, PostgreSQL's lock timeout, serialization
+    failure or deadlock, or no pooled connection free in time. The same request may
+    well succeed a moment later (503 and Retry-After, app/handlers.py)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _PG_BUSY
+
+
+# -- brief writes beside a request ----------------------------------------------------
+
+_DEFERRED = "deferred_writes"
+
+
+def defer_write(session: Session, statement: Executable) -> None:
+    """Write this after the session's own transaction has ended, in a brief one of its
+    own that gives way when the database is busy (`write_briefly`): for a stamp that no
+    answer depends on (a token's last use), which must never fail nor hold up the
+    request it rides on. app/deps.py's get_session runs them; a session outside a
+    request (a test's, the command line's) never does."""
+    session.info.setdefault(_DEFERRED, []).append(statement)
+
+
+def take_deferred_writes(session: Session) -> list[Executable]:
+    deferred: list[Executable] = session.info.pop(_DEFERRED, [])
+    return deferred
+
+
+# A brief write waits this long for a lock, then gives up: it is worth less than the
+# requests it would hold up.
+BRIEF_WAIT_SECONDS = 0.1
+
+
+def write_briefly(
+    engine: Engine, statements: Iterable[Executable], *, wait: float = BRIEF_WAIT_SECONDS
+) -> bool:
+    """Run the statements in one short transaction of their own, on a connection of
+    their own, waiting at most `wait` seconds for a lock. Best effort: False (logged,
+    never raised) if the database was busy or refused.
+
+    SQLite: BEGIN IMMEDIATE with the busy timeout lowered for it (and put back), so it
+    either has the write lock at once or soon, or gives up. PostgreSQL: a lock_timeout
+    for this transaction only.
+    """
+    statements = list(statements)
+    if not statements:
+        return True
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.execution_options(sqlite_immediate=True).connect() as conn:
+            driver: Any = conn.connection.driver_connection
+            if sqlite:  # on the driver's connection: no statement of SQLAlchemy's, no BEGIN
+                (usual,) = driver.execute("PRAGMA busy_timeout").fetchone()
+                driver.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            try:
+                with conn.begin():
+                    if not sqlite:
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+                    for statement in statements:
+                        conn.execute(statement)
+            finally:
+                if sqlite:
+                    driver.execute(f"PRAGMA busy_timeout = {int(usual)}")
+    except SQLAlchemyError as exc:
+        if is_busy(exc):
+            log.info("brief write skipped: the database is busy")
+        else:
+            log.warning("brief write failed: %s", type(exc).__name__)
+        return False
+    return True

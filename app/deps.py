@@ -15,6 +15,7 @@ from app.auth.credentials import CredentialCache
 from app.auth.models import ApiToken, User
 from app.auth.policy import Permission, require
 from app.auth.service import token_for_secret
+from app.db import take_deferred_writes, write_briefly
 from app.errors import Unauthorized
 from app.settings import Settings
 
@@ -44,7 +45,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.rollback)
         raise
     finally:
+        deferred = take_deferred_writes(session)
         session.close()  # after a commit or rollback, or a read that wrote nothing: no I/O
+        if deferred:
+            # A stamp (a token's last use), once the request's own transaction is over,
+            # in a brief one of its own; it gives way to a busy database, never fails
+            # the request, and costs the connection the session just gave back.
+            await run_in_threadpool(write_briefly, request.app.state.engine, deferred)
 
 
 def _has_writes(session: Session) -> bool:
@@ -53,7 +60,8 @@ def _has_writes(session: Session) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, _ctx: Any) -> None:
-    # A GET can write (a token's hourly last-used time): its end then needs the pool too.
+    # A GET that wrote (none should: a token's last-used stamp is deferred, app/db.py)
+    # needs its commit too.
     session.info["flushed"] = True
 
 

@@ -24,6 +24,8 @@ class DomainError(Exception):
     status: int = 400
     title: str = "Bad request"
     type_slug: str = "bad-request"
+    # Seconds after which the same request may succeed, sent as Retry-After.
+    retry_after: int | None = None
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)

@@ -10,14 +10,21 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import is_busy
 from app.errors import MAX_LISTED_ERRORS, DomainError, clip, problem
 from app.headers import security_headers
 from app.web import render
 
 log = logging.getLogger("app.errors")
+
+# Seconds a client is asked to wait after a busy database's 503: the lock waits it
+# meets last milliseconds, so a second is ample and keeps a retrying client gentle.
+BUSY_RETRY_AFTER = 1
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -51,14 +58,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         if wants_html(request):
             return html_error(request, exc.status, exc.title, exc.detail)
-        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="demarche"'} if exc.status == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return problem(
             exc.status,
             exc.title,
             exc.detail,
             instance=request.url.path,
             type_slug=exc.type_slug,
-            headers=headers,
+            headers=headers or None,
             **exc.extra,
         )
 
@@ -137,6 +146,28 @@ def install_error_handlers(app: FastAPI) -> None:
             "Someone else changed this record at the same moment; reload it and try again.",
             instance=request.url.path,
             type_slug="stale-version",
+        )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: Exception) -> Response:
+        # A busy database (a lock not granted in time, a serialization failure, a
+        # deadlock, no free connection) is no bug: the request rolled back, and the
+        # same one is likely to succeed in a moment. Anything else is a 500.
+        if not is_busy(exc):
+            return await _unexpected(request, exc)
+        log.warning(
+            "database busy on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        title = "Service busy"
+        detail = "The database is busy; nothing was saved. Retry in a moment."
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if wants_html(request):
+            page = html_error(request, 503, title, detail)
+            page.headers.update(headers)
+            return page
+        return problem(
+            503, title, detail, instance=request.url.path, type_slug="busy", headers=headers
         )
 
     @app.exception_handler(Exception)

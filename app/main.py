@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(
+        settings.database_url, sqlite_busy_timeout=settings.database_busy_timeout
+    )
     app.state.sessionmaker = make_write_sessionmaker(app.state.engine)
     app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
     app.state.credentials = CredentialCache(settings.credential_cache_seconds)

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{Path.cwd() / 'data' / 'demarche.db'}"
     )
+    # SQLite only: how many seconds a request waits for the write lock before it
+    # answers 503 with Retry-After (app/db.py).
+    database_busy_timeout: float = Field(default=5.0, gt=0, le=60)
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -6,15 +6,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import record
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
 from app.auth.policy import Access, require_may_change_access, require_may_grant
 from app.classification import Classification
-from app.db import utcnow
+from app.db import defer_write, utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
@@ -149,10 +150,33 @@ def token_for_secret(
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    # Record use at most hourly: a write on every request would cost more than it tells.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(hours=1):
-        token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at > STAMP_EVERY:
+        _stamp_use(session, token, now)
     return token
+
+
+# Record use at most hourly: a write on every request would cost more than it tells.
+STAMP_EVERY = timedelta(hours=1)
+
+
+def _stamp_use(session: Session, token: ApiToken, now: datetime) -> None:
+    """Note the token's use, never in the caller's transaction: that is often a read,
+    and on SQLite a read's transaction that tries to write fails ("database is
+    locked") whenever another writer committed since it began. The stamp is written
+    after it, and given up if the database is busy (app/db.py, defer_write): the next
+    lookup of the token from the database tries again. The loaded token shows it at
+    once, unchanged in the session's eyes, so the credential cache's copy does not
+    ask for it again."""
+    defer_write(
+        session,
+        update(ApiToken)
+        .where(
+            ApiToken.id == token.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - STAMP_EVERY),
+        )
+        .values(last_used_at=now),
+    )
+    set_committed_value(token, "last_used_at", now)
 
 
 def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> User | None:

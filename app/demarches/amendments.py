@@ -29,6 +29,9 @@ def amend(
     deadline move with it. Posts see the change through their seen_revision.
     """
     today = today or today_utc()
+    # Held before any of its taskings is written, as a tasking's move holds it
+    # (rules.hold): both lock the demarche first, so they queue instead of deadlocking.
+    rules.hold(session, demarche, read_version=demarche.version)
     rules.check(demarche, DemarcheAction.AMEND)
     if data.deadline is not None and data.deadline < today:
         raise Invalid(f"The new deadline {data.deadline.isoformat()} is in the past.")

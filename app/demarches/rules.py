@@ -25,7 +25,7 @@ from app.classification import Classification
 from app.db import utcnow
 from app.demarches.models import Demarche
 from app.demarches.models import DemarcheStatus as S
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Invalid, PreconditionFailed
 from app.taskings.models import FINISHED, Tasking
 from app.vocabulary import TaskingRole
 
@@ -130,8 +130,48 @@ def enter(demarche: Demarche, move: Move) -> None:
         demarche.closed_at = None
 
 
+def hold(session: Session, demarche: Demarche, *, read_version: int | None = None) -> Demarche:
+    """Lock the demarche's row for the rest of the transaction and read it afresh.
+
+    Every move that may settle a demarche takes this first, before it changes its
+    tasking: of two last taskings finishing at once, the second then waits for the
+    first to commit, and its `settle` counts the first's tasking as finished. Without
+    it each saw the other still open, and the demarche stayed issued for ever.
+    PostgreSQL locks the row (FOR NO KEY UPDATE: it waits for another holder, and
+    under READ COMMITTED each later statement sees what that one committed; unlike FOR
+    UPDATE it lets rows that merely refer to the demarche, its audit events, be
+    written meanwhile, so two movers that logged something first cannot deadlock on
+    it). SQLite has no row locks and needs none: a write transaction holds the
+    database's one write lock from its start (app/db.py).
+
+    Read afresh (what is pending in this session is flushed first, not lost): `check`
+    and `settle` then judge the demarche as it stands, not as it was first loaded.
+    The demarche's version is then the current one, which is right for a tasking's
+    move (its If-Match is the tasking's). A write of the demarche itself passes the
+    version its If-Match was checked against as read_version: if the demarche changed
+    since, 412, as the version column would have said at the write.
+    """
+    held = session.scalars(
+        select(Demarche)
+        .where(Demarche.id == demarche.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    if read_version is not None and held.version != read_version:
+        raise PreconditionFailed(
+            f"Someone else changed demarche {held.id} at the same moment (now version "
+            f"{held.version}); reload it and try again.",
+            current_version=held.version,
+        )
+    return held
+
+
 def settle(session: Session, demarche: Demarche, *, actor: User) -> None:
-    """A demarche closes itself when no action tasking is open, and reopens with one."""
+    """A demarche closes itself when no action tasking is open, and reopens with one.
+
+    Safe under concurrency only inside a transaction that holds the demarche (`hold`)
+    since before it changed the tasking that made it settle.
+    """
     open_action = session.scalar(
         select(Tasking.id)
         .where(

@@ -19,7 +19,7 @@ from app.auth.models import User
 from app.auth.policy import Side, deny, side_for
 from app.db import utcnow
 from app.demarches.models import DemarcheStatus
-from app.demarches.rules import settle
+from app.demarches.rules import hold, settle
 from app.errors import Conflict, Invalid
 from app.taskings.models import AWAITING_DELIVERY, FINISHED, OPEN_STATUSES, Tasking
 from app.taskings.models import TaskingStatus as S
@@ -304,6 +304,10 @@ def apply(
 
     from_post_cable: the ref id of the post's report cable the move is transcribed from.
     """
+    if _may_settle(tasking.status, action):
+        # Before the check and the write: the demarche as it now stands, held until
+        # commit, so that a concurrent last move cannot settle from a stale count.
+        hold(session, tasking.demarche)
     t = check(tasking, action, actor=actor, from_post_cable=bool(from_post_cable))
     if from_post_cable:
         extra = {**(extra or {}), "from_cable": from_post_cable}
@@ -328,10 +332,14 @@ def apply(
         before=before,
         after={**snapshot(tasking), **(extra or {})},
     )
-    # Only a move into or out of a finished state can close or reopen the demarche.
-    if was in FINISHED or t.target in FINISHED:
+    if _may_settle(was, action):
         settle(session, tasking.demarche, actor=actor)
     return t
+
+
+def _may_settle(status: S, action: Action) -> bool:
+    # Only a move into or out of a finished state can close or reopen the demarche.
+    return status in FINISHED or BY_ACTION[action].target in FINISHED
 
 
 def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) -> None:

@@ -54,8 +54,10 @@ def test_a_known_token_costs_no_query(client, db, cache):
         assert _me(client, headers) == 200
     with count_queries(db) as second:
         assert _me(client, headers) == 200
-    # The token with its user in one query, and its hourly last-used stamp.
-    assert [q.split()[0] for q in first.statements] == ["SELECT", "UPDATE"], str(first)
+    # The token with its user in one query. Its hourly last-used stamp is not written in
+    # the request's transaction but after it, in one of its own (app/db.py, defer_write;
+    # tests/reliability/test_busy_sqlite.py), which this fixture's session never runs.
+    assert [q.split()[0] for q in first.statements] == ["SELECT"], str(first)
     assert second.count == 0, str(second)
 
 
