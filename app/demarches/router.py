@@ -4,7 +4,6 @@ is a schema written once by model_response, with the ETag of what it shows."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -29,7 +28,7 @@ from app.demarches.schemas import (
 )
 from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
 from app.http import model_list_response, model_response
-from app.limits import RecordId
+from app.limits import IsoDate, RecordId
 from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
@@ -59,8 +58,8 @@ def list_demarches(
     status: DemarcheStatus | None = None,
     post: Annotated[str | None, Query(max_length=32, description="Post code")] = None,
     tag: Annotated[str | None, Query(max_length=16)] = None,
-    deadline_before: date | None = None,
-    deadline_after: date | None = None,
+    deadline_before: IsoDate | None = None,
+    deadline_after: IsoDate | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the subject")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
