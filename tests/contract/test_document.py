@@ -71,7 +71,10 @@ def test_versioned_writes_name_if_match_and_their_answers_the_etag(path):
 
 
 def test_retry_safe_writes_name_the_idempotency_key():
-    for path in ("/api/v1/taskings/{tasking_id}/deliveries", "/api/v1/taskings/{tasking_id}/responses"):
+    for path in (
+        "/api/v1/taskings/{tasking_id}/deliveries",
+        "/api/v1/taskings/{tasking_id}/responses",
+    ):
         header = next(
             p for p in DOC["paths"][path]["post"]["parameters"] if p["name"] == "Idempotency-Key"
         )
