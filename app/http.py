@@ -40,9 +40,11 @@ PROBLEM_SCHEMA_REF = "#/components/schemas/ProblemDetails"
 PROBLEM_DESCRIPTIONS = {
     400: "The body is malformed: not well-formed JSON, or not a well-formed form",
     401: "No valid access token: send `Authorization: Bearer <token>`",
-    403: "You may see this record, but your role, post or clearance may not do this",
+    403: "Your role, post or clearance may not do this (where a record is named, you may see it)",
     404: "No such record, or none you may see (the two are answered alike)",
-    409: "Not from the record's present state; `allowed_actions` says what is",
+    409: "Conflicts with what is stored: a move not open from the record's state "
+    "(`allowed_actions` says which are), a record that exists already, or an "
+    "Idempotency-Key first used for another request",
     412: "The If-Match you sent is not the record's current ETag: reload it",
     413: "The body is over the size limit",
     422: "The request breaks the schema or a rule of the domain",
