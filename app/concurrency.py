@@ -8,11 +8,22 @@ answers 412 too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Header, Response
+from pydantic.json_schema import SkipJsonSchema
 
 from app.errors import PreconditionFailed, PreconditionRequired
+
+# The header a versioned write takes, declared so that the OpenAPI names it (and the
+# 412/428 it brings, app/openapi.py). A header is text or absent, never null.
+IfMatch = Annotated[
+    str | SkipJsonSchema[None],
+    Header(
+        alias="If-Match",
+        description="The ETag of the record as you read it: 428 without it, 412 when stale",
+    ),
+]
 
 
 def etag(kind: str, row_id: int, version: int) -> str:
@@ -28,10 +39,6 @@ STALE = (
     "Someone else changed this {kind} after you opened the page (you read version {read}; "
     "it is now version {now}). Nothing was saved: check the current state below and try again."
 )
-
-
-def require_if_match(request: Request, kind: str, row: Any) -> None:
-    require_version(kind, row, if_match=request.headers.get("if-match"))
 
 
 def require_version(

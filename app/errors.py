@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -65,6 +67,32 @@ class Forbidden(DomainError):
 
 class PayloadTooLarge(DomainError):
     status, title, type_slug = 413, "Content too large", "too-large"
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Where: `query.limit`, `talking_points.0.text`, ...")
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """Every error the API answers, as `application/problem+json` (RFC 9457). Only the
+    schema of the OpenAPI document: problem() writes the body. Some problems carry more
+    members than these (`current_etag` on a 412 or 428, `allowed_actions` on a 409)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="What kind of problem: `/problems/<slug>`, or about:blank")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    # Left out of the body when there is none: absent, never null.
+    instance: str | SkipJsonSchema[None] = Field(default=None, description="The path asked for")
+    errors: list[FieldProblem | str] | SkipJsonSchema[None] = Field(
+        default=None, description=f"What was wrong with the request, the first {MAX_LISTED_ERRORS}"
+    )
+    errors_omitted: int | SkipJsonSchema[None] = Field(
+        default=None, description="How many more there were"
+    )
 
 
 def clip(text: str, limit: int = MAX_ERROR_TEXT) -> str:

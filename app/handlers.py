@@ -7,13 +7,16 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import is_busy
 from app.errors import MAX_LISTED_ERRORS, DomainError, clip, problem
@@ -42,9 +45,9 @@ def _names_nothing(errors: list[Any]) -> bool:
 
 
 def wants_html(request: Request) -> bool:
-    """Pages get a readable page; the API (and its docs) get problem JSON."""
+    """Pages get a readable page; the API, its document and the probes get problem JSON."""
     path = request.url.path
-    return not (path.startswith("/api/") or path in ("/openapi.json", "/health"))
+    return not (path.startswith(("/api/", "/health/")) or path in ("/openapi.json", "/health"))
 
 
 def html_error(request: Request, status: int, title: str, detail: str) -> Response:
@@ -53,7 +56,79 @@ def html_error(request: Request, status: int, title: str, detail: str) -> Respon
     return render(request, "error.html", status_code=status, title=title, detail=detail)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path, for a 405's `Allow` (RFC 9110: all of
+    them). Starlette's router stops at the first route whose path matches, so the 405 it
+    raises names that route's methods only (`GET` for a path that takes PATCH too)."""
+    scope = {
+        "type": "http",
+        "method": request.method,
+        "path": request.scope["path"],
+        "root_path": request.scope.get("app_root_path", ""),
+    }
+    methods: set[str] = set()
+    for route in routing.iter_route_contexts(request.app.routes):
+        if route.matches(scope)[0] is Match.NONE:
+            continue
+        if route.methods:
+            methods |= route.methods
+        elif isinstance(getattr(route.original_route, "app", None), StaticFiles):
+            methods |= {"GET", "HEAD"}
+    return ", ".join(sorted(methods))
+
+
+def server_error(path: str) -> JSONResponse:
+    """The 500 for an exception nothing expected, with the headers every answer carries."""
+    return problem(
+        500,
+        "Internal server error",
+        "Something went wrong on our side; nothing was saved.",
+        instance=path,
+        headers=security_headers(path),
+    )
+
+
+class AnswerUnexpectedErrors:
+    """An exception nothing handled is answered here with the 500 problem JSON, logged
+    once with its traceback, and not raised further.
+
+    Starlette's ServerErrorMiddleware (outside every middleware) would answer it too,
+    but then re-raises it, and uvicorn closes the connection of any request whose
+    exception reaches it: every keep-alive client lost its connection on every 500.
+    Installed innermost, so the 500 passes through the other middleware like any
+    answer. An exception after the answer has started is raised on: half an answer is
+    out, and only closing the connection can tell the client it is not whole.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            await server_error(scope["path"])(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The exception handlers, and AnswerUnexpectedErrors: call it before adding any
+    other middleware, so that it sits inside them all."""
+    app.add_middleware(AnswerUnexpectedErrors)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         if wants_html(request):
@@ -121,20 +196,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
+        titles = {
+            400: "Bad request",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Content too large",
+        }
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.url.path}."
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"{request.method} is not one of the methods {request.url.path} takes."
         if wants_html(request):
-            return html_error(
+            page = html_error(
                 request, exc.status_code, titles.get(exc.status_code, "Error"), detail
             )
+            page.headers.update(headers)
+            return page
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             detail,
             instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(StaleDataError)
@@ -172,12 +258,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Only what AnswerUnexpectedErrors cannot catch (an exception in another
+        # middleware) comes here: Starlette answers it outside every middleware, so the
+        # headers go on here, and re-raises it.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        # Starlette answers this one outside every middleware: the headers go on here.
-        return problem(
-            500,
-            "Internal server error",
-            "Something went wrong on our side; nothing was saved.",
-            instance=request.url.path,
-            headers=security_headers(request.url.path),
-        )
+        return server_error(request.url.path)

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.deps import SessionDep
-from app.errors import PROBLEM_JSON, problem
+from app.errors import problem
+from app.http import problems
 from app.revisions import current_heads, expected_heads
 
 log = logging.getLogger("app.health")
@@ -57,9 +58,9 @@ async def live() -> dict[str, str]:
     response_model=Health,
     responses={
         503: {
+            **problems(503)[503],
             "description": "The database does not answer, or its schema is not the one "
             "this code expects (run `demarche db upgrade`)",
-            "content": {PROBLEM_JSON: {}},
         }
     },
 )

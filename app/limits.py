@@ -17,11 +17,16 @@ reader's to judge, not this guard's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Invalid, problem
@@ -49,6 +54,21 @@ PostCode = Annotated[str, Path(max_length=32, description="The post's code, e.g.
 UserName = Annotated[str, Path(max_length=64)]
 
 NUL = "\x00"
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_as_written(value: object) -> object:
+    """A date sent in a request is written YYYY-MM-DD, as the OpenAPI's `format: date`
+    says: pydantic alone also reads a number, or a numeric string, as a Unix time
+    (`"deadline": 0` would be 1970-01-01), which the schema refuses."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_parsing", "Input should be a date written YYYY-MM-DD")
+
+
+# A date in a request (query, form or JSON body).
+IsoDate = Annotated[date, BeforeValidator(_date_as_written)]
 
 
 class BodySizeLimit:
@@ -138,8 +158,12 @@ async def _body_has_nul(request: Request) -> bool:
     twice; a body the route does not take, and cannot parse, is ignored with it."""
     media = _media_type(request)
     if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # A malformed form is Starlette's 400 (HTTPException), answered now: the failed
+        # parse used up the body, so the route, reading it after us, could not answer.
         try:
             form = await request.form()
+        except HTTPException:
+            raise
         except Exception:  # not a form after all: the route did not read one either
             return False
         return any(

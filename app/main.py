@@ -24,6 +24,7 @@ from app.handlers import install_error_handlers
 from app.headers import SecurityHeaders
 from app.health import router as health_router
 from app.limits import BodySizeLimit, refuse_nul
+from app.openapi import describe
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
 from app.taskings.pages import router as tasking_pages
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cable_pages)
     app.include_router(health_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    # Every status each operation answers, errors as problem JSON: app/openapi.py.
+    app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 
     return app
 

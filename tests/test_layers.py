@@ -75,6 +75,7 @@ TOP_LEVEL = {
     "web": "glue",
     "handlers": "glue",
     "health": "surface",
+    "openapi": "surface",
     "backup": "surface",
     "serving": "surface",
     "main": "entry",

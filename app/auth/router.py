@@ -17,7 +17,7 @@ from app.auth.schemas import (
     UserUpdate,
 )
 from app.deps import Administrator, CurrentToken, CurrentUser, SessionDep, SettingsDep
-from app.http import model_response
+from app.http import model_response, problems
 from app.limits import RecordId, UserName
 from app.pagination import Cursor, Limit, page_size
 
@@ -86,7 +86,7 @@ def revoke_token(token_id: RecordId, session: SessionDep, actor: CurrentUser):
     return model_response(TokenOut.model_validate(token))
 
 
-@router.get("/users", response_model=UserPage)
+@router.get("/users", response_model=UserPage, responses=problems(403))
 def list_users(
     session: SessionDep,
     actor: Administrator,
@@ -101,7 +101,12 @@ def list_users(
     return model_response(UserPage(items=items, next_cursor=next_cursor, limit=size))
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 409),
+)
 def create_user(data: UserIn, session: SessionDep, actor: Administrator):
     """Add a user (administrators), cleared at most as high as yourself; audited."""
     user = service.add_user(
@@ -117,7 +122,7 @@ def create_user(data: UserIn, session: SessionDep, actor: Administrator):
     return model_response(user_out(user), status_code=status.HTTP_201_CREATED)
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch("/users/{username}", response_model=UserOut, responses=problems(403))
 def update_user(username: UserName, data: UserUpdate, session: SessionDep, actor: Administrator):
     """Change a user's role, clearance, post or active flag (administrators); audited.
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.auth.models import Role
 from app.classification import Classification
@@ -38,14 +38,14 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     clearance: Classification | None = None
     post: str | None = Field(default=None, max_length=32)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=80)
-    days: int | None = Field(default=None, ge=1, le=366, description="Expire after N days")
+    days: StrictInt | None = Field(default=None, ge=1, le=366, description="Expire after N days")
 
 
 class TokenOut(BaseModel):

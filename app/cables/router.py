@@ -24,10 +24,11 @@ from app.cables.schemas import (
     ReplyOut,
     ReplyPage,
 )
-from app.concurrency import require_if_match, set_etag
+from app.concurrency import IfMatch, require_version, set_etag
 from app.demarches import reads as demarche_reads
 from app.deps import CableIngester, CurrentUser, SessionDep, SettingsDep
 from app.errors import Invalid
+from app.http import problems, sends_etag
 from app.limits import RecordId
 from app.pagination import Cursor, Limit, page_size
 
@@ -144,7 +145,10 @@ def _reply_out(r: CableReply, c: Cable, codes: dict[int, str]) -> ReplyOut:
     status_code=status.HTTP_201_CREATED,
     response_model=IngestOut,
     openapi_extra=_BODY_DOC,
-    responses={200: {"description": "Already stored: the existing cable"}},
+    responses={
+        200: {"description": "Already stored: the existing cable", "model": IngestOut},
+        **problems(403),
+    },
 )
 def ingest_cable(
     # Who is asking is settled before the body is read: no credentials, 401 first.
@@ -219,26 +223,30 @@ def get_reply(reply_id: RecordId, session: SessionDep, actor: CurrentUser):
     return _reply_answer(session, reads.get_reply(session, reply_id, actor=actor))
 
 
-@router.post("/replies/{reply_id}/confirm", response_model=ReplyOut)
+@router.post(
+    "/replies/{reply_id}/confirm",
+    response_model=ReplyOut,
+    responses=problems(403, 409) | sends_etag(),
+)
 def confirm_reply(
     reply_id: RecordId,
     data: ConfirmReplyIn,
     session: SessionDep,
     actor: CurrentUser,
-    request: Request,
     response: Response,
+    if_match: IfMatch = None,
 ):
     """Log the (corrected) delivery and response on the tasking. Needs If-Match: the tasking's ETag."""
     reply = reads.get_reply(session, reply_id, actor=actor)
     tasking = review.reply_tasking(session, reply, actor=actor)
-    require_if_match(request, "tasking", tasking)
+    require_version("tasking", tasking, if_match=if_match)
     review.confirm_reply(session, reply, tasking, data, actor=actor)
     out = _reply_answer(session, reply)
     set_etag(response, "tasking", tasking)
     return out
 
 
-@router.post("/replies/{reply_id}/reject", response_model=ReplyOut)
+@router.post("/replies/{reply_id}/reject", response_model=ReplyOut, responses=problems(403, 409))
 def reject_reply(reply_id: RecordId, data: RejectReplyIn, session: SessionDep, actor: CurrentUser):
     """Mark a reply's match or suggestion wrong, with a note; nothing is logged on a tasking."""
     reply = reads.get_reply(session, reply_id, actor=actor)
@@ -246,7 +254,7 @@ def reject_reply(reply_id: RecordId, data: RejectReplyIn, session: SessionDep, a
     return _reply_answer(session, reply)
 
 
-@router.post("/replies/{reply_id}/match", response_model=ReplyOut)
+@router.post("/replies/{reply_id}/match", response_model=ReplyOut, responses=problems(403, 409))
 def match_reply(reply_id: RecordId, data: MatchReplyIn, session: SessionDep, actor: CurrentUser):
     """The desk attaches an unmatched reply to the tasking it answers."""
     reply = reads.get_reply(session, reply_id, actor=actor)
@@ -262,7 +270,10 @@ def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
 
 
 @router.post(
-    "/{cable_id}/draft-demarche", status_code=status.HTTP_201_CREATED, response_model=DraftOut
+    "/{cable_id}/draft-demarche",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DraftOut,
+    responses=problems(403) | sends_etag(201),
 )
 def draft_demarche(
     cable_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request, response: Response

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from app.cables.models import CableKind, ReplyStatus
 from app.demarches.schemas import DemarcheOut
@@ -42,7 +42,7 @@ class RejectReplyIn(_In):
 
 
 class MatchReplyIn(_In):
-    tasking_id: int = Field(ge=1, le=ID_MAX)
+    tasking_id: StrictInt = Field(ge=1, le=ID_MAX)
 
 
 class ReplyBrief(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, require
-from app.concurrency import require_version
+from app.concurrency import IfMatch, require_version
 from app.demarches import reads, rules
 from app.demarches.models import Demarche
 from app.demarches.rules import DemarcheAction
@@ -48,14 +48,14 @@ def writable(action: DemarcheAction) -> Callable[..., Demarche]:
     the lifecycle's 409, as a dependency, so that both come before the body's 422."""
 
     def writable_demarche(
-        demarche_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
+        demarche_id: RecordId,
+        session: SessionDep,
+        actor: CurrentUser,
+        request: Request,
+        if_match: IfMatch = None,
     ) -> Demarche:
         demarche = to_write(
-            session,
-            demarche_id,
-            actor=actor,
-            route=request.url.path,
-            if_match=request.headers.get("if-match"),
+            session, demarche_id, actor=actor, route=request.url.path, if_match=if_match
         )
         rules.check(demarche, action)
         return demarche

@@ -4,7 +4,6 @@ is a schema written once by model_response, with the ETag of what it shows."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -28,11 +27,15 @@ from app.demarches.schemas import (
     RevisionOut,
 )
 from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
-from app.http import model_list_response, model_response
-from app.limits import RecordId
+from app.http import model_list_response, model_response, problems, sends_etag
+from app.limits import IsoDate, RecordId
 from app.pagination import Cursor, Limit, page_size
 
 router = APIRouter(prefix="/demarches", tags=["demarches"])
+
+# A desk write on a demarche: 403 for another role, 409 from the wrong state; the rest
+# (404, 412/428, 413, 422) every such route answers (app/openapi.py).
+WRITE_ANSWERS = problems(403, 409) | sends_etag()
 
 
 def _demarche(session: Session, demarche_id: int, actor: User, status_code: int = 200) -> Response:
@@ -44,7 +47,12 @@ def _demarche(session: Session, demarche_id: int, actor: User, status_code: int 
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DemarcheOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DemarcheOut,
+    responses=problems(403) | sends_etag(201),
+)
 def create_demarche(data: DemarcheIn, session: SessionDep, actor: DemarcheWriter):
     """Create a draft demarche with its objectives, talking points, key dates and targets."""
     demarche = service.create_draft(session, data, actor=actor)
@@ -59,8 +67,8 @@ def list_demarches(
     status: DemarcheStatus | None = None,
     post: Annotated[str | None, Query(max_length=32, description="Post code")] = None,
     tag: Annotated[str | None, Query(max_length=16)] = None,
-    deadline_before: date | None = None,
-    deadline_after: date | None = None,
+    deadline_before: IsoDate | None = None,
+    deadline_after: IsoDate | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the subject")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
@@ -81,13 +89,13 @@ def list_demarches(
     return model_response(DemarchePage(items=rows, next_cursor=next_cursor, limit=size))
 
 
-@router.get("/{demarche_id}", response_model=DemarcheOut)
+@router.get("/{demarche_id}", response_model=DemarcheOut, responses=sends_etag())
 def get_demarche(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One demarche, with the talking points your clearance allows. Sends an ETag."""
     return _demarche(session, demarche_id, actor)
 
 
-@router.patch("/{demarche_id}", response_model=DemarcheOut)
+@router.patch("/{demarche_id}", response_model=DemarcheOut, responses=WRITE_ANSWERS)
 def update_demarche(
     demarche: Annotated[Demarche, Depends(writable(DemarcheAction.EDIT))],
     data: DemarcheUpdate,
@@ -99,7 +107,7 @@ def update_demarche(
     return _demarche(session, demarche.id, actor)
 
 
-@router.post("/{demarche_id}/issue", response_model=DemarcheOut)
+@router.post("/{demarche_id}/issue", response_model=DemarcheOut, responses=WRITE_ANSWERS)
 def issue_demarche(
     demarche: Annotated[Demarche, Depends(writable(DemarcheAction.ISSUE))],
     session: SessionDep,
@@ -110,7 +118,7 @@ def issue_demarche(
     return _demarche(session, demarche.id, actor)
 
 
-@router.post("/{demarche_id}/cancel", response_model=DemarcheOut)
+@router.post("/{demarche_id}/cancel", response_model=DemarcheOut, responses=WRITE_ANSWERS)
 def cancel_demarche(
     demarche: Annotated[Demarche, Depends(writable(DemarcheAction.CANCEL))],
     session: SessionDep,
@@ -122,7 +130,7 @@ def cancel_demarche(
     return _demarche(session, demarche.id, actor)
 
 
-@router.post("/{demarche_id}/amend", response_model=DemarcheOut)
+@router.post("/{demarche_id}/amend", response_model=DemarcheOut, responses=WRITE_ANSWERS)
 def amend_demarche(
     demarche: Annotated[Demarche, Depends(writable(DemarcheAction.AMEND))],
     data: AmendIn,
@@ -134,7 +142,7 @@ def amend_demarche(
     return _demarche(session, demarche.id, actor)
 
 
-@router.post("/{demarche_id}/close", response_model=DemarcheOut)
+@router.post("/{demarche_id}/close", response_model=DemarcheOut, responses=WRITE_ANSWERS)
 def close_demarche(
     demarche: Annotated[Demarche, Depends(writable(DemarcheAction.CLOSE))],
     data: CloseIn,

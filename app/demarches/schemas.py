@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.classification import Classification
 from app.demarches.models import DemarcheStatus, PointUse
+from app.limits import IsoDate
 from app.vocabulary import Precedence, TaskingRole
 
 Text = Field(min_length=1, max_length=20_000)
@@ -71,7 +72,7 @@ class TalkingPointIn(_In):
 
 
 class KeyDateIn(_In):
-    date: date
+    date: IsoDate
     what: str = Field(min_length=1, max_length=300)
     classification: Classification | None = Mark
 
@@ -84,7 +85,7 @@ class TargetIn(_In):
         description="Host countries this post delivers to; defaults to the post's own.",
         max_length=20,
     )
-    due_date: date | None = Field(default=None, description="Defaults to the deadline.")
+    due_date: IsoDate | None = Field(default=None, description="Defaults to the deadline.")
 
     @field_validator("post")
     @classmethod
@@ -98,7 +99,7 @@ class DemarcheIn(_In):
     summary_classification: Classification | None = Mark
     classification: Classification = Classification.UNCLASSIFIED
     precedence: Precedence = Precedence.ROUTINE
-    deadline: date | None = None
+    deadline: IsoDate | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[RawTag] = Field(default_factory=list, max_length=30)
     objectives: list[ObjectiveItem] = Field(default_factory=list, max_length=50)
@@ -125,7 +126,7 @@ class DemarcheUpdate(_In):
     summary_classification: Classification | None = Mark
     classification: Classification | None = None
     precedence: Precedence | None = None
-    deadline: date | None = None
+    deadline: IsoDate | None = None
     delivery_level: str | None = Field(default=None, max_length=200)
     tags: list[RawTag] | None = Field(default=None, max_length=30)
     objectives: list[ObjectiveItem] | None = Field(default=None, max_length=50)
@@ -156,7 +157,7 @@ class AmendIn(_In):
     """What an amendment changes; anything left out stays as it is."""
 
     reason: str = Field(min_length=1, max_length=2000, description="Why, shown to the posts")
-    deadline: date | None = None
+    deadline: IsoDate | None = None
     objectives: list[ObjectiveItem] | None = Field(default=None, max_length=50)
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)

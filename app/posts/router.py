@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.deps import CurrentUser, PostRegistrar, SessionDep, SettingsDep
-from app.http import model_response
+from app.http import model_response, problems
 from app.limits import PostCode
 from app.pagination import Cursor, Limit, page_size
 from app.posts import service
@@ -15,7 +15,9 @@ from app.posts.schemas import PostIn, PostOut, PostPage, PostUpdate
 router = APIRouter(prefix="/posts", tags=["posts"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PostOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PostOut, responses=problems(403, 409)
+)
 def create_post(data: PostIn, session: SessionDep, actor: PostRegistrar):
     """Register a post (administrators)."""
     post = service.create_post(session, data)
@@ -50,14 +52,14 @@ def get_post(code: PostCode, session: SessionDep, actor: CurrentUser):
     return model_response(PostOut.model_validate(service.get_post(session, code)))
 
 
-@router.patch("/{code}", response_model=PostOut)
+@router.patch("/{code}", response_model=PostOut, responses=problems(403, 409))
 def update_post(code: PostCode, data: PostUpdate, session: SessionDep, actor: PostRegistrar):
     """Change a post's fields (administrators)."""
     post = service.update_post(session, service.get_post(session, code), data)
     return model_response(PostOut.model_validate(post))
 
 
-@router.post("/{code}/deactivate", response_model=PostOut)
+@router.post("/{code}/deactivate", response_model=PostOut, responses=problems(403))
 def deactivate_post(code: PostCode, session: SessionDep, actor: PostRegistrar):
     """Deactivate a post: it keeps its history but can no longer be tasked."""
     post = service.deactivate_post(session, service.get_post(session, code))

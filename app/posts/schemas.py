@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from app.posts.models import PostKind, Region
 
@@ -37,7 +37,7 @@ class PostUpdate(BaseModel):
     country: str | None = Field(default=None, min_length=1, max_length=80)
     routing_indicator: str | None = Field(default=None, pattern=r"^[A-Z]{4,8}$", max_length=16)
     region: Region | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
     @field_validator("name", "routing_indicator", mode="before")
     @classmethod

@@ -9,13 +9,15 @@ version its form was read at, so that it can show a refusal beside the form.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import require_follow_up, require_side
-from app.concurrency import require_version
+from app.concurrency import IfMatch, require_version
 from app.deps import CurrentUser, SessionDep
 from app.idempotency import replay
 from app.limits import RecordId
@@ -51,24 +53,28 @@ def to_move_now(
     return tasking
 
 
+# Declared so that the OpenAPI names it; app/idempotency.py reads it from the request.
+IdempotencyKey = Annotated[
+    str | SkipJsonSchema[None],
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="Any 1 to 128 characters: a retry with the same key gets the first answer",
+    ),
+]
+
+
 def movable(action: Action) -> Callable[..., Tasking]:
     """The API's dependency for a tasking this move acts on: `Annotated[Tasking,
     Depends(movable(Action.ACKNOWLEDGE))]` runs to_move with the request's If-Match."""
 
     def movable_tasking(
-        tasking_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
+        tasking_id: RecordId, session: SessionDep, actor: CurrentUser, if_match: IfMatch = None
     ) -> Tasking:
-        return _to_move_api(session, tasking_id, actor, request, action)
+        return to_move(session, tasking_id, actor=actor, action=action, if_match=if_match)
 
     return movable_tasking
-
-
-def _to_move_api(
-    session: Session, tasking_id: int, actor: User, request: Request, action: Action
-) -> Tasking:
-    return to_move(
-        session, tasking_id, actor=actor, action=action, if_match=request.headers.get("if-match")
-    )
 
 
 def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
@@ -78,30 +84,35 @@ def movable_or_replayed(action: Action) -> Callable[..., Tasking | Response]:
     428/412. As a dependency, before the body is read: a refusal comes before a 422."""
 
     def movable_or_replay(
-        tasking_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
+        tasking_id: RecordId,
+        session: SessionDep,
+        actor: CurrentUser,
+        request: Request,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Tasking | Response:
         if (replayed := replay(session, request, actor)) is not None:
             return replayed
-        return _to_move_api(session, tasking_id, actor, request, action)
+        return to_move(session, tasking_id, actor=actor, action=action, if_match=if_match)
 
     return movable_or_replay
 
 
 def revisable_response(
-    response_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
+    response_id: RecordId, session: SessionDep, actor: CurrentUser, if_match: IfMatch = None
 ) -> ReportedResponse:
     """The response a revision replaces, once it passed 404, 403 and 428/412."""
     response = records.load_response(session, response_id, actor=actor)
     require_follow_up(actor, response.tasking.post_id)
-    require_version("response", response, if_match=request.headers.get("if-match"))
+    require_version("response", response, if_match=if_match)
     return response
 
 
 def followable_commitment(
-    commitment_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request
+    commitment_id: RecordId, session: SessionDep, actor: CurrentUser, if_match: IfMatch = None
 ) -> Commitment:
     """The commitment a follow-up changes, once it passed 404, 403 and 428/412."""
     commitment = records.load_commitment(session, commitment_id, actor=actor)
     require_follow_up(actor, commitment.response.tasking.post_id)
-    require_version("commitment", commitment, if_match=request.headers.get("if-match"))
+    require_version("commitment", commitment, if_match=if_match)
     return commitment

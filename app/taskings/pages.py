@@ -286,11 +286,15 @@ def deliver(
         "points": points or [],
         "notes": notes,
     }
+    # The form's checkboxes send positions as text; the API's schema takes numbers.
+    numbered = [int(p) if p.isascii() and p.isdigit() else p for p in values["points"]]
     attempt = Attempt(request, session, settings, user, tasking_id, "deliver", values)
     return attempt.submit(
         Action.DELIVER,
         version,
-        lambda: DeliveryIn.model_validate({**values, "delivered_on": delivered_on or None}),
+        lambda: DeliveryIn.model_validate(
+            {**values, "points": numbered, "delivered_on": delivered_on or None}
+        ),
         lambda t, data: service.deliver(session, t, data, actor=user),
         field_of=lambda exc: (
             "points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.concurrency import etag
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.http import model_response
+from app.http import model_response, problems, sends_etag
 from app.idempotency import remember
 from app.limits import QueryId, RecordId
 from app.pagination import Cursor, Limit, page_size
@@ -36,6 +36,10 @@ from app.taskings.schemas import (
 from app.taskings.workflow import Action
 
 router = APIRouter(tags=["taskings"])
+
+# A move on a tasking: 403 from the wrong side, 409 from the wrong state; the rest (404,
+# 412/428, 413, 422) every such route answers (app/openapi.py).
+MOVE_ANSWERS = problems(403, 409) | sends_etag()
 
 
 def _tasking(session: Session, tasking_id: int, actor, settings: Settings) -> Response:
@@ -66,14 +70,16 @@ def list_taskings(
     return model_response(TaskingPage(items=items, next_cursor=next_cursor, limit=size))
 
 
-@router.get("/taskings/{tasking_id}", response_model=TaskingOut)
+@router.get("/taskings/{tasking_id}", response_model=TaskingOut, responses=sends_etag())
 def get_tasking(tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
     view = reads.read(session, tasking_id, actor=actor, settings=settings)
     return model_response(view, headers={"ETag": etag("tasking", view.id, view.version)})
 
 
-@router.post("/taskings/{tasking_id}/acknowledge", response_model=TaskingOut)
+@router.post(
+    "/taskings/{tasking_id}/acknowledge", response_model=TaskingOut, responses=MOVE_ANSWERS
+)
 def acknowledge_tasking(
     tasking: Annotated[Tasking, Depends(movable(Action.ACKNOWLEDGE))],
     session: SessionDep,
@@ -86,7 +92,12 @@ def acknowledge_tasking(
     return _tasking(session, tasking.id, actor, settings)
 
 
-@router.post("/taskings/{tasking_id}/deliveries", status_code=201, response_model=DeliveryOut)
+@router.post(
+    "/taskings/{tasking_id}/deliveries",
+    status_code=201,
+    response_model=DeliveryOut,
+    responses=problems(403, 409) | sends_etag(201),
+)
 def log_delivery(
     target: Annotated[Tasking | Response, Depends(guards.movable_or_replayed(Action.DELIVER))],
     data: DeliveryIn,
@@ -104,7 +115,12 @@ def log_delivery(
     return model_response(out, status_code=201, headers=headers)
 
 
-@router.post("/taskings/{tasking_id}/responses", status_code=201, response_model=ResponseOut)
+@router.post(
+    "/taskings/{tasking_id}/responses",
+    status_code=201,
+    response_model=ResponseOut,
+    responses=problems(403, 409) | sends_etag(201),
+)
 def report_response(
     target: Annotated[
         Tasking | Response, Depends(guards.movable_or_replayed(Action.REPORT_RESPONSE))
@@ -146,6 +162,7 @@ def _reason_route(action: Action, summary: str) -> None:
         move,
         methods=["POST"],
         response_model=TaskingOut,
+        responses=MOVE_ANSWERS,
         name=move.__name__,
     )
 
@@ -159,7 +176,7 @@ _reason_route(Action.REOPEN, "The desk reopens a closed tasking (a reason is req
 _reason_route(Action.CANCEL, "The desk cancels an open tasking.")
 
 
-@router.get("/responses/{response_id}", response_model=ResponseOut)
+@router.get("/responses/{response_id}", response_model=ResponseOut, responses=sends_etag())
 def get_response(response_id: RecordId, session: SessionDep, actor: CurrentUser):
     """One response with its earlier revisions. Sends an ETag."""
     r = records.load_response(session, response_id, actor=actor)
@@ -168,7 +185,7 @@ def get_response(response_id: RecordId, session: SessionDep, actor: CurrentUser)
     )
 
 
-@router.put("/responses/{response_id}", response_model=ResponseOut)
+@router.put("/responses/{response_id}", response_model=ResponseOut, responses=MOVE_ANSWERS)
 def revise_response(
     r: Annotated[ReportedResponse, Depends(guards.revisable_response)],
     data: ResponseIn,
@@ -201,7 +218,12 @@ def list_commitments(
     return model_response(CommitmentPage(items=items, next_cursor=next_cursor, limit=size))
 
 
-@router.patch("/commitments/{commitment_id}", response_model=CommitmentRow, tags=["commitments"])
+@router.patch(
+    "/commitments/{commitment_id}",
+    response_model=CommitmentRow,
+    tags=["commitments"],
+    responses=problems(403) | sends_etag(),
+)
 def update_commitment(
     c: Annotated[Commitment, Depends(guards.followable_commitment)],
     data: CommitmentUpdate,

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.classification import Classification
-from app.limits import ID_MAX
+from app.limits import ID_MAX, IsoDate
 from app.taskings.models import (
     CommitmentStatus,
     DeliveryLevel,
@@ -19,11 +19,13 @@ from app.vocabulary import Precedence, TaskingRole
 
 
 class _In(BaseModel):
+    # Numbers and booleans are taken as JSON writes them, as the OpenAPI says (StrictInt,
+    # StrictBool): pydantic alone also reads `true` as 1 and "7" as 7.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class AcknowledgeIn(_In):
-    planned_date: date | None = Field(default=None, description="When the post plans to deliver")
+    planned_date: IsoDate | None = Field(default=None, description="When the post plans to deliver")
     officer: str | None = Field(default=None, max_length=120, description="Who will deliver")
 
 
@@ -32,7 +34,7 @@ class ReasonIn(_In):
 
 
 class DeliveryIn(_In):
-    delivered_on: date = Field(description="The day of the meeting, in the post's local sense")
+    delivered_on: IsoDate = Field(description="The day of the meeting, in the post's local sense")
     delivered_by: str = Field(min_length=1, max_length=120)
     recipient_name: str = Field(min_length=1, max_length=120)
     recipient_title: str = Field(default="", max_length=160)
@@ -41,7 +43,7 @@ class DeliveryIn(_In):
     method: DeliveryMethod
     # Numbered from 1; a demarche has at most 200 (DemarcheIn). Which exist is the
     # service's to say.
-    points: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+    points: list[Annotated[StrictInt, Field(ge=1, le=ID_MAX)]] = Field(
         default_factory=list,
         max_length=200,
         description="Positions of the talking points delivered",
@@ -51,14 +53,14 @@ class DeliveryIn(_In):
 
 class CommitmentIn(_In):
     text: str = Field(min_length=1, max_length=2000)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
 
 
 class ResponseIn(_In):
     position: Position
     summary: str = Field(min_length=1, max_length=20_000)
     commitments: list[CommitmentIn] = Field(default_factory=list, max_length=30)
-    follow_up_needed: bool = False
+    follow_up_needed: StrictBool = False
     reporting_cable_ref: str | None = Field(default=None, max_length=40)
 
 
