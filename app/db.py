@@ -71,6 +71,9 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
+    # A statement's parameters (a cable's text, a password's hash) stay out of its errors,
+    # which end up in the log.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kw)

@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from app.logs import current_request_id
+
 PROBLEM_JSON = "application/problem+json"
 
 # An error answer stays small whatever was sent: 85,000 unknown keys must not come
@@ -102,6 +104,11 @@ def problem(
     }
     if instance:
         body["instance"] = clip(instance, MAX_DETAIL)
+    rid = current_request_id()
+    if rid:
+        # In the body as well as the header: the problem is what a user copies to ask why.
+        body["request_id"] = rid
+        headers = {**(headers or {}), "X-Request-ID": rid}
     if isinstance(extra.get("errors"), list):
         extra = {**extra, **bounded_errors(extra["errors"])}
     body.update(extra)
