@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -183,12 +184,23 @@ def serve(
     uvicorn's: by default it takes X-Forwarded-For from any process on 127.0.0.1.
     No socket stays open doing nothing (app/serving.py), and on SIGTERM the requests in
     flight finish, within GRACEFUL_SHUTDOWN_SECONDS, before the workers exit.
+    Every process logs JSON lines on stderr (app/logs.py; uvicorn's access log is off,
+    app.http's line replaces it), and with PROMETHEUS_MULTIPROC_DIR set the workers
+    count into that folder together (app/metrics.py).
     """
+    import os
+
     import uvicorn
 
+    from app.logs import configure_logging
     from app.serving import http_protocol
 
     settings = get_settings()
+    configure_logging(settings.log_level)  # the supervisor's own lines; workers do it again
+    if settings.prometheus_multiproc_dir:
+        # Before this process or a worker imports prometheus_client, which reads it once.
+        _empty_metrics_dir(settings.prometheus_multiproc_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.prometheus_multiproc_dir
     uvicorn.run(
         "app.main:serve_app",
         factory=True,
@@ -197,12 +209,30 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         http=http_protocol(),
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         limit_concurrency=settings.limit_concurrency,
     )
+
+
+# The files prometheus_client writes in PROMETHEUS_MULTIPROC_DIR, one set per process.
+_METRIC_FILE = re.compile(r"(?:counter|gauge_[a-z]+|histogram|summary)_\d+\.db")
+
+
+def _empty_metrics_dir(path: str) -> None:
+    """Remove the metric files a previous run left (prometheus_client asks for the folder
+    to be emptied before the processes start), and only those: a folder set by mistake to
+    somewhere else loses nothing else. Imports nothing of prometheus_client, whose first
+    import in a process must come after (app/metrics.py)."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in folder.iterdir():
+        if _METRIC_FILE.fullmatch(file.name):
+            file.unlink()
 
 
 @user_app.command("add")

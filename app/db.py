@@ -85,6 +85,9 @@ SQLITE_BUSY_TIMEOUT = 5.0
 
 
 def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kw: Any) -> Engine:
+    # A statement's parameters (a cable's text, a password's hash) stay out of its errors,
+    # which end up in the log.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": sqlite_busy_timeout})
         engine = create_engine(url, **kw)

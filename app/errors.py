@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from app.logs import current_request_id
+
 PROBLEM_JSON = "application/problem+json"
 
 # An error answer stays small whatever was sent: 85,000 unknown keys must not come
@@ -132,6 +134,11 @@ def problem(
     }
     if instance:
         body["instance"] = clip(instance, MAX_DETAIL)
+    rid = current_request_id()
+    if rid:
+        # In the body as well as the header: the problem is what a user copies to ask why.
+        body["request_id"] = rid
+        headers = {**(headers or {}), "X-Request-ID": rid}
     if isinstance(extra.get("errors"), list):
         extra = {**extra, **bounded_errors(extra["errors"])}
     body.update(extra)

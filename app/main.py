@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -11,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
+from app import metrics
 from app.auth.credentials import CredentialCache
 from app.auth.pages import router as auth_pages
 from app.auth.router import router as auth_router
@@ -24,6 +24,8 @@ from app.handlers import install_error_handlers
 from app.headers import SecurityHeaders
 from app.health import router as health_router
 from app.limits import BodySizeLimit, refuse_nul
+from app.logs import configure_logging
+from app.observability import MetricsEndpoint, RequestContext, networks
 from app.openapi import describe
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
@@ -35,9 +37,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
 
     app = FastAPI(
         title="Demarche Tracker",
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(
         settings.database_url, sqlite_busy_timeout=settings.database_busy_timeout
     )
+    metrics.watch_pool(app.state.engine)
     app.state.sessionmaker = make_write_sessionmaker(app.state.engine)
     app.state.read_sessionmaker = make_read_sessionmaker(app.state.engine)
     app.state.credentials = CredentialCache(settings.credential_cache_seconds)
@@ -61,6 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_cable_bytes
         return settings.max_body_bytes
 
+    # Innermost: the peer /metrics checks is the one the proxy middleware settled on.
+    token = settings.metrics_token
+    app.add_middleware(
+        MetricsEndpoint,
+        allow=networks(settings.metrics_allow_ips),
+        token=token.get_secret_value() if token else None,
+    )
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     if settings.forwarded_allow_ips.strip():
         # Outside every part of the app: the client address each sees, the sign-in
@@ -68,9 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the headers are ignored. `demarche serve` turns uvicorn's own handling off,
         # which by default believes any process on 127.0.0.1.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    # Added last, so outermost: the body limit's 413 (and the proxy's rewrite) carry
-    # the headers too.
+    # Outside the rest: the body limit's 413 (and the proxy's rewrite) carry the headers
+    # too. Outermost of all, RequestContext: every answer has its request id and its line.
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     graceful_shutdown_seconds: int = Field(default=8, ge=0)
     limit_concurrency: int | None = Field(default=None, ge=1)
+    # /metrics (app/observability.py) answers only a peer in METRICS_ALLOW_IPS (addresses
+    # or networks, comma-separated; the peer as FORWARDED_ALLOW_IPS resolves it; empty:
+    # none) or a request carrying `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets
+    # the 404 of a path that does not exist. PROMETHEUS_MULTIPROC_DIR: a folder the
+    # processes of one `demarche serve --workers N` share their counts through (emptied
+    # by `demarche serve` at start; app/metrics.py).
+    metrics_allow_ips: str = "127.0.0.1,::1"
+    metrics_token: SecretStr | None = None
+    prometheus_multiproc_dir: str | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and len(value.get_secret_value()) < 16:
+            raise ValueError("METRICS_TOKEN must be at least 16 characters (or unset)")
+        return value or None
 
 
 @lru_cache

@@ -17,6 +17,7 @@ from app.auth.policy import Access, require_may_change_access, require_may_grant
 from app.classification import Classification
 from app.db import defer_write, utcnow
 from app.errors import Conflict, Invalid, NotFound
+from app.metrics import LOGIN_FAILURES
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
 
@@ -207,6 +208,7 @@ def authenticate(session: Session, *, username: str, password: str, address: str
         return user
     session.add(LoginAttempt(username=name[:64], address=address[:64]))
     session.flush()
+    LOGIN_FAILURES.labels(reason="password").inc()
     return None
 
 

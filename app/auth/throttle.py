@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import LoginThrottle
 from app.db import UTCDateTime, utcnow
+from app.metrics import LOGIN_FAILURES
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def claim(session: Session, *, username: str, address: str, now: datetime | None
             for given_back in [*claims, claimed]:
                 _give_back(session, given_back)
             wait = (started + limit.window - now).total_seconds()
+            LOGIN_FAILURES.labels(reason="throttled").inc()
             return Attempt(retry_after=max(1, math.ceil(wait)))
         claims.append(claimed)
     return Attempt(claims)

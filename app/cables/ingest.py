@@ -27,6 +27,7 @@ from app.auth.models import User
 from app.auth.policy import deny, filing_post, visible_cables
 from app.classification import Classification, from_marking
 from app.errors import Forbidden, Invalid, PayloadTooLarge
+from app.metrics import timed_parse
 from app.posts.models import Post
 from app.vocabulary import Precedence
 
@@ -83,7 +84,7 @@ def parse_or_refuse(text: str) -> ParsedCable:
         raise PayloadTooLarge(
             f"The cable is longer than {MAX_CHARS:,} characters, more than any cable."
         )
-    parsed = parse_cable(text)
+    parsed = timed_parse(parse_cable, text)
     if not looks_like_cable(parsed):
         raise Invalid(
             "This does not look like a cable: no more than one of date-time group, FM line, "

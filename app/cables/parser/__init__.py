@@ -32,13 +32,15 @@ __all__ = [
 MAX_CHARS = 2 * 1024 * 1024
 
 # Publisher metadata that may carry the year when the DTG is lost.
-_META_REFID = re.compile(r"^\s*refid:\s*(\d{2})([A-Z]+)(\d+)\s*$", re.MULTILINE | re.IGNORECASE)
+_META_REFID = re.compile(
+    r"^[^\S\n]*refid:\s*(\d{2})([A-Z]+)(\d+)\s*$", re.MULTILINE | re.IGNORECASE
+)
 _META_CANON = re.compile(r"(?:^|\t)(\d{2})([A-Z]{3,})(\d{1,7})(?:\t|\s*$)", re.MULTILINE)
 _META_ISO = re.compile(
     r"(?:^|\t)((?:19|20)\d\d)-(\d\d)-(\d\d)(?:[ T]\d\d:\d\d(?::\d\d)?)?(?:\t|\s*$)", re.MULTILINE
 )
 _META_DATE = re.compile(
-    r"^\s*date:\s*(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b", re.MULTILINE | re.IGNORECASE
+    r"^[^\S\n]*date:\s*(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b", re.MULTILINE | re.IGNORECASE
 )
 _SIPDIS_LINE = re.compile(r"^[ \t]*(?:SIPDIS|SIPDIS SIPDIS)[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _BODY_START = re.compile(r"^[ \t]*(?:¶ ?)?1[.,](?!\d)", re.MULTILINE)

@@ -27,7 +27,7 @@ _DTG = re.compile(
 )
 # Publisher line "Thursday, 07 March 2002, 10:13".
 _WEEKDAY_DTG = re.compile(
-    r"^\s*(?:MON|TUES|WEDNES|THURS|FRI|SATUR|SUN)DAY, +(\d{1,2}) +([A-Z]{3})[A-Z]* +(\d{4}), +(\d{1,2}):(\d{2})\s*$",
+    r"^[^\S\n]*(?:MON|TUES|WEDNES|THURS|FRI|SATUR|SUN)DAY, +(\d{1,2}) +([A-Z]{3})[A-Z]* +(\d{4}), +(\d{1,2}):(\d{2})\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _FM_AFTER = re.compile(r"\bFM +([A-Z][A-Z0-9 .,'&/()-]{1,80}?)(?= +TO +| +INFO +|[ \t]*\n|[ \t]*$)")
@@ -372,7 +372,7 @@ def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
     return subject, max(consumed, m.end())
 
 
-_DE_LINE = re.compile(r"^\s*DE\s+(RU[A-Z]{2,5})\s*#", re.MULTILINE)
+_DE_LINE = re.compile(r"^[^\S\n]*DE\s+(RU[A-Z]{2,5})\s*#", re.MULTILINE)
 
 
 def originator_routing(raw_text: str) -> str | None:
