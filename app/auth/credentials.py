@@ -99,6 +99,7 @@ class CredentialCache:
         self.max_entries = max_entries
         self._entries: dict[tuple[type, str], _Entry] = {}
         self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
     async def resolve(
         self,
@@ -147,11 +148,21 @@ class CredentialCache:
         with self._lock:
             if epoch != _epoch:
                 return  # a credential changed while we were reading this one
-            if len(self._entries) >= self.max_entries:
-                self._entries = {k: e for k, e in self._entries.items() if e.until > now}
+            if now >= self._next_sweep or len(self._entries) >= self.max_entries:
+                self._sweep(now)
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
             self._entries[key] = _Entry(snapshot, until, epoch)
+
+    def _sweep(self, now: float) -> None:
+        """Drop what can never be used again: entries past their time, or remembered
+        before a credential changed. At most once a lifetime, so the cache holds about
+        the credentials seen in the last few seconds; before, an entry stayed until
+        max_entries had piled up (some 4 KB each: 40 MB of users come and gone)."""
+        self._entries = {
+            k: e for k, e in self._entries.items() if e.until > now and e.epoch == _epoch
+        }
+        self._next_sweep = now + max(self.ttl, 1.0)
 
 
 def _detached_copy(value: ApiToken | WebSession) -> ApiToken | WebSession:

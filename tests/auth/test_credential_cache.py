@@ -193,3 +193,19 @@ def test_a_token_and_a_session_are_kept_apart(db):
     assert isinstance(cache.recall(db, WebSession, cookie_key), WebSession)
     with pytest.raises(TypeError):  # a loader of the wrong kind is a bug, not a credential
         cache.fetch(WebSession, token_key, lambda: token_for_secret(db, secret))
+
+
+def test_entries_past_their_time_are_let_go(db):
+    """Credentials that come and go (sign-ins, fresh tokens) are not kept until the cap
+    piles up: once an entry's lifetime has passed, the next one remembered sweeps it."""
+    user, _ = make_user(db, Role.VIEWER, Classification.SBU)
+    secrets = [issue_token(db, user=user, name=f"t{i}").secret for i in range(30)]
+    db.commit()
+    cache = CredentialCache(ttl_seconds=0.05)
+    for secret in secrets[:20]:
+        cache.fetch(ApiToken, token_digest(secret), lambda s=secret: token_for_secret(db, s))
+    assert len(cache._entries) == 20
+    time.sleep(1.1)  # past the entries' lifetime and the sweep's interval (a second at least)
+    for secret in secrets[20:]:
+        cache.fetch(ApiToken, token_digest(secret), lambda s=secret: token_for_secret(db, s))
+    assert len(cache._entries) == 10
