@@ -15,6 +15,7 @@ took 25 seconds on the smallest case.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -25,6 +26,7 @@ from app.cables.parser import parse_cable
 from app.settings import Settings
 from tests.factories import CSRF, PASSWORD
 from tests.ops.server import Served
+from tests.security.test_parser_linear import UNITS
 
 MAX = Settings.model_fields["max_cable_bytes"].default
 
@@ -83,6 +85,30 @@ def test_the_issue_s_cables_parse_in_bounded_time(case):
     if "largest" not in case:  # past its first 30,000 characters, no header is looked for
         assert parsed.ref_id == "03ANKARA4231"  # still read, run and all
         assert parsed.subject == "TURKEY: BORDER TALKS AFTER THE ARREST"
+
+
+# tests/security/test_parser_linear.py puts its runs after a date-time group, where the
+# fallbacks above never run. Here every one of its units fills a DTG-less extract to the
+# largest upload: the runs of line structure by default, every unit with
+# PARSER_LINEAR_ALL=1 (a minute or two).
+_LINE_UNITS = [
+    "newlines",
+    "spaces and newlines",
+    "numbered lines",
+    "bullet lines",
+    "backslash lines",
+]
+_UNITS = list(UNITS) if os.environ.get("PARSER_LINEAR_ALL") else _LINE_UNITS
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("unit", _UNITS)
+def test_a_cable_without_a_dtg_parses_in_bounded_time_at_the_largest_size(unit):
+    text = _with_run(UNITS[unit], size=MAX)
+    started = time.perf_counter()
+    parse_cable(text)
+    took = time.perf_counter() - started
+    assert took < 5.0, f"{unit}: {took:.1f} s"
 
 
 class _Prober:
