@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -55,8 +56,14 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-def migrated_engine(url: str) -> Engine:
+def migration_config(url: str) -> Config:
+    """The Alembic config for this database, leaving the test run's logging alone."""
     cfg = alembic_config(url)
     cfg.attributes["configure_logging"] = False
+    return cfg
+
+
+def migrated_engine(url: str) -> Engine:
+    cfg = migration_config(url)
     command.upgrade(cfg, "head")
     return make_engine(url)

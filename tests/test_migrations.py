@@ -9,16 +9,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import app.models  # noqa: F401
-from app.cli import alembic_config
 from app.db import Base, make_engine
-from tests.databases import BACKENDS, drop_database, fresh_database
+from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_upgrade_matches_models_then_downgrade_empties(backend, tmp_path):
     url = fresh_database(backend, tmp_path)
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     engine = make_engine(url)
     try:
         command.upgrade(cfg, "head")

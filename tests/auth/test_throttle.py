@@ -15,9 +15,8 @@ from sqlalchemy import select, text
 from app.auth import throttle
 from app.auth.models import LoginThrottle
 from app.auth.throttle import PER_ADDRESS, PER_PAIR, PER_USER, claim, settle
-from app.cli import alembic_config
 from app.db import make_engine, utcnow
-from tests.databases import BACKENDS, drop_database, fresh_database
+from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -95,8 +94,7 @@ def test_the_limits_are_ordered_as_documented():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_migration_carries_recent_failures_over_and_goes_back_down(backend, tmp_path):
     url = fresh_database(backend, tmp_path)
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     engine = make_engine(url)
     try:
         command.upgrade(cfg, "0004")

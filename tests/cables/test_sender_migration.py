@@ -14,10 +14,9 @@ from app.auth.models import Role
 from app.cables import ingest
 from app.cables.models import Cable
 from app.classification import Classification
-from app.cli import alembic_config
 from app.db import make_engine
 from app.demarches.models import Demarche
-from tests.databases import BACKENDS, drop_database, fresh_database
+from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 from tests.factories import make_demarche, make_post, make_user
 
 INSTRUCTION = """O 011200Z DEC 26
@@ -62,8 +61,7 @@ def _rows(engine, sql: str) -> list[tuple]:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_senders_are_filled_in_and_copies_survive_the_way_down(backend, tmp_path):
     url = fresh_database(backend, tmp_path)
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     engine = make_engine(url)
     try:
         command.upgrade(cfg, "head")

@@ -11,9 +11,8 @@ import pytest
 from alembic import command
 from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, Table, func, inspect, select
 
-from app.cli import alembic_config
 from app.db import make_engine
-from tests.databases import BACKENDS, drop_database, fresh_database
+from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 
 BEFORE, AFTER = "0005a", "0005c"
 
@@ -38,15 +37,21 @@ def _row(table: Table, **given: Any) -> dict[str, Any]:
 
 
 def _counts(conn, meta: MetaData) -> dict[str, int]:
-    names = ("demarches", "objectives", "talking_points", "key_dates", "demarche_targets", "taskings")
+    names = (
+        "demarches",
+        "objectives",
+        "talking_points",
+        "key_dates",
+        "demarche_targets",
+        "taskings",
+    )
     return {n: conn.scalar(select(func.count()).select_from(meta.tables[n])) for n in names}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_existing_portions_take_their_demarches_mark_and_no_row_is_lost(backend, tmp_path):
     url = fresh_database(backend, tmp_path)
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     engine = make_engine(url)
     try:
         command.upgrade(cfg, BEFORE)
@@ -60,9 +65,7 @@ def test_existing_portions_take_their_demarches_mark_and_no_row_is_lost(backend,
             )
             conn.execute(
                 t["users"].insert(),
-                _row(
-                    t["users"], id=1, username="desk", role="desk_officer", clearance="SECRET"
-                ),
+                _row(t["users"], id=1, username="desk", role="desk_officer", clearance="SECRET"),
             )
             for d_id, level in ((1, "CONFIDENTIAL"), (2, "SECRET")):
                 conn.execute(

@@ -44,9 +44,8 @@ from sqlalchemy.types import TypeDecorator
 
 import app.models  # noqa: F401
 from app import demo
-from app.cli import alembic_config
 from app.db import Base, make_engine
-from tests.databases import BACKENDS, drop_database, fresh_database
+from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 
 Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
 
@@ -128,7 +127,9 @@ def _same_rows(before: Snapshot, after: Snapshot, where: str) -> None:
     """Every table in both holds the same rows, on the columns both have."""
     for name in sorted(before.keys() & after.keys()):
         (cols_a, rows_a), (cols_b, rows_b) = before[name], after[name]
-        assert len(rows_b) == len(rows_a), f"{where}: {name} had {len(rows_a)} rows, now {len(rows_b)}"
+        assert len(rows_b) == len(rows_a), (
+            f"{where}: {name} had {len(rows_a)} rows, now {len(rows_b)}"
+        )
         common = [c for c in cols_a if c in cols_b]
         ia, ib = [cols_a.index(c) for c in common], [cols_b.index(c) for c in common]
         assert [tuple(r[i] for i in ia) for r in rows_a] == [
@@ -153,8 +154,7 @@ def _guards_hold(conn: Connection, where: str) -> None:
 def filled(request, tmp_path):
     """(url, alembic config, engine) of a database at head holding the demo and more."""
     url = fresh_database(request.param, tmp_path)
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     command.upgrade(cfg, "head")
     engine = make_engine(url)
     try:
@@ -245,8 +245,7 @@ def test_a_step_that_leaves_a_dangling_reference_rolls_back_in_one_line(tmp_path
     ends with a row pointing at nothing is rolled back, and the operator told in a line."""
     file = tmp_path / "dangling.db"
     url = f"sqlite:///{file}"
-    cfg = alembic_config(url)
-    cfg.attributes["configure_logging"] = False
+    cfg = migration_config(url)
     before_head = _revisions(cfg)[-2]
     command.upgrade(cfg, before_head)
     with sqlite3.connect(file) as conn:  # foreign keys off: what a careless tool can do
