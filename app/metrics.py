@@ -97,14 +97,15 @@ def observe_request(route: str, method: str, status: int | None, seconds: float)
 
 
 def timed_parse(parse: Callable[[str], T], text: str) -> T:
-    """parse(text), its time observed (and logged when slow)."""
+    """parse(text), its time observed (and logged when slow), also when it gave up."""
     started = time.perf_counter()
-    parsed = parse(text)
-    took = time.perf_counter() - started
-    CABLE_PARSE_SECONDS.observe(took)
-    if took > SLOW_PARSE_SECONDS:
-        log.warning("slow cable parse: %.2f s for %d characters", took, len(text))
-    return parsed
+    try:
+        return parse(text)
+    finally:
+        took = time.perf_counter() - started
+        CABLE_PARSE_SECONDS.observe(took)
+        if took > SLOW_PARSE_SECONDS:
+            log.warning("slow cable parse: %.2f s for %d characters", took, len(text))
 
 
 def watch_pool(engine: Engine) -> None:

@@ -15,6 +15,7 @@ upload is, so that no status, field or path tells whether another copy exists.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,7 @@ from .models import Cable, CableKind, CableReply
 from .parser import (
     MAX_CHARS,
     ParsedCable,
+    ParseTimeout,
     looks_like_cable,
     originator_routing,
     parse_cable,
@@ -43,6 +45,11 @@ from .parser import (
 )
 from .reads import reply_of
 from .registry import Registry
+
+# How long one upload may take to parse. A real cable parses in milliseconds and the
+# largest adversarial upload in about a second (every stage is linear); past this the
+# upload is refused with 422 rather than holding a worker thread.
+PARSE_SECONDS = 3.0
 
 
 @dataclass
@@ -79,12 +86,21 @@ def ref_id_for(text: str, parsed: ParsedCable) -> str:
 
 def parse_or_refuse(text: str) -> ParsedCable:
     """The parsed cable; 413 for text longer than any upload may be, before it is read;
-    422 with the parser's warnings when it is not a cable at all."""
+    422 when it cannot be parsed within PARSE_SECONDS, or, with the parser's warnings,
+    when it is not a cable at all."""
     if len(text) > MAX_CHARS:
         raise PayloadTooLarge(
             f"The cable is longer than {MAX_CHARS:,} characters, more than any cable."
         )
-    parsed = timed_parse(parse_cable, text)
+    deadline = time.monotonic() + PARSE_SECONDS
+    try:
+        parsed = timed_parse(lambda t: parse_cable(t, deadline=deadline), text)
+    except ParseTimeout:
+        raise Invalid(
+            f"This cable could not be read within {PARSE_SECONDS:g} seconds; nothing was "
+            "stored. Remove what is not part of the cable (long runs of blank or repeated "
+            "lines) and upload it again."
+        ) from None
     if not looks_like_cable(parsed):
         raise Invalid(
             "This does not look like a cable: no more than one of date-time group, FM line, "

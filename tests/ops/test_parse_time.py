@@ -21,10 +21,14 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
-from app.cables.parser import parse_cable
+from app.cables import ingest
+from app.cables.models import Cable
+from app.cables.parser import ParseTimeout, parse_cable
 from app.settings import Settings
-from tests.factories import CSRF, PASSWORD
+from tests.cables.samples import instruction
+from tests.factories import CSRF, PASSWORD, make_user
 from tests.ops.server import Served
 from tests.security.test_parser_linear import UNITS
 
@@ -194,3 +198,26 @@ def test_uploads_answer_promptly_and_the_worker_answers_throughout(tmp_path):
         page.close()
     assert prober.failures == []
     assert prober.worst < 1.0, f"/health/live took {prober.worst:.2f} s during an upload"
+
+
+def test_a_deadline_stops_the_parse_between_stages_and_only_when_given():
+    text = CASES["200,000 blank lines (201 KB)"][0]
+    with pytest.raises(ParseTimeout):
+        parse_cable(text, deadline=time.monotonic() - 1)
+    assert parse_cable(text, deadline=time.monotonic() + 60) == parse_cable(text)
+
+
+def test_an_upload_not_parsed_in_time_is_a_422_and_nothing_is_stored(client, db, monkeypatch):
+    """The budget is the real mechanism with no time to spend: the answer names what to do
+    and no cable row is written (the same upload with time to spare is stored)."""
+    _, desk = make_user(db)
+    monkeypatch.setattr(ingest, "PARSE_SECONDS", -1.0)
+    send = {**desk, "Content-Type": "text/plain"}
+    r = client.post("/api/v1/cables", content=instruction(), headers=send)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "could not be read within" in r.json()["detail"]
+    assert db.scalar(select(func.count()).select_from(Cable)) == 0
+    monkeypatch.setattr(ingest, "PARSE_SECONDS", 30.0)
+    assert client.post("/api/v1/cables", content=instruction(), headers=send).status_code == 201
+    assert db.scalar(select(func.count()).select_from(Cable)) == 1

@@ -6,6 +6,7 @@ A package of pure functions: nothing here imports the database or the ORM models
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 
 from . import _body, _header, _instruction, _refs
@@ -16,6 +17,7 @@ from ._text import normalize, strip_controls
 __all__ = [
     "Addressee",
     "KeyDate",
+    "ParseTimeout",
     "Paragraph",
     "ParsedCable",
     "Reference",
@@ -66,10 +68,32 @@ _COLLECTION_REQUEST = re.compile(r"\(C-[A-Z0-9]{2,4}-\d{3,6}\)")
 _PRECEDENCE_NAMES = ("FLASH", "NIACT IMMEDIATE", "IMMEDIATE", "PRIORITY", "ROUTINE")
 
 
-def parse_cable(text: str) -> ParsedCable:
-    """Parse one cable. Whatever cannot be read becomes a warning; this never raises."""
+class ParseTimeout(Exception):
+    """The parse passed its deadline (only raised when the caller gave one)."""
+
+
+class _Clock:
+    """The caller's deadline, looked at between the parser's stages. Every stage is
+    linear in its input (tests/security/test_parser_linear.py), so no single stage runs
+    long: stopping between them bounds the whole parse without a thread or a process."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+
+    def check(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ParseTimeout
+
+
+def parse_cable(text: str, *, deadline: float | None = None) -> ParsedCable:
+    """Parse one cable. Whatever cannot be read becomes a warning; this never raises,
+    except ParseTimeout once `deadline` (a time.monotonic() value), if given, has passed."""
     try:
-        return _parse(text)
+        return _parse(text, _Clock(deadline))
+    except ParseTimeout:
+        raise
     except Exception as exc:  # noqa: BLE001 - the contract is "never raise"; keep the reason
         return ParsedCable(warnings=(f"parser error: {type(exc).__name__}: {exc}"[:300],))
 
@@ -90,7 +114,7 @@ def looks_like_cable(parsed: ParsedCable) -> bool:
     return signals >= 2
 
 
-def _parse(raw: str) -> ParsedCable:
+def _parse(raw: str, clock: _Clock) -> ParsedCable:
     warnings: list[str] = []
     if isinstance(raw, str) and len(raw) > MAX_CHARS:
         raw = raw[:MAX_CHARS]
@@ -100,7 +124,9 @@ def _parse(raw: str) -> ParsedCable:
     if not text.strip():
         return ParsedCable(warnings=tuple(warnings + ["empty input"]))
 
+    clock.check()
     h = _header.parse_header(text)
+    clock.check()
     cable_day: date | None = h.dtg.date() if h.dtg else None
     year = h.dtg.year if h.dtg else _fallback_year(text, h, warnings)
 
@@ -133,6 +159,7 @@ def _parse(raw: str) -> ParsedCable:
         _refs.ref_block(text, ref_from, max(ref_limit, ref_from + 1)), year
     )
 
+    clock.check()
     body_from = first_para.start() if first_para else ref_from
     body = _SIPDIS_LINE.sub("", text[body_from:])
     signature = _body.signature(body)
@@ -144,6 +171,7 @@ def _parse(raw: str) -> ParsedCable:
     paras = _body.split_paragraphs(body)
     if not paras:
         warnings.append("no numbered paragraphs")
+    clock.check()
     summary = _body.summary(body)
 
     is_state = (place is not None and _refs.short_name(place) == "STATE") or (
@@ -160,11 +188,13 @@ def _parse(raw: str) -> ParsedCable:
         )
     ins = _instruction.action_pass(paras, body_upper, preamble)
     kind = _kind(is_state, ins, refs, body_upper, h.subject)
+    clock.check()
     if kind == "instruction":
         # Deadlines and points only mean something for a tasking from headquarters.
         ins = _instruction.analyse(paras, body, cable_day, h.subject, ins)
         if len(ins.talking_points) == _instruction.MAX_ITEMS:
             warnings.append(f"only the first {_instruction.MAX_ITEMS} talking points were read")
+        clock.check()
 
     return ParsedCable(
         ref_id=ref_id,
