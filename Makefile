@@ -42,7 +42,9 @@ chromium:
 	  fi; \
 	fi
 
-# The PostgreSQL half runs when TEST_POSTGRES_URL is set (bash .ci/run sets it).
+# The PostgreSQL half runs when TEST_POSTGRES_URL is set (bash .ci/run sets it). One test
+# process per core (pytest-xdist; worksteal evens out the few long tests): every worker
+# builds its own databases, so no test shares state with another worker's.
 test: chromium lint
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "note: TEST_POSTGRES_URL unset: SQLite only (bash .ci/run adds PostgreSQL)"; fi
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
