@@ -64,7 +64,7 @@ SENDERS = {
     # The registry spells it with hyphens, the cable with spaces.
     "name_with_spaces": ("", "AMEMBASSY PORT AU PRINCE"),
     # An FM line the registry does not know: the DE line's routing indicator names the post.
-    "routing_indicator": ("VZCZCXRO1\nPP RUEHC\nDE RUEHPU #1234 3500900\n", "AMEMB PAP"),
+    "routing_indicator": ("VZCZCXRO1\nPP RUEHC\nDE RUEHPU #{serial} 3500900\n", "AMEMB PAP"),
 }
 
 
@@ -126,7 +126,8 @@ def test_api_page_and_bulk_import_file_a_report_against_the_same_tasking(client,
     for serial, (way, ingest) in enumerate(
         {"api": _by_api, "page": _by_page, "bulk": _by_bulk_import}.items(), start=1001
     ):
-        text = REPORT.format(de=de, sender=fm, serial=serial)
+        # The DE line carries the message's own serial, as a real one does.
+        text = REPORT.format(de=de.format(serial=serial), sender=fm, serial=serial)
         reply = ingest(client, db, world, text)
         got[way] = (reply.status.value, reply.tasking_id)
     assert got == {way: ("matched", world["tasking"]) for way in ("api", "page", "bulk")}

@@ -130,15 +130,13 @@ def _parse(raw: str, clock: _Clock) -> ParsedCable:
     cable_day: date | None = h.dtg.date() if h.dtg else None
     year = h.dtg.year if h.dtg else _fallback_year(text, h, warnings)
 
-    place = h.place
-    if place is None and h.originator:
-        place = _place_from_originator(h.originator)
+    place, serial = _message_number(h)
     mrn = (
-        f"{_refs.short_name(place) if place and _refs.short_name(place) == 'STATE' else place} {h.serial}"
-        if place and h.serial
+        f"{_refs.short_name(place) if place and _refs.short_name(place) == 'STATE' else place} {serial}"
+        if place and serial
         else None
     )
-    ref_id = _refs.canonical(year, place, h.serial) if (place and h.serial and year) else None
+    ref_id = _refs.canonical(year, place, serial) if (place and serial and year) else None
     if ref_id is None:
         warnings.append("no message reference number (ref_id unknown)")
     if h.dtg is None:
@@ -234,6 +232,24 @@ def _subject_offset(text: str) -> int:
         return m.start()
     m2 = _header._TAGS.search(text)
     return m2.start() if m2 else -1
+
+
+def _message_number(h: _header.Header) -> tuple[str | None, str | None]:
+    """The message's place and serial: the banner's, unless the transmission line says the
+    message is another one. The DE line's serial is the sending station's own count (its
+    last four digits only), so it overrides a banner that disagrees with it, or that is
+    missing, for a post's cable; headquarters' serials outgrow four digits, so a STATE
+    banner stands."""
+    place, serial = h.place, h.serial
+    fm_place = _place_from_originator(h.originator) if h.originator else None
+    de = h.de_serial
+    if de and fm_place and fm_place != "STATE":
+        agrees = serial is not None and int(serial) % 10 ** len(de) == int(de)
+        if not agrees and (serial is None or int(serial) < 10_000):
+            return fm_place, str(int(de))
+    if place is None:
+        place = fm_place
+    return place, serial
 
 
 def _place_from_originator(originator: str) -> str | None:

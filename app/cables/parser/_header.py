@@ -52,11 +52,16 @@ _CLASS_LINE = re.compile(
     r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k.split()[0]}>{v})" for k, v in _SPACED.items()) + r")"
     r"(?: +(?P<sens>SENSITIVE|EFTO))?"
     r"(?: +SECTION +(?P<sec>\d{1,2}) +OF +(?P<of>\d{1,2}))?"
-    r" +(?P<place>[A-Z][A-Z'.-]{1,20}(?: [A-Z][A-Z'.-]{1,20}){0,3}) +(?P<serial>\d{2,8})\b",
+    # "SECTION 01 OF 02" alone is no place and serial; a caption glued on ("000544SIPDIS") is
+    # not part of the serial.
+    r" +(?P<place>(?!SECTION\b)[A-Z][A-Z'.-]{1,20}(?: [A-Z][A-Z'.-]{1,20}){0,3})"
+    r" +(?P<serial>\d{2,8})(?!\d)",
     re.MULTILINE | re.IGNORECASE,
 )
 _CLASS_ONLY = re.compile(
-    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?[ \t]*$",
+    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?"
+    # ... or with a section line that is too damaged to give the message number.
+    r"(?: +SECTION\b[^\n]{0,60})?[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 _CAPTION_WORDS = (
@@ -130,6 +135,9 @@ class Header:
     subject: str | None = None
     subject_end: int = 0  # offset just after the subject (start of REF search)
     classified_by: str | None = None
+    # The transmission's own serial from `DE RUEHTRO #0112`: what the message is filed under
+    # when the banner names another message (a retransmission, a damaged banner).
+    de_serial: str | None = None
 
 
 def _year(two_or_four: str) -> int:
@@ -292,6 +300,8 @@ def parse_header(text: str) -> Header:
     if cm:
         h.place = fold(cm.group("place")).upper()
         h.serial = str(int(cm.group("serial")))
+    if de := _DE_SERIAL.search(text, 0, 3000):
+        h.de_serial = de.group(1)  # as sent: its width says how many digits it keeps
     region_start = cm.start() if cm else 0
     region_end = (
         subj.start()
@@ -373,6 +383,7 @@ def _subject(text: str, m: re.Match[str]) -> tuple[str | None, int]:
 
 
 _DE_LINE = re.compile(r"^[^\S\n]*DE\s+(RU[A-Z]{2,5})\s*#", re.MULTILINE)
+_DE_SERIAL = re.compile(r"^[^\S\n]*DE\s+RU[A-Z]{2,5}\s*#(\d{1,5})\b", re.MULTILINE)
 
 
 def originator_routing(raw_text: str) -> str | None:
