@@ -74,3 +74,37 @@ def test_without_a_transmission_line_the_banner_stands():
         "DE RUEHIL #2025/01 3201200\n", ""
     )
     assert parse_cable(text).ref_id == "06MADRID1132"
+
+
+EXTRACT = """This record is a partial extract of the original cable.
+
+C O N F I D E N T I A L THE HAGUE 000406
+
+E.O. {order}: DECL: 03/11/{decl}
+TAGS: PREL NL
+SUBJECT: DUTCH VIEWS ON THE TRIBUNAL
+
+REF: {ref}
+
+1. (C) The Foreign Ministry said it would consider the request.
+"""
+
+
+def _extract(order: str, decl: int, ref: str) -> str:
+    return EXTRACT.format(order=order, decl=decl, ref=ref)
+
+
+def test_without_a_dtg_the_year_is_the_declassification_date_less_ten_years():
+    assert parse_cable(_extract("12958", 2015, "THE HAGUE 350")).ref_id == "05THEHAGUE406"
+
+
+def test_the_span_must_fit_the_years_its_executive_order_was_cited():
+    # E.O. 12958 was cited until 2010: a declassification in 2025 was set twenty years out.
+    assert parse_cable(_extract("12958", 2025, "THE HAGUE 350")).ref_id == "05THEHAGUE406"
+    # ... while under E.O. 13526 (from 2009) ten years out fits.
+    assert parse_cable(_extract("13526", 2020, "THE HAGUE 350")).ref_id == "10THEHAGUE406"
+
+
+def test_the_year_is_no_earlier_than_a_reference_that_gives_its_own():
+    # Ten years before 2009 is 1999, before the cited 2003 cable: five years out fits.
+    assert parse_cable(_extract("12958", 2009, "03 THE HAGUE 2544")).ref_id == "04THEHAGUE406"

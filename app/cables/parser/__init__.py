@@ -128,7 +128,15 @@ def _parse(raw: str, clock: _Clock) -> ParsedCable:
     h = _header.parse_header(text)
     clock.check()
     cable_day: date | None = h.dtg.date() if h.dtg else None
-    year = h.dtg.year if h.dtg else _fallback_year(text, h, warnings)
+
+    # References: search from the subject (REF can share its line) over the header zone.
+    subj_at = _subject_offset(text)
+    ref_from = subj_at if subj_at >= 0 else 0
+    first_para = _BODY_START.search(text, ref_from)
+    ref_limit = min(len(text), (first_para.start() if first_para else ref_from + 3000) + 1)
+    ref_text = _refs.ref_block(text, ref_from, max(ref_limit, ref_from + 1))
+    year = h.dtg.year if h.dtg else _fallback_year(text, h, warnings, ref_text)
+    refs = _refs.parse_references(ref_text, year)
 
     place, serial = _message_number(h)
     mrn = (
@@ -147,15 +155,6 @@ def _parse(raw: str, clock: _Clock) -> ParsedCable:
         warnings.append("no SUBJECT line")
     if h.classification is None:
         warnings.append("no classification line")
-
-    # References: search from the subject (REF can share its line) over the header zone.
-    subj_at = _subject_offset(text)
-    ref_from = subj_at if subj_at >= 0 else 0
-    first_para = _BODY_START.search(text, ref_from)
-    ref_limit = min(len(text), (first_para.start() if first_para else ref_from + 3000) + 1)
-    refs = _refs.parse_references(
-        _refs.ref_block(text, ref_from, max(ref_limit, ref_from + 1)), year
-    )
 
     clock.check()
     body_from = first_para.start() if first_para else ref_from
@@ -260,7 +259,22 @@ def _place_from_originator(originator: str) -> str | None:
     return m.group(1) if m else o
 
 
-def _fallback_year(text: str, h: _header.Header, warnings: list[str]) -> int | None:
+# The years each executive order on classification was cited in: a declassification
+# date names the cable's year only with the span of years it was set to run.
+_ORDER_YEARS = {
+    11652: (1972, 1978),
+    12065: (1978, 1982),
+    12356: (1982, 1995),
+    12958: (1995, 2010),
+    13526: (2009, 9999),
+}
+# The spans a drafter set, the most common first (10 years is E.O. 12958's default).
+_DECL_SPANS = (10, 20, 25, 15, 5, 30, 50)
+
+
+def _fallback_year(
+    text: str, h: _header.Header, warnings: list[str], ref_text: str | None
+) -> int | None:
     head = text[:20000]
     m = _META_REFID.search(head)
     if m:
@@ -278,10 +292,21 @@ def _fallback_year(text: str, h: _header.Header, warnings: list[str]) -> int | N
     if m3:
         return int(m3.group(3))
     if h.declassify_on is not None:
-        # Declassification was usually set ten years out (E.O. 12958 default).
         warnings.append("year inferred from the declassification date")
-        return h.declassify_on.year - 10
+        return _year_before_declassification(h, ref_text)
     return None
+
+
+def _year_before_declassification(h: _header.Header, ref_text: str | None) -> int:
+    """The cable's year as its declassification date less the commonest span that fits
+    what the cable says of itself: the years its executive order was in force, and no
+    earlier than a reference that gives its own year."""
+    assert h.declassify_on is not None
+    low, high = _ORDER_YEARS.get(h.executive_order or 0, (0, 9999))
+    cited = [_refs.year_of(r.ref_id) for r in _refs.parse_references(ref_text, None) if r.ref_id]
+    low = max([low, *cited])
+    decl = h.declassify_on.year
+    return next((decl - span for span in _DECL_SPANS if low <= decl - span <= high), decl - 10)
 
 
 def _kind(

@@ -87,7 +87,7 @@ _CAPTION_LINE = re.compile(
 )
 _CAPTION_SPLIT = re.compile(r"[ ,;/]+")
 _EO = re.compile(
-    r"^[ \t]*E\.?[O0]\.? *1\d{4}:? *(?:DECL(?:AS)?:?|N/A)? *(?P<date>\d{1,2}/\d{1,2}/\d{2,4}|\d{4}/\d{1,2}/\d{1,2}|OADR|N/A|[^\n]{0,40})",
+    r"^[ \t]*E\.?[O0]\.? *(?P<order>1\d{4}):? *(?:DECL(?:AS)?:?|N/A)? *(?P<date>\d{1,2}/\d{1,2}/\d{2,4}|\d{4}/\d{1,2}/\d{1,2}|OADR|N/A|[^\n]{0,40})",
     re.MULTILINE | re.IGNORECASE,
 )
 _TAGS = re.compile(r"^[ \t]*TAGS:?[ \t]+(.{1,400})$", re.MULTILINE | re.IGNORECASE)
@@ -138,6 +138,7 @@ class Header:
     # The transmission's own serial from `DE RUEHTRO #0112`: what the message is filed under
     # when the banner names another message (a retransmission, a damaged banner).
     de_serial: str | None = None
+    executive_order: int | None = None  # the E.O. the classification cites: 12958, 13526
 
 
 def _year(two_or_four: str) -> int:
@@ -322,6 +323,7 @@ def parse_header(text: str) -> Header:
         val = eo.group("date").strip().upper()
         eo_na = val.startswith("N/A") or val == ""
         h.declassify_on = _parse_date(val.split()[0] if val else "")
+        h.executive_order = int(eo.group("order"))
     h.classification = _classification(cm, text[: max(region_end, 3000)], caps, eo_na)
 
     tm = _TAGS.search(text, 0, max(region_end, 1) + 400)

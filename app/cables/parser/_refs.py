@@ -113,6 +113,12 @@ def canonical(year: int, place: str, serial: str) -> str:
     return f"{year % 100:02d}{short_name(place)}{int(serial)}"
 
 
+def year_of(ref_id: str) -> int:
+    """The four-digit year of a canonical ref id ("04ROME3592" -> 2004)."""
+    yy = int(ref_id[:2])
+    return 1900 + yy if yy >= 70 else 2000 + yy
+
+
 def ref_block(text: str, start: int, limit: int) -> str | None:
     m = _REF_START.search(text, start, limit)
     while m is not None:
