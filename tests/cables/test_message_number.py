@@ -108,3 +108,15 @@ def test_the_span_must_fit_the_years_its_executive_order_was_cited():
 def test_the_year_is_no_earlier_than_a_reference_that_gives_its_own():
     # Ten years before 2009 is 1999, before the cited 2003 cable: five years out fits.
     assert parse_cable(_extract("12958", 2009, "03 THE HAGUE 2544")).ref_id == "04THEHAGUE406"
+
+
+def test_a_banner_run_into_the_line_before_it_still_classifies_the_cable():
+    text = cable("Cable dated:2006-11-16T12:00:00S E C R E T SECTION 01 OF 05 ISLAMABAD 002025")
+    assert parse_cable(text).classification == "SECRET"
+
+
+def test_with_no_banner_the_security_prosign_classifies_the_cable():
+    text = cable("SIPDIS")
+    assert parse_cable(text).classification == "CONFIDENTIAL"  # ZNY CCCCC
+    assert parse_cable(text.replace("ZNY CCCCC", "ZNY SSSSS")).classification == "SECRET"
+    assert parse_cable(text.replace("ZNY CCCCC", "ZNR UUUUU")).classification == "UNCLASSIFIED"

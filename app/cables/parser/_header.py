@@ -231,6 +231,23 @@ def _parse_date(s: str) -> date | None:
     return None
 
 
+_SPACED_ANYWHERE = re.compile(
+    r"(?<![A-Z] )(C O N F I D E N T I A L|S E C R E T|U N C L A S S I F I E D)(?! [A-Z] )"
+)
+_SPACED_NAMES = {
+    "CONFIDENTIAL": "CONFIDENTIAL",
+    "SECRET": "SECRET",
+    "UNCLASSIFIED": "UNCLASSIFIED",
+}
+_PROSIGN = re.compile(r"^[^\S\n]*ZN[YR][^\S\n]+(UUUUU|EEEEE|CCCCC|SSSSS)\b", re.MULTILINE)
+_PROSIGNS = {
+    "UUUUU": "UNCLASSIFIED",
+    "EEEEE": "UNCLASSIFIED",
+    "CCCCC": "CONFIDENTIAL",
+    "SSSSS": "SECRET",
+}
+
+
 def _classification(
     m: re.Match[str] | None, text: str, captions: list[str], eo_na: bool
 ) -> str | None:
@@ -255,6 +272,12 @@ def _classification(
                 if word.startswith(name) or (name == "UNCLASSIFIED" and word.startswith("UNCLAS")):
                     base = name.replace("LIMITEDOFFICIALUSE", "LIMITED OFFICIAL USE")
                     break
+        elif spaced := _SPACED_ANYWHERE.search(text, 0, 3000):
+            # A banner run into the line before it ("...T12:40:00S E C R E T SECTION 01").
+            base = _SPACED_NAMES[spaced.group(1).replace(" ", "")]
+        elif prosign := _PROSIGN.search(text, 0, 1500):
+            # The transmission's security prosign: ZNY CCCCC is a confidential message.
+            base = _PROSIGNS[prosign.group(1)]
         elif eo_na or sensitive:
             base = "UNCLASSIFIED"
     if base is None:
