@@ -29,6 +29,17 @@ from .parser import MAX_CHARS, ParsedCable, looks_like_cable, parse_cable
 cable_app = typer.Typer(help="Read State Department telegrams.", no_args_is_help=True)
 
 
+def json_line(record: dict) -> str:
+    """One JSON Lines record: UTF-8 as is, but the two Unicode line breaks escaped, which
+    a consumer splitting on line boundaries (str.splitlines, many JSON Lines readers)
+    would otherwise cut a record at."""
+    return (
+        json.dumps(record, ensure_ascii=False)
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
 @cable_app.callback()
 def _cable() -> None:
     """Read State Department telegrams."""
@@ -52,7 +63,7 @@ def parse(
             failed = True
             if as_json:
                 typer.echo(
-                    json.dumps(
+                    json_line(
                         {"file": name, "error": f"{type(exc).__name__}: {exc.strerror or exc}"}
                     )
                 )
@@ -61,7 +72,7 @@ def parse(
             continue
         parsed = parse_cable(text)
         if as_json:
-            typer.echo(json.dumps({"file": name, **parsed.to_dict()}, ensure_ascii=False))
+            typer.echo(json_line({"file": name, **parsed.to_dict()}))
         else:
             _summary(console, name, parsed)
     if failed:

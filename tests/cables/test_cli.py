@@ -31,3 +31,22 @@ def test_parse_summary(tmp_path: Path) -> None:
     result = runner.invoke(cable_app, ["parse", str(good)])
     assert result.exit_code == 0
     assert "07STATE166909" in result.stdout
+
+
+def test_unicode_line_separators_end_lines_and_never_split_a_json_line(tmp_path: Path) -> None:
+    """U+2028 / U+2029 are line breaks: the parser reads them as newlines (so the header
+    reads the same), and JSON Lines output escapes them (a reader that splits on Unicode
+    line boundaries would cut the record). The file name keeps one to reach the output."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text(CABLE, encoding="utf-8")
+    odd = tmp_path / "odd\u2028name.txt"
+    odd.write_text(CABLE.replace("\n", "\u2028", 40).replace("\n", "\u2029", 5), encoding="utf-8")
+    result = runner.invoke(cable_app, ["parse", str(plain), str(odd), "--json"])
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, lines[:5]
+    first, second = (json.loads(line) for line in lines)
+    assert second["file"] == str(odd)
+    assert {k: v for k, v in second.items() if k != "file"} == {
+        k: v for k, v in first.items() if k != "file"
+    }

@@ -120,3 +120,42 @@ def test_with_no_banner_the_security_prosign_classifies_the_cable():
     assert parse_cable(text).classification == "CONFIDENTIAL"  # ZNY CCCCC
     assert parse_cable(text.replace("ZNY CCCCC", "ZNY SSSSS")).classification == "SECRET"
     assert parse_cable(text.replace("ZNY CCCCC", "ZNR UUUUU")).classification == "UNCLASSIFIED"
+
+
+SEVENTIES = """R 121530Z MAR 75
+FM AMEMBASSY LIBREVILLE
+TO SECSTATE WASHDC 2211
+
+{banner}
+
+E.O. 11652: GDS
+TAGS: PFOR GB
+SUBJECT: GABON AND THE UN VOTE
+
+1. THE FOREIGN MINISTER SAID GABON WOULD ABSTAIN.
+"""
+
+
+def test_two_digit_years_of_the_sixties_are_the_nineteen_sixties():
+    text = SEVENTIES.format(banner="C O N F I D E N T I A L LIBREVILLE 1895").replace(
+        "MAR 75", "MAR 66"
+    )
+    c = parse_cable(text)
+    assert (c.ref_id, c.dtg) == ("66LIBREVILLE1895", "1966-03-12T15:30:00Z")
+
+
+def test_a_seventies_banner_with_the_year_before_the_station():
+    c = parse_cable(SEVENTIES.format(banner="C O N F I D E N T I A L 75 LIBREVILLE 1895"))
+    assert (c.ref_id, c.classification) == ("75LIBREVILLE1895", "CONFIDENTIAL")
+    # With the DTG lost, the banner's year still dates the message.
+    lost = SEVENTIES.format(banner="LIMITED OFFICIAL USE 75 LIBREVILLE 1895").replace(
+        "R 121530Z MAR 75\n", ""
+    )
+    assert parse_cable(lost).ref_id == "75LIBREVILLE1895"
+
+
+def test_a_doubled_banner_letter_or_a_misspelt_section_is_still_read():
+    doubled = parse_cable(cable("C C O N F I D E N T I A L SECTION 01 OF 02 ISLAMABAD 002025"))
+    assert (doubled.ref_id, doubled.classification) == ("06ISLAMABAD2025", "CONFIDENTIAL")
+    misspelt = parse_cable(cable("S E C R E T SCTION 01 OF 02 ISLAMABAD 002025"))
+    assert (misspelt.ref_id, misspelt.classification) == ("06ISLAMABAD2025", "SECRET")

@@ -10,6 +10,7 @@ import time
 from datetime import date
 
 from . import _body, _header, _instruction, _refs
+from ._dates import full_year
 from ._header import originator_routing
 from ._model import Addressee, KeyDate, Paragraph, ParsedCable, Reference, TalkingPoint
 from ._text import normalize, strip_controls
@@ -275,16 +276,17 @@ _DECL_SPANS = (10, 20, 25, 15, 5, 30, 50)
 def _fallback_year(
     text: str, h: _header.Header, warnings: list[str], ref_text: str | None
 ) -> int | None:
+    if h.banner_year is not None:
+        return h.banner_year
     head = text[:20000]
     m = _META_REFID.search(head)
     if m:
-        return 2000 + int(m.group(1)) if int(m.group(1)) < 70 else 1900 + int(m.group(1))
+        return full_year(int(m.group(1)))
     if h.place and h.serial:
         want = _refs.short_name(h.place) + h.serial
         for cm in _META_CANON.finditer(head):
             if cm.group(2) + str(int(cm.group(3))) == want:
-                yy = int(cm.group(1))
-                return 2000 + yy if yy < 70 else 1900 + yy
+                return full_year(int(cm.group(1)))
     m2 = _META_ISO.search(head)
     if m2:
         return int(m2.group(1))

@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
+# Two-digit years: telegrams of this format run from the 1960s, so "66" is 1966, never
+# 2066; the pivot leaves room for this century's cables until 2049.
+CENTURY_PIVOT = 50
+
+
+def full_year(two_or_four: int) -> int:
+    """A year as written ("07", "66", "2007") as four digits."""
+    if two_or_four >= 100:
+        return two_or_four
+    return two_or_four + (1900 if two_or_four >= CENTURY_PIVOT else 2000)
+
 _MONTH_NAMES = {
     "JAN": 1,
     "FEB": 2,

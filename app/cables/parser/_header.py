@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ._dates import full_year
 from ._model import Addressee
 from ._text import fold
 
@@ -42,26 +43,31 @@ _PRECEDENCE_LETTER = {
 _PRECEDENCE_WORDS = re.compile(r"\b(FLASH|NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE)\b")
 
 # The classification line: "C O N F I D E N T I A L SECTION 01 OF 03 STATE 166909".
+# A spaced banner's first letter is sometimes doubled ("C C O N F I D E N T I A L").
 _SPACED = {
-    "UNCLASSIFIED": r"U ?N ?C ?L ?A ?S(?: ?S ?I ?F ?I ?E ?D)?",
-    "CONFIDENTIAL": r"C ?O ?N ?F ?I ?D ?E ?N ?T ?I ?A ?L",
-    "SECRET": r"S ?E ?C ?R ?E ?T",
+    "UNCLASSIFIED": r"(?:U )?U ?N ?C ?L ?A ?S(?: ?S ?I ?F ?I ?E ?D)?",
+    "CONFIDENTIAL": r"(?:C )?C ?O ?N ?F ?I ?D ?E ?N ?T ?I ?A ?L",
+    "SECRET": r"(?:S )?S ?E ?C ?R ?E ?T",
     "LIMITED OFFICIAL USE": r"L ?I ?M ?I ?T ?E ?D ?O ?F ?F ?I ?C ?I ?A ?L ?U ?S ?E",
 }
+# "SECTION", and its common misspellings ("SCTION", "SECTON").
+_SECTION = r"SE?CTI?ON"
 _CLASS_LINE = re.compile(
     r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k.split()[0]}>{v})" for k, v in _SPACED.items()) + r")"
     r"(?: +(?P<sens>SENSITIVE|EFTO))?"
-    r"(?: +SECTION +(?P<sec>\d{1,2}) +OF +(?P<of>\d{1,2}))?"
+    r"(?: +" + _SECTION + r" +(?P<sec>\d{1,2}) +OF +(?P<of>\d{1,2}))?"
+    # 1970s banners put the year before the station: "... 75 LIBREVILLE 1895".
+    r"(?: +(?P<yy>\d{2}))?"
     # "SECTION 01 OF 02" alone is no place and serial; a caption glued on ("000544SIPDIS") is
     # not part of the serial.
-    r" +(?P<place>(?!SECTION\b)[A-Z][A-Z'.-]{1,20}(?: [A-Z][A-Z'.-]{1,20}){0,3})"
+    r" +(?P<place>(?!" + _SECTION + r"\b)[A-Z][A-Z'.-]{1,20}(?: [A-Z][A-Z'.-]{1,20}){0,3})"
     r" +(?P<serial>\d{2,8})(?!\d)",
     re.MULTILINE | re.IGNORECASE,
 )
 _CLASS_ONLY = re.compile(
     r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r")(?: +(?:SENSITIVE|NOFORN))?"
     # ... or with a section line that is too damaged to give the message number.
-    r"(?: +SECTION\b[^\n]{0,60})?[ \t]*$",
+    r"(?: +" + _SECTION + r"\b[^\n]{0,60})?[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 _CAPTION_WORDS = (
@@ -139,13 +145,11 @@ class Header:
     # when the banner names another message (a retransmission, a damaged banner).
     de_serial: str | None = None
     executive_order: int | None = None  # the E.O. the classification cites: 12958, 13526
+    banner_year: int | None = None  # "C O N F I D E N T I A L 75 LIBREVILLE 1895"
 
 
 def _year(two_or_four: str) -> int:
-    y = int(two_or_four)
-    if y < 100:
-        y += 1900 if y >= 70 else 2000
-    return y
+    return full_year(int(two_or_four))
 
 
 def find_dtg(text: str) -> tuple[datetime | None, str | None, int]:
@@ -324,6 +328,8 @@ def parse_header(text: str) -> Header:
     if cm:
         h.place = fold(cm.group("place")).upper()
         h.serial = str(int(cm.group("serial")))
+        if cm.group("yy"):
+            h.banner_year = full_year(int(cm.group("yy")))
     if de := _DE_SERIAL.search(text, 0, 3000):
         h.de_serial = de.group(1)  # as sent: its width says how many digits it keeps
     region_start = cm.start() if cm else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ._dates import full_year
 from ._model import Reference
 from ._text import fold
 
@@ -115,8 +116,7 @@ def canonical(year: int, place: str, serial: str) -> str:
 
 def year_of(ref_id: str) -> int:
     """The four-digit year of a canonical ref id ("04ROME3592" -> 2004)."""
-    yy = int(ref_id[:2])
-    return 1900 + yy if yy >= 70 else 2000 + yy
+    return full_year(int(ref_id[:2]))
 
 
 def ref_block(text: str, start: int, limit: int) -> str | None:
@@ -205,12 +205,7 @@ def resolve(text: str, cable_year: int | None) -> str | None:
         return None
     if len(words) > 1 and not _CITATION_TAIL.match(t[m.end() :]):
         return None
-    year: int | None
-    if m.group("year"):
-        y = int(m.group("year"))
-        year = y if y >= 100 else (1900 + y if y >= 70 else 2000 + y)
-    else:
-        year = cable_year
+    year = full_year(int(m.group("year"))) if m.group("year") else cable_year
     if year is None:
         return None
     return canonical(year, place, m.group("serial"))

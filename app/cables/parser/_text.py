@@ -58,7 +58,9 @@ def normalize(raw: object) -> tuple[str, list[str]]:
     if "\x00" in text or _CONTROL.search(text):
         warnings.append("control characters removed")
         text = _CONTROL.sub(" ", text)
+    # Unicode's line and paragraph separators end a line as a newline does.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     text = _NBSP.sub(" ", text)
     if "<" in text and ">" in text:
         text = _HTML_BREAK.sub("\n", text)
