@@ -118,9 +118,16 @@ _CLASSIFIED_BY = re.compile(
 # Where the header fields are looked for at most. The corpus's latest SUBJECT line starts
 # at character 1,648; a header of hundreds of addressees still ends well inside this.
 HEADER_ZONE = 30_000
+# An addressee line: "RUEHHI/AMEMBASSY HANOI IMMEDIATE 5685". The precedence may be misspelt
+# ("PRORITY", "IMEDIATE") and the serial a range ("1256-1257": one per section sent).
 _ADDR = re.compile(
-    r"^(?:(?P<routing>R[A-Z]{3,6})/)?(?P<name>.+?)(?: +(?P<prec>NIACT IMMEDIATE|IMMEDIATE|PRIORITY|ROUTINE|FLASH))?(?: +(?P<serial>\d{1,5}))?$"
+    r"^(?:(?P<routing>R[A-Z]{3,6})/)?(?P<name>.+?)"
+    r"(?: +(?P<prec>NIACT +IMM?EDIATE?|IMM?EDIATE?|PRI?OR?I?TY|ROUT?INE|FLASH))?"
+    r"(?: +(?P<serial>\d{1,5})(?:-\d{1,5})?)?$"
 )
+_PRECEDENCE_SPELLING = {"N": "NIACT IMMEDIATE", "I": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE"}
+# A routing line ("STATE GRNC": general routing, no caption) names no addressee.
+_ROUTING_ONLY = re.compile(r"^[A-Z]{2,10} +GRNC$")
 _ADDR_SECTION = re.compile(r"^[ \t]*(TO|INFO|BT)\b[ \t]*(.*)$")
 _HEADER_NOISE = re.compile(r"^(?:ZEN|ZFR|BT|NNNN|ACTION |INFO +LOG|/\d|-{5,})")
 
@@ -208,13 +215,16 @@ def _parse_addressees(lines: list[str]) -> tuple[list[Addressee], list[Addressee
         if not am or len(line) > 90:
             break
         name = fold(am.group("name"))
-        if not name:
+        if not name or _ROUTING_ONLY.match(name.upper()):
             continue
+        prec = am.group("prec")
+        if prec is not None and prec != "FLASH":
+            prec = _PRECEDENCE_SPELLING[prec[0].upper()]
         target.append(
             Addressee(
                 name=name,
                 routing=am.group("routing"),
-                precedence=am.group("prec"),
+                precedence=prec,
                 serial=am.group("serial"),
             )
         )
