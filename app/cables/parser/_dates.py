@@ -16,6 +16,7 @@ def full_year(two_or_four: int) -> int:
         return two_or_four
     return two_or_four + (1900 if two_or_four >= CENTURY_PIVOT else 2000)
 
+
 _MONTH_NAMES = {
     "JAN": 1,
     "FEB": 2,

@@ -122,7 +122,7 @@ HEADER_ZONE = 30_000
 # ("PRORITY", "IMEDIATE") and the serial a range ("1256-1257": one per section sent).
 _ADDR = re.compile(
     r"^(?:(?P<routing>R[A-Z]{3,6})/)?(?P<name>.+?)"
-    r"(?: +(?P<prec>NIACT +IMM?EDIATE?|IMM?EDIATE?|PRI?OR?I?TY|ROUT?INE|FLASH))?"
+    r"(?: +(?P<prec>NIACT +IMM?EDIATE?|IMM?EDIATE?|PRI?OR?I?TY|ROUT?I?NE|FLASH))?"
     r"(?: +(?P<serial>\d{1,5})(?:-\d{1,5})?)?$"
 )
 _PRECEDENCE_SPELLING = {"N": "NIACT IMMEDIATE", "I": "IMMEDIATE", "P": "PRIORITY", "R": "ROUTINE"}
