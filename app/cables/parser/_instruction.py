@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from . import _dates
 from ._model import KeyDate, Paragraph, TalkingPoint
@@ -168,6 +168,62 @@ _ON_DATE = re.compile(
 )
 
 
+_NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "ONE",
+            "TWO",
+            "THREE",
+            "FOUR",
+            "FIVE",
+            "SIX",
+            "SEVEN",
+            "EIGHT",
+            "NINE",
+            "TEN",
+            "ELEVEN",
+            "TWELVE",
+            "THIRTEEN",
+            "FOURTEEN",
+            "FIFTEEN",
+            "SIXTEEN",
+            "SEVENTEEN",
+            "EIGHTEEN",
+            "NINETEEN",
+            "TWENTY",
+        ],
+        start=1,
+    )
+}
+# "within seven business days", "within 45 days", "within two weeks": counted from the DTG.
+_WITHIN = re.compile(
+    r"\bWITHIN\s+(?:THE\s+NEXT\s+)?(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
+    r"(?:\s*\(\d{1,3}\))?\s+(BUSINESS\s+|WORKING\s+)?(DAYS?|WEEKS?)\b"
+)
+
+
+def _within(up: str, cable_day: date) -> date | None:
+    """The date a relative deadline in an action sentence falls on, if the text has one."""
+    for m in _WITHIN.finditer(up):
+        if not _ACTION_VERB.search(_sentence_around(up, m.start())):
+            continue
+        word = m.group(1)
+        n = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        if m.group(3).startswith("WEEK"):
+            n *= 7
+        if not 0 < n <= 120:
+            continue
+        if not m.group(2):
+            return cable_day + timedelta(days=n)
+        day = cable_day
+        while n:
+            day += timedelta(days=1)
+            n -= day.weekday() < 5  # Monday to Friday are business days
+        return day
+    return None
+
+
 _DEADLINE_UP = re.compile(_DEADLINE.pattern)
 _ON_DATE_UP = re.compile(_ON_DATE.pattern)
 
@@ -192,6 +248,10 @@ def _deadline(
                 d = _dates.resolve(dm, cable_day)
                 if ok_ahead(d):
                     return d
+    if cable_day is not None:
+        for text in action_texts:
+            if (d := _within(text.upper(), cable_day)) is not None:
+                return d
     for text in all_texts:
         up = text.upper()
         for m in _ON_DATE_UP.finditer(up):
