@@ -423,7 +423,13 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
     move = rules.check(demarche, DemarcheAction.CANCEL)
     before = {"status": demarche.status}
     rules.enter(demarche, move)
-    withdraw_open(session, demarche.id, actor=actor, reason="Demarche cancelled.")
+    # Each post's tasking carries the desk's reason: it is what the post is shown.
+    withdraw_open(
+        session,
+        demarche.id,
+        actor=actor,
+        reason=f"Demarche cancelled: {reason}" if reason else "Demarche cancelled.",
+    )
     session.flush()
     audit(
         session,
