@@ -421,6 +421,9 @@ def issue(
 
 def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "") -> Demarche:
     move = rules.check(demarche, DemarcheAction.CANCEL)
+    if demarche.status == DemarcheStatus.ISSUED and not reason.strip():
+        # Posts are at work on it: each is shown why it stops.
+        raise Invalid("Give a reason to cancel an issued demarche: its posts are shown it.")
     before = {"status": demarche.status}
     rules.enter(demarche, move)
     # Each post's tasking carries the desk's reason: it is what the post is shown.

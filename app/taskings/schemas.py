@@ -132,6 +132,9 @@ class TaskingOut(BaseModel):
     demarche_precedence: Precedence
     post: str
     post_name: str
+    post_country: str = Field(
+        description="The post's own country; `country` differs when it covers another"
+    )
     country: str
     role: TaskingRole
     status: TaskingStatus
