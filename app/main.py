@@ -29,6 +29,7 @@ from app.observability import MetricsEndpoint, RequestContext, networks
 from app.openapi import describe
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
+from app.taskings.chasing import router as chasing_pages
 from app.taskings.pages import router as tasking_pages
 from app.taskings.router import router as taskings_router
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_pages)
     app.include_router(demarche_pages)
     app.include_router(tasking_pages)
+    app.include_router(chasing_pages)
     app.include_router(cable_pages)
     app.include_router(health_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

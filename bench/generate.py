@@ -147,9 +147,10 @@ def _paths_from_pending() -> dict[str, list[str]]:
         state = queue.pop(0)
         for action in PEOPLES_MOVES:
             t = transition_for(action, state, TaskingRole.ACTION)
-            if t is not None and t.target not in paths:
-                paths[t.target] = [*paths[state], action.value]
-                queue.append(t.target)
+            # A move that leaves the state (an extension) leads nowhere new.
+            if t is not None and t.to(state) not in paths:
+                paths[t.to(state)] = [*paths[state], action.value]
+                queue.append(t.to(state))
     return {state.value: path for state, path in paths.items()}
 
 
@@ -169,7 +170,10 @@ def path_for(status: str, rng: random.Random) -> list[str]:
     return [*ack, *PATHS[status]] if status in ACKNOWLEDGED_FIRST else PATHS[status]
 
 
-AFTER_STATUS = {a.value: BY_ACTION[a].target.value for a in PEOPLES_MOVES}
+# The paths never take a move that leaves the state where it was (see above).
+AFTER_STATUS = {
+    a.value: target.value for a in PEOPLES_MOVES if (target := BY_ACTION[a].target) is not None
+}
 DESK_ACTIONS = {a.value for a in PEOPLES_MOVES if BY_ACTION[a].side == Side.DESK}
 
 

@@ -53,6 +53,7 @@ BY_NAME = {
     "forms": "glue",  # a page form read into a schema's shape (it may look up posts)
     "router": "surface",
     "pages": "surface",
+    "chasing": "surface",  # the desk's pages of taskings
     "cli": "surface",
 }
 TOP_LEVEL = {

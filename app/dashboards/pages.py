@@ -10,8 +10,9 @@ from app.dashboards import queries
 from app.db import today_utc
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
-from app.limits import PageNumber, QueryText
+from app.limits import PageNumber, QueryId, QueryText
 from app.posts.models import Region
+from app.taskings import reads as tasking_reads
 from app.web import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,6 +64,8 @@ def home(
         today=today_utc(),
         # A post's bars count its own taskings only (policy.sees_other_posts): say so.
         all_posts=sees_other_posts(user),
+        # The bars count the filtered posts only: the column says which.
+        narrowed=" ".join(x for x in (filters.region, filters.post) if x),
     )
 
 
@@ -74,6 +77,8 @@ def overdue_board(
     user: PageUser,
     sort: QueryText = "worst",
     page: PageNumber = 1,
+    done: QueryText = "",
+    moved: QueryId = None,
 ) -> HTMLResponse:
     sort = sort if sort in ("worst", "region") else "worst"
     board = queries.overdue_board(session, actor=user, settings=settings, sort=sort, page=page)
@@ -83,4 +88,8 @@ def overdue_board(
         banner=board.banner,
         board=board,
         sort=sort,
+        # Back from a desk move made from a cell: which post, and what changed.
+        notice=tasking_reads.notice_for(session, moved, done, actor=user, settings=settings)
+        if moved
+        else "",
     )

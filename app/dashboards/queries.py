@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, case, exists, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -74,22 +74,27 @@ def _tally(settings: Settings) -> tuple[ColumnElement[int], ColumnElement[int]]:
 
 
 def progress_by_demarche(
-    session: Session, ids: list[int], *, actor: User, settings: Settings
+    session: Session,
+    ids: list[int],
+    *,
+    actor: User,
+    settings: Settings,
+    posts: Select[Any] | None = None,
 ) -> dict[int, Progress]:
-    """One GROUP BY over the taskings of these demarches that the actor may see."""
+    """One GROUP BY over the taskings of these demarches that the actor may see (of
+    these posts only, when given: the home page filtered by region or post)."""
     out: dict[int, Progress] = {i: Progress() for i in ids}
     if not ids:
         return out
-    rows = session.execute(
-        select(Tasking.demarche_id, Tasking.status, *_tally(settings))
-        .where(
-            # ids are demarches the actor may see: only the post restriction is left.
-            Tasking.demarche_id.in_(ids),
-            Tasking.role == TaskingRole.ACTION,
-            own_post_only(actor),
-        )
-        .group_by(Tasking.demarche_id, Tasking.status)
-    ).all()
+    stmt = select(Tasking.demarche_id, Tasking.status, *_tally(settings)).where(
+        # ids are demarches the actor may see: only the post restriction is left.
+        Tasking.demarche_id.in_(ids),
+        Tasking.role == TaskingRole.ACTION,
+        own_post_only(actor),
+    )
+    if posts is not None:
+        stmt = stmt.where(Tasking.post_id.in_(posts))
+    rows = session.execute(stmt.group_by(Tasking.demarche_id, Tasking.status)).all()
     for demarche_id, status, n, late in rows:
         out[demarche_id].add(status, n, late)
     return out
@@ -137,16 +142,25 @@ class HomeFilters:
         return q
 
 
+def filtered_posts(filters: HomeFilters) -> Select[Any] | None:
+    """The posts the home page's region and post filters keep, or None for all of them:
+    the same set narrows the demarches listed and the progress they show."""
+    if not (filters.region or filters.post):
+        return None
+    posts = select(Post.id)
+    if filters.region:
+        posts = posts.where(Post.region == filters.region)
+    if filters.post:
+        posts = posts.where(Post.code == filters.post.upper())
+    return posts
+
+
 def _filtered(actor: User, filters: HomeFilters, settings: Settings) -> Select[Any]:
     stmt = select(Demarche).where(visible_demarches(actor), Demarche.status == filters.status)
     # The outer demarche is visible already: only the post restriction is left.
     targeted = select(Tasking.id).where(Tasking.demarche_id == Demarche.id, own_post_only(actor))
-    if filters.region or filters.post:
-        posts = select(Post.id)
-        if filters.region:
-            posts = posts.where(Post.region == filters.region)
-        if filters.post:
-            posts = posts.where(Post.code == filters.post.upper())
+    posts = filtered_posts(filters)
+    if posts is not None:
         # A draft has no taskings yet: match its chosen targets instead.
         stmt = stmt.where(
             exists(targeted.where(Tasking.post_id.in_(posts)))
@@ -195,7 +209,13 @@ def outstanding(
             .limit(PAGE_SIZE)
         )
     )
-    progress = progress_by_demarche(session, [d.id for d in rows], actor=actor, settings=settings)
+    progress = progress_by_demarche(
+        session,
+        [d.id for d in rows],
+        actor=actor,
+        settings=settings,
+        posts=filtered_posts(filters),
+    )
     return HomePage(
         demarches=rows,
         progress=progress,
@@ -266,19 +286,45 @@ def bucket(days: int) -> str:
     return name
 
 
+class Cell(NamedTuple):
+    days: int  # days late (0: urgent, not yet acknowledged)
+    shade: str
+    tasking_id: int
+
+
 @dataclass
 class BoardRow:
+    """One post's line, or one country's when the post covers several (each its own
+    taskings, so each its own cells)."""
+
     code: str
     name: str
     region: str
-    cells: dict[int, int]  # demarche id -> days late
-    # The row's cells in the board's column order, (days late, shade) or None: filled in
-    # for the rows shown, so the page writes each of its thousands of cells by position.
-    line: list[tuple[int, str] | None] = field(default_factory=list)
+    country: str
+    post_country: str
+    cells: dict[int, Cell]  # demarche id -> the tasking late on it
+    # The row's cells in the board's column order, or None: filled in for the rows
+    # shown, so the page writes each of its thousands of cells by position.
+    line: list[Cell | None] = field(default_factory=list)
 
     @property
     def worst(self) -> int:
-        return max(self.cells.values(), default=0)
+        return max((c.days for c in self.cells.values()), default=0)
+
+    @property
+    def label(self) -> str:
+        return self.code if self.country == self.post_country else f"{self.code} for {self.country}"
+
+
+@dataclass
+class RegionTotal:
+    """A region's totals on the board sorted by region, over every page of it."""
+
+    region: str
+    posts: int
+    taskings: int
+    worst: int
+    by_column: list[int]  # overdue taskings per column, in the board's column order
 
 
 @dataclass
@@ -289,12 +335,14 @@ class Board:
     page: int
     pages: int
     banner: Classification
+    # Sorted by region: each region's totals, by region code.
+    regions: dict[str, RegionTotal] = field(default_factory=dict)
 
 
 def overdue_board(
     session: Session, *, actor: User, settings: Settings, sort: str = "worst", page: int = 1
 ) -> Board:
-    """Posts x open demarches, each cell the days late of that post's overdue tasking."""
+    """Posts x open demarches, each cell one overdue tasking and its days late."""
     today = today_utc()
     # Two steps on purpose: the open demarches first (a few hundred, by the status
     # index), then their taskings by demarche id. In one query the planner chose to
@@ -314,10 +362,10 @@ def overdue_board(
     # sees often, and PostgreSQL's generic plan for it, blind to how few taskings fall
     # due before a parameter, read twice as much (3.3 -> 7 ms from the tenth view on).
     ids = bindparam("open_ids", list(open_demarches), Integer, expanding=True, literal_execute=True)
-    # A cell is a post's worst on a demarche: its earliest due date (several countries
-    # may share a post). Only ids come back; the texts are read once each.
+    # A cell is one tasking: a post covering several countries has one per country, on
+    # a row of its own. Only ids come back; the texts are read once each.
     found = session.execute(
-        select(Tasking.post_id, Tasking.demarche_id, func.min(Tasking.due_date))
+        select(Tasking.id, Tasking.post_id, Tasking.country, Tasking.demarche_id, Tasking.due_date)
         .join(Demarche, Demarche.id == Tasking.demarche_id)
         .where(
             Tasking.demarche_id.in_(ids),
@@ -329,16 +377,15 @@ def overdue_board(
                 demarche_joined=True,
             ),
         )
-        .group_by(Tasking.post_id, Tasking.demarche_id)
     ).all()
     posts = {
-        post_id: (code, name, region)
-        for post_id, code, name, region in session.execute(
-            select(Post.id, Post.code, Post.name, Post.region).where(
+        post_id: (code, name, region, country)
+        for post_id, code, name, region, country in session.execute(
+            select(Post.id, Post.code, Post.name, Post.region, Post.country).where(
                 Post.id.in_(
                     bindparam(
                         "post_ids",
-                        list({post_id for post_id, _, _ in found}),
+                        list({row.post_id for row in found}),
                         Integer,
                         expanding=True,
                         literal_execute=True,  # as the demarche ids: a few hundred
@@ -347,22 +394,25 @@ def overdue_board(
             )
         )
     }
-    by_post: dict[int, BoardRow] = {}
-    for post_id, d_id, due in found:
-        row = by_post.get(post_id)
+    by_line: dict[tuple[int, str], BoardRow] = {}
+    for tasking_id, post_id, country, d_id, due in found:
+        row = by_line.get((post_id, country))
         if row is None:
-            code, name, region = posts[post_id]
-            row = by_post[post_id] = BoardRow(code, name, region.value, {})
-        row.cells[d_id] = (today - due).days if due and due < today else 0
-    ordered = list(by_post.values())
+            code, name, region, post_country = posts[post_id]
+            row = by_line[(post_id, country)] = BoardRow(
+                code, name, region.value, country, post_country, {}
+            )
+        days = (today - due).days if due and due < today else 0
+        row.cells[d_id] = Cell(days, bucket(days), tasking_id)
+    ordered = list(by_line.values())
     if sort == "region":
-        ordered.sort(key=lambda r: (r.region, r.code))
+        ordered.sort(key=lambda r: (r.region, r.code, r.country))
     else:
-        ordered.sort(key=lambda r: (-r.worst, -len(r.cells), r.code))
+        ordered.sort(key=lambda r: (-r.worst, -len(r.cells), r.code, r.country))
     total = len(ordered)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    shown_ids = {d_id for _, d_id, _ in found}
+    shown_ids = {row.demarche_id for row in found}
     columns = sorted(
         ((d_id, *open_demarches[d_id][:2]) for d_id in shown_ids),
         key=lambda c: (c[2] is None, c[2] or today, c[0]),
@@ -370,8 +420,7 @@ def overdue_board(
     rows = ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     column_ids = [d_id for d_id, _, _ in columns]
     for row in rows:
-        shaded = {d_id: (days, bucket(days)) for d_id, days in row.cells.items()}
-        row.line = [shaded.get(d_id) for d_id in column_ids]
+        row.line = [row.cells.get(d_id) for d_id in column_ids]
     return Board(
         columns=columns,
         rows=rows,
@@ -379,4 +428,24 @@ def overdue_board(
         page=page,
         pages=pages,
         banner=highest([open_demarches[d_id][2] for d_id in shown_ids]),
+        regions=_region_totals(ordered, column_ids) if sort == "region" else {},
     )
+
+
+def _region_totals(rows: list[BoardRow], column_ids: list[int]) -> dict[str, RegionTotal]:
+    """Each region's posts, overdue taskings and worst, and its count per column."""
+    out: dict[str, RegionTotal] = {}
+    seen: dict[str, set[str]] = {}
+    at = {d_id: i for i, d_id in enumerate(column_ids)}
+    for row in rows:
+        total = out.get(row.region)
+        if total is None:
+            total = out[row.region] = RegionTotal(row.region, 0, 0, 0, [0] * len(column_ids))
+            seen[row.region] = set()
+        seen[row.region].add(row.code)
+        total.posts = len(seen[row.region])
+        total.taskings += len(row.cells)
+        total.worst = max(total.worst, row.worst)
+        for d_id in row.cells:
+            total.by_column[at[d_id]] += 1
+    return out

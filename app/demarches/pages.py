@@ -31,8 +31,9 @@ from app.errors import DomainError, Invalid, PreconditionFailed
 from app.forms import field_errors
 from app.limits import PageNumber, RecordId
 from app.settings import Settings
+from app.taskings import reads as tasking_reads
 from app.taskings.models import Position
-from app.taskings.workflow import moves_of
+from app.taskings.workflow import TRANSITIONS, moves_of
 from app.vocabulary import Precedence
 from app.web import CsrfChecked, PageDemarcheWriter, PageUser, render
 
@@ -43,9 +44,8 @@ DONE = {
     "created": "Draft saved. Check it, then issue it to the posts.",
     "issued": "Issued: each target post now has a tasking.",
     "amended": "Amended: the posts will see what changed.",
-    "cancelled": "Cancelled.",
+    "cancelled": "Demarche cancelled: its open taskings were cancelled, and each post is shown your reason.",
     "closed": "Closed.",
-    "moved": "Tasking updated.",
 }
 
 POSITION_PATTERNS = {
@@ -75,6 +75,8 @@ def show_page(
     status_code: int = 200,
     error: str = "",
     notice: str = "",
+    cancel_values: dict[str, str] | None = None,
+    cancel_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     # A draft has no taskings yet, and lists its targets instead: read them then only.
     d = reads.sheet(session, demarche_id, actor=user)
@@ -102,6 +104,11 @@ def show_page(
         for t in shown
     }
     timeline = history.timeline_page(session, d.id, actor=user, page=tl, size=PAGE_SIZE)
+    done = request.query_params.get("done", "")
+    # Back from a desk move on one of its taskings: say which post and what changed.
+    moved = request.query_params.get("moved", "")
+    if not notice and moved.isdigit() and len(moved) < 12:
+        notice = tasking_reads.notice_for(session, int(moved), done, actor=user, settings=settings)
     return render(
         request,
         "demarches/show.html",
@@ -134,7 +141,13 @@ def show_page(
         is_draft=d.status == DemarcheStatus.DRAFT,
         today=today_utc(),
         error=error,
-        notice=notice or DONE.get(request.query_params.get("done", ""), ""),
+        notice=notice or DONE.get(done, ""),
+        # This page as it stands, for the moves' forms to come back to.
+        here=f"/demarches/{d.id}" + (f"?page={page}" if page > 1 else ""),
+        destructive={t.action.value for t in TRANSITIONS if t.destructive},
+        move_words={"extend": "Extend", "reopen": "Reopen…"},
+        cancel_values=cancel_values or {},
+        cancel_errors=cancel_errors or {},
     )
 
 
@@ -322,17 +335,45 @@ def cancel_demarche(
     user: PageUser,
     version: Version,
     reason: Reason = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    return _desk_move(
-        request,
-        session,
-        settings,
-        user,
-        demarche_id,
-        version,
-        "cancelled",
-        lambda d: service.cancel(session, d, actor=user, reason=reason.strip()),
-    )
+    # 404 and 403 as an error page; then a stale form, the state, and what was typed
+    # (the reason and the confirmation, both at once) beside the form.
+    d = guards.to_write(session, demarche_id, actor=user, route=request.url.path, skip_version=True)
+    values = {"reason": reason, "confirm": confirm}
+
+    def again(status_code: int, *, error: str = "", errors: dict[str, str] | None = None):
+        return show_page(
+            request,
+            session,
+            settings,
+            user,
+            demarche_id,
+            status_code=status_code,
+            error=error,
+            cancel_values=values,
+            cancel_errors=errors,
+        )
+
+    try:
+        require_version("demarche", d, form_version=version)
+        move = rules.check(d, DemarcheAction.CANCEL)
+    except DomainError as exc:
+        return again(exc.status, error=exc.detail)
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = "Give a reason: every tasked post is shown it."
+    if move.destructive and not confirm:
+        errors["confirm"] = "Tick the box to confirm the cancellation."
+    if errors:
+        return again(422, errors=errors)
+    try:
+        service.cancel(session, d, actor=user, reason=reason.strip())
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return again(exc.status, error=exc.detail)
+    return RedirectResponse(f"/demarches/{demarche_id}?done=cancelled", status_code=303)
 
 
 @router.post("/demarches/{demarche_id}/close", dependencies=[CsrfChecked])

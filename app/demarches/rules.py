@@ -49,6 +49,8 @@ class Move:
     # Said when the demarche is in another state ({id}, {status}).
     refusal: str
     by_desk: bool = True
+    # Takes every post's work back: the pages ask for a reason and a confirmation.
+    destructive: bool = False
 
 
 LIFECYCLE: tuple[Move, ...] = (
@@ -82,6 +84,7 @@ LIFECYCLE: tuple[Move, ...] = (
         frozenset({S.DRAFT, S.ISSUED}),
         S.CANCELLED,
         "Demarche {id} is already {status}.",
+        destructive=True,
     ),
     Move(
         DemarcheAction.SETTLE,

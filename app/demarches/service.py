@@ -421,9 +421,18 @@ def issue(
 
 def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "") -> Demarche:
     move = rules.check(demarche, DemarcheAction.CANCEL)
+    if demarche.status == DemarcheStatus.ISSUED and not reason.strip():
+        # Posts are at work on it: each is shown why it stops.
+        raise Invalid("Give a reason to cancel an issued demarche: its posts are shown it.")
     before = {"status": demarche.status}
     rules.enter(demarche, move)
-    withdraw_open(session, demarche.id, actor=actor, reason="Demarche cancelled.")
+    # Each post's tasking carries the desk's reason: it is what the post is shown.
+    withdraw_open(
+        session,
+        demarche.id,
+        actor=actor,
+        reason=f"Demarche cancelled: {reason}" if reason else "Demarche cancelled.",
+    )
     session.flush()
     audit(
         session,

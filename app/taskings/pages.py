@@ -23,13 +23,13 @@ from app.auth.models import Role, User
 from app.auth.policy import Side, require_post_officer
 from app.classification import highest
 from app.db import today_utc
-from app.demarches.pages import show_page
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, NotFound
 from app.forms import field_errors
 from app.limits import PageNumber, QueryId, RecordId
 from app.settings import Settings
 from app.taskings import guards, reads, records, service
+from app.taskings.chasing import back_to, desk_tasking_page, landing
 from app.taskings.inbox import inbox
 from app.taskings.models import (
     AWAITING_DELIVERY,
@@ -40,7 +40,7 @@ from app.taskings.models import (
     TaskingStatus,
 )
 from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
-from app.taskings.workflow import Action, actions_by_form
+from app.taskings.workflow import BY_ACTION, Action, actions_by_form
 from app.taskings.workflow import Form as MoveForm
 from app.vocabulary import Precedence
 from app.web import CsrfChecked, PageUser, render
@@ -156,6 +156,8 @@ def tasking_page(
         awaiting_delivery=t.status in AWAITING_DELIVERY,
         waiting_on_desk=t.status == TaskingStatus.ADVISED_AGAINST,
         changes=t.changes,
+        # The desk's decisions on it and why (an extension, an insist, a cancellation).
+        history=reads.history(session, t, actor=user),
         today=today_utc(),
         form=form,
         values=values or {},
@@ -168,7 +170,11 @@ def tasking_page(
 
 @router.get("/inbox/{tasking_id}", name="tasking")
 def show_tasking(
-    request: Request, tasking_id: RecordId, session: SessionDep, settings: SettingsDep, user: PageUser
+    request: Request,
+    tasking_id: RecordId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
 ) -> HTMLResponse:
     return tasking_page(request, session, settings, user, tasking_id)
 
@@ -363,10 +369,6 @@ def _done(what: str, tasking_id: int) -> RedirectResponse:
     return RedirectResponse(f"/inbox?done={what}&tasking={tasking_id}", status_code=303)
 
 
-def _safe_next(target: str) -> str:
-    return target if re.fullmatch(r"/(inbox|demarches/\d+)", target or "") else "/inbox"
-
-
 @router.post("/taskings/{tasking_id}/move", dependencies=[CsrfChecked])
 def move_tasking(
     request: Request,
@@ -377,39 +379,41 @@ def move_tasking(
     version: Annotated[int, Form()],
     action: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=4000)] = "",
-    next: Annotated[str, Form()] = "/inbox",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+    next: Annotated[str, Form(max_length=400)] = "/inbox",
 ) -> Response:
-    """Moves that carry only a reason (unable, advise against, accept, reopen, ...)."""
-    back = _safe_next(next)
+    """Moves that carry only a reason (unable, advise against, accept, reopen, ...). The
+    table's destructive ones (cancel, waive, insist) also need the confirmation box."""
     t = reads.load(session, tasking_id, actor=user)  # 404 first, for any form
+    # A post's forms live on its tasking page; the desk's on its own page of the tasking.
+    post_side = user.role == Role.POST_OFFICER
 
-    def refused(
-        message: str, status_code: int, rollback: bool = False, field: str = "form"
-    ) -> HTMLResponse:
+    def refused(errors: dict[str, str], status_code: int, rollback: bool = False) -> HTMLResponse:
         if rollback:
             session.rollback()
-        # The desk's forms live on the demarche page, a post's on its tasking page: only
-        # a post officer has the latter, so anyone else is answered on the former.
-        if back.startswith("/demarches/") or user.role != Role.POST_OFFICER:
-            return show_page(
+        if post_side:
+            return tasking_page(
                 request,
                 session,
                 settings,
                 user,
-                t.demarche_id,
+                tasking_id,
                 status_code=status_code,
-                error=message,
+                form=action,
+                values={"reason": reason},
+                errors=errors,
             )
-        return tasking_page(
+        return desk_tasking_page(
             request,
             session,
             settings,
             user,
             tasking_id,
+            back=next,
             status_code=status_code,
             form=action,
-            values={"reason": reason},
-            errors={field: message},
+            values={"reason": reason, "confirm": confirm},
+            errors=errors,
         )
 
     try:
@@ -417,18 +421,28 @@ def move_tasking(
     except ValueError:
         move = None
     if move is None or move not in REASON_MOVES:
-        return refused(f"{action!r} is not a move this form can make.", 400)
+        return refused({"form": f"{action!r} is not a move this form can make."}, 400)
     try:
         t = guards.to_move_now(session, tasking_id, actor=user, action=move, form_version=version)
     except DomainError as exc:
-        return refused(exc.detail, exc.status)
+        return refused({"form": exc.detail}, exc.status)
+    # What was typed, all of it at once: the reason the post is shown, and the confirmation.
+    rule = BY_ACTION[move]
+    errors = {}
+    if rule.reason_required and not reason.strip():
+        shown_to = "post" if rule.side == Side.DESK else "desk"
+        errors["reason"] = f"Give a reason: the {shown_to} is shown it."
+    if rule.destructive and not confirm:
+        errors["confirm"] = "Tick the box to confirm: this cannot be taken back by the post."
+    if errors:
+        return refused(errors, 422)
     try:
         service.move_with_reason(session, t, move, actor=user, reason=reason)
         session.flush()
     except DomainError as exc:
         # A rule about what was typed (the reason) goes beside the field; others on top.
         field = "reason" if isinstance(exc, Invalid) else "form"
-        return refused(exc.detail, exc.status, rollback=True, field=field)
-    if back == "/inbox":
+        return refused({field: exc.detail}, exc.status, rollback=True)
+    if post_side:
         return _done("moved", tasking_id)
-    return RedirectResponse(f"{back}?done=moved", status_code=303)
+    return landing(back_to(next, f"/demarches/{t.demarche_id}"), move, tasking_id)

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Row, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.audit import jsonable
+from app.audit import AuditEvent, jsonable
 from app.auth.models import User
-from app.auth.policy import Reader, own_post_only, visible_taskings
+from app.auth.policy import Reader, own_post_only, visible_events, visible_taskings
 from app.classification import Classification
 from app.demarches.models import Demarche, DemarcheRevision, DemarcheStatus
 from app.errors import NotFound
@@ -79,6 +79,7 @@ class TaskingFacts(NamedTuple):
     version: int
     post_code: str
     post_name: str
+    post_country: str
     demarche: DemarcheFacts
 
 
@@ -100,6 +101,7 @@ _TASKING = (
     Tasking.version,
     Post.code,
     Post.name,
+    Post.country,
 )
 _DEMARCHE = (
     Demarche.id,
@@ -320,6 +322,7 @@ def _view(
         demarche_precedence=t.demarche.precedence,
         post=t.post_code,
         post_name=t.post_name,
+        post_country=t.post_country,
         country=t.country,
         role=t.role,
         status=t.status,
@@ -390,3 +393,83 @@ def changes_since_seen(session: Session, demarche_id: int, seen_revision: int) -
         return ["demarche"]
     now = jsonable(demarche.snapshot())
     return sorted(k for k in now if k not in ("status",) and then.get(k) != now[k])
+
+
+# -- what happened to one tasking, and why --------------------------------------------
+
+
+class TaskingEvent(NamedTuple):
+    """One move on a tasking as its pages list it: who, when, and the reason given."""
+
+    at: datetime
+    action: str
+    actor: str | None
+    reason: str | None
+    due_before: date | None
+    due_after: date | None
+
+
+def history(session: Session, t: TaskingOut, *, actor: User) -> list[TaskingEvent]:
+    """The moves on a tasking the actor has read (through `read`), oldest first: what the
+    post is shown of the desk's decisions and why, and the desk of the post's."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.action, User.username, AuditEvent.before, AuditEvent.after)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.demarche_id == t.demarche_id,  # the timeline's index
+            AuditEvent.entity == "tasking",
+            AuditEvent.entity_id == t.id,
+            visible_events(actor),
+        )
+        .order_by(AuditEvent.id)
+    )
+    out = []
+    for at, action, username, before, after in rows:
+        before, after = before or {}, after or {}
+        moved = before.get("due_date") != after.get("due_date") and action != "create"
+        out.append(
+            TaskingEvent(
+                at=at,
+                action=action,
+                actor=username,
+                reason=after.get("reason") if after.get("reason") != before.get("reason") else None,
+                due_before=_day(before.get("due_date")) if moved else None,
+                due_after=_day(after.get("due_date")) if moved else None,
+            )
+        )
+    return out
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+# What the desk's moves did, as the page it lands back on says it ("SUVA for Tonga: waived").
+_MOVED = {
+    "waive": "waived",
+    "insist": "told to deliver after all (back to pending)",
+    "cancel": "cancelled",
+    "reopen": "reopened",
+    "accept": "report accepted, tasking closed",
+}
+
+
+def moved_notice(t: TaskingOut, action: str) -> str:
+    """The sentence naming what a desk move changed, read from the tasking as it now is."""
+    where = t.post if t.country == t.post_country else f"{t.post} for {t.country}"
+    if action == "extend":
+        return f"{where}: due date moved to {t.due_date.isoformat() if t.due_date else 'none'}."
+    return f"{where}: {_MOVED.get(action, t.status.value.replace('_', ' '))}."
+
+
+def notice_for(
+    session: Session, tasking_id: int | None, action: str, *, actor: User, settings: Settings
+) -> str:
+    """moved_notice for the page a desk move lands back on (`?done=waive&moved=12`), or
+    "" when there is nothing to say (not a desk move, or a tasking out of sight)."""
+    if tasking_id is None or (action not in _MOVED and action != "extend"):
+        return ""
+    try:
+        return moved_notice(read(session, tasking_id, actor=actor, settings=settings), action)
+    except NotFound:
+        return ""

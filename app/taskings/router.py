@@ -27,6 +27,7 @@ from app.taskings.schemas import (
     CommitmentUpdate,
     DeliveryIn,
     DeliveryOut,
+    ExtendIn,
     ReasonIn,
     ResponseIn,
     ResponseOut,
@@ -71,7 +72,9 @@ def list_taskings(
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut, responses=sends_etag())
-def get_tasking(tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep):
+def get_tasking(
+    tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep
+):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
     view = reads.read(session, tasking_id, actor=actor, settings=settings)
     return model_response(view, headers={"ETag": etag("tasking", view.id, view.version)})
@@ -169,11 +172,26 @@ def _reason_route(action: Action, summary: str) -> None:
 
 _reason_route(Action.MARK_UNABLE, "The post cannot deliver (a reason is required).")
 _reason_route(Action.ADVISE_AGAINST, "The post advises that delivering would be counterproductive.")
-_reason_route(Action.WAIVE, "The desk accepts the post's advice and waives the tasking.")
-_reason_route(Action.INSIST, "The desk insists: the tasking goes back to pending.")
+_reason_route(
+    Action.WAIVE, "The desk accepts the post's advice and waives the tasking (with a reason)."
+)
+_reason_route(Action.INSIST, "The desk insists, with a reason: the tasking goes back to pending.")
 _reason_route(Action.ACCEPT, "The desk accepts the report and closes the tasking.")
 _reason_route(Action.REOPEN, "The desk reopens a closed tasking (a reason is required).")
-_reason_route(Action.CANCEL, "The desk cancels an open tasking.")
+_reason_route(Action.CANCEL, "The desk cancels an open tasking (a reason is required).")
+
+
+@router.post("/taskings/{tasking_id}/extend", response_model=TaskingOut, responses=MOVE_ANSWERS)
+def extend_tasking(
+    tasking: Annotated[Tasking, Depends(movable(Action.EXTEND))],
+    data: ExtendIn,
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+):
+    """The desk moves a post's due date later, with a reason the post is shown. Needs If-Match."""
+    service.extend(session, tasking, data, actor=actor)
+    return _tasking(session, tasking.id, actor, settings)
 
 
 @router.get("/responses/{response_id}", response_model=ResponseOut, responses=sends_etag())

@@ -33,6 +33,11 @@ class ReasonIn(_In):
     reason: str = Field(default="", max_length=4000)
 
 
+class ExtendIn(_In):
+    due_date: IsoDate = Field(description="The new due date: later than the current one")
+    reason: str = Field(default="", max_length=4000, description="Why: the post is shown it")
+
+
 class DeliveryIn(_In):
     delivered_on: IsoDate = Field(description="The day of the meeting, in the post's local sense")
     delivered_by: str = Field(min_length=1, max_length=120)
@@ -127,6 +132,9 @@ class TaskingOut(BaseModel):
     demarche_precedence: Precedence
     post: str
     post_name: str
+    post_country: str = Field(
+        description="The post's own country; `country` differs when it covers another"
+    )
     country: str
     role: TaskingRole
     status: TaskingStatus

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit import jsonable
 from app.auth.models import User
 from app.auth.policy import Side, require_follow_up
-from app.db import utcnow
+from app.db import today_utc, utcnow
 from app.demarches.models import TalkingPoint
 from app.errors import Invalid
 from app.taskings.models import (
@@ -22,13 +22,20 @@ from app.taskings.models import (
     ResponseRevision,
     Tasking,
 )
-from app.taskings.schemas import AcknowledgeIn, CommitmentUpdate, DeliveryIn, ResponseIn
+from app.taskings.schemas import (
+    AcknowledgeIn,
+    CommitmentUpdate,
+    DeliveryIn,
+    ExtendIn,
+    ResponseIn,
+)
 from app.taskings.workflow import (
     Action,
     apply,
     audit_tasking,
     check,
     check_revise,
+    snapshot,
 )
 
 
@@ -191,6 +198,27 @@ def move_with_reason(
     """The moves that carry only a reason: unable, advise against, waive, insist, accept,
     reopen, cancel."""
     apply(session, tasking, action, actor=actor, reason=reason)
+    return tasking
+
+
+def extend(session: Session, tasking: Tasking, data: ExtendIn, *, actor: User) -> Tasking:
+    """The desk gives the post until a later date; the reason is the post's to read."""
+    check(tasking, Action.EXTEND, actor=actor)  # the state (409) before what was typed (422)
+    today = today_utc()
+    if tasking.due_date is not None and data.due_date <= tasking.due_date:
+        raise Invalid(
+            f"Give a date after the current due date ({tasking.due_date.isoformat()}).",
+            field="due_date",
+        )
+    if data.due_date < today:
+        raise Invalid(
+            f"Give a date from today ({today.isoformat()}) on: an extension into the past "
+            "leaves the post overdue.",
+            field="due_date",
+        )
+    before = snapshot(tasking)
+    tasking.due_date = data.due_date
+    apply(session, tasking, Action.EXTEND, actor=actor, reason=data.reason, before=before)
     return tasking
 
 

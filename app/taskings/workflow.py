@@ -38,6 +38,8 @@ class Action(enum.StrEnum):
     ACCEPT = "accept"
     REOPEN = "reopen"
     CANCEL = "cancel"
+    # The desk gives a post more time: the due date moves, the state stays.
+    EXTEND = "extend"
     # The demarche's own: cancelled, closed or amended, it takes its open taskings back,
     # and an amendment that targets a post again revives its tasking.
     WITHDRAW = "withdraw"
@@ -51,6 +53,7 @@ class Form(enum.StrEnum):
     DELIVER = "deliver"
     RESPOND = "respond"
     REASON = "reason"  # a reason box, and a button
+    EXTEND = "extend"  # a new due date, a reason box, and a button
     NONE = "none"  # never a person's move
 
 
@@ -62,7 +65,8 @@ _ANY_DEMARCHE = frozenset(DemarcheStatus)
 class Transition:
     action: Action
     sources: frozenset[S]
-    target: S
+    # None: the move leaves the state where it is (an extension).
+    target: S | None
     side: Side
     form: Form = Form.REASON
     # Info addressees only read: they can acknowledge, and the desk can cancel.
@@ -72,6 +76,13 @@ class Transition:
     demarche_states: frozenset[DemarcheStatus] = _ISSUED
     # The word the audit trail records it under.
     audit_as: str = ""
+    # Undoes or overrules the post's work: the pages ask for a reason and an explicit
+    # confirmation, and the post is shown the reason.
+    destructive: bool = False
+
+    def to(self, status: S) -> S:
+        """The state this move leaves a tasking in, from `status`."""
+        return status if self.target is None else self.target
 
 
 _OPEN_FOR_POST = AWAITING_DELIVERY
@@ -96,8 +107,23 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.ADVISE_AGAINST, _OPEN_FOR_POST, S.ADVISED_AGAINST, Side.POST, reason_required=True
     ),
-    Transition(Action.WAIVE, frozenset({S.ADVISED_AGAINST}), S.WAIVED, Side.DESK),
-    Transition(Action.INSIST, frozenset({S.ADVISED_AGAINST}), S.PENDING, Side.DESK),
+    # The desk's answers to the post's advice: the post is told why, either way.
+    Transition(
+        Action.WAIVE,
+        frozenset({S.ADVISED_AGAINST}),
+        S.WAIVED,
+        Side.DESK,
+        reason_required=True,
+        destructive=True,
+    ),
+    Transition(
+        Action.INSIST,
+        frozenset({S.ADVISED_AGAINST}),
+        S.PENDING,
+        Side.DESK,
+        reason_required=True,
+        destructive=True,
+    ),
     Transition(Action.ACCEPT, frozenset({S.REPORTED}), S.CLOSED, Side.DESK),
     # Reopening a tasking of a closed demarche reopens the demarche too.
     Transition(
@@ -114,6 +140,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.CANCELLED,
         Side.DESK,
         info_too=True,
+        reason_required=True,
+        destructive=True,
+    ),
+    # More time for a post that still owes its delivery; the post sees the new date and why.
+    Transition(
+        Action.EXTEND,
+        AWAITING_DELIVERY,
+        None,
+        Side.DESK,
+        form=Form.EXTEND,
+        reason_required=True,
     ),
     Transition(
         Action.WITHDRAW,
@@ -298,11 +335,14 @@ def apply(
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
     from_post_cable: str | None = None,
+    before: dict[str, Any] | None = None,
 ) -> Transition:
     """Check the table, then change the state and write the audit event, and flush. A
     move into or out of a finished state may close or reopen the demarche.
 
     from_post_cable: the ref id of the post's report cable the move is transcribed from.
+    before: the snapshot taken before the caller changed the tasking's own fields (a
+    new due date), so that the audit event records both sides of the change.
     """
     if _may_settle(tasking.status, action):
         # Before the check and the write: the demarche as it now stands, held until
@@ -312,10 +352,14 @@ def apply(
     if from_post_cable:
         extra = {**(extra or {}), "from_cable": from_post_cable}
     if t.reason_required and not (reason or "").strip():
-        raise Invalid(f"Give a reason to {action.value.replace('_', ' ')}.")
-    before = snapshot(tasking)
+        raise Invalid(
+            f"Give a reason to {action.value.replace('_', ' ')}: the "
+            f"{'post' if t.side == Side.DESK else 'desk'} is shown it.",
+            field="reason",
+        )
+    before = before or snapshot(tasking)
     was = tasking.status
-    tasking.status = t.target
+    tasking.status = t.to(was)
     if reason and reason.strip():
         tasking.reason = reason.strip()
     # Touch the row even when the state stays (another delivery): the version bump is
@@ -339,7 +383,7 @@ def apply(
 
 def _may_settle(status: S, action: Action) -> bool:
     # Only a move into or out of a finished state can close or reopen the demarche.
-    return status in FINISHED or BY_ACTION[action].target in FINISHED
+    return status in FINISHED or BY_ACTION[action].to(status) in FINISHED
 
 
 def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) -> None:
@@ -354,9 +398,9 @@ def withdraw(session: Session, tasking: Tasking, *, actor: User, reason: str) ->
         t.audit_as,
         actor=actor,
         before={"status": tasking.status},
-        after={"status": t.target, "reason": reason},
+        after={"status": t.to(tasking.status), "reason": reason},
     )
-    tasking.status = t.target
+    tasking.status = t.to(tasking.status)
     tasking.reason = reason
 
 
@@ -366,5 +410,5 @@ def revive(tasking: Tasking) -> bool:
     t = transition_for(Action.REVIVE, tasking.status, tasking.role)
     if t is None:
         return False
-    tasking.status = t.target
+    tasking.status = t.to(tasking.status)
     return True

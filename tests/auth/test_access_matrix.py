@@ -134,6 +134,12 @@ RULES: dict[RouteKey, Rule] = {
         )
         for a in ("waive", "insist", "accept", "reopen", "cancel")
     },
+    RouteKey("POST", "/api/v1/taskings/{tasking_id}/extend"): Rule(
+        sees_tasking,
+        DESK,
+        body=lambda w: {"due_date": "2099-12-20", "reason": "The MFA is closed."},
+        etag="tasking",
+    ),
     RouteKey("GET", "/api/v1/responses/{response_id}"): Rule(sees_tasking, ANYONE),
     RouteKey("PUT", "/api/v1/responses/{response_id}"): Rule(
         sees_tasking, own_post_or_desk, body=_response, etag="response"

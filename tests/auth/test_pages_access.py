@@ -57,6 +57,11 @@ PAGE_RULES: dict[RouteKey, Rule] = {
         for verb in ("acknowledge", "deliver", "respond")
     },
     RouteKey("POST", "/taskings/{tasking_id}/move"): Rule(sees_tasking, own_post),
+    # The desk's chasing pages: a list anyone may read (the policy filters it), a tasking's
+    # page (a post officer is sent on to its inbox's), and the extension only the desk makes.
+    RouteKey("GET", "/taskings"): Rule(always, ANYONE),
+    RouteKey("GET", "/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("POST", "/taskings/{tasking_id}/extend"): Rule(sees_tasking, DESK),
     RouteKey("GET", "/cables/import"): Rule(always, INGEST, role_first=True),
     RouteKey("POST", "/cables/import/instruction"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/cables/import/reply"): Rule(always, INGEST, role_first=True),

@@ -93,12 +93,21 @@ def test_desk_cancel_and_amend_call_the_services(client, db, page_world):
     assert "Revision 0 (as issued)" in page and "Vote moved" in page
     db.expire_all()
     v = db.get(Demarche, d.id).version
+    # Without a reason and the confirmation: both said at once, beside their fields.
+    r = client.post(f"/demarches/{d.id}/cancel", data={"csrf_token": csrf, "version": v})
+    assert r.status_code == 422
+    assert 'id="reason-error"' in r.text and 'id="confirm-error"' in r.text
+    db.expire_all()
+    assert db.get(Demarche, d.id).status == DemarcheStatus.ISSUED
     r = client.post(
-        f"/demarches/{d.id}/cancel", data={"csrf_token": csrf, "version": v}, follow_redirects=False
+        f"/demarches/{d.id}/cancel",
+        data={"csrf_token": csrf, "version": v, "reason": "Overtaken by the vote", "confirm": "1"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     db.expire_all()
     assert db.get(Demarche, d.id).status == DemarcheStatus.CANCELLED
+    assert "each post is shown your reason" in client.get(r.headers["location"]).text
 
 
 def test_amend_from_the_page_changes_points_and_targets(client, db, page_world):
@@ -348,8 +357,9 @@ def test_a_closed_demarches_page_offers_the_desk_its_reopen(client, db, page_wor
     db.commit()
     login(client, "desk")
     page = client.get(f"/demarches/{d.id}").text
-    assert page.count('name="action" value="reopen"') == 3
+    # Each row links to its tasking's page at the reopen form (a reason is needed there).
+    assert page.count("#reopen") == 3
     assert f'action="/demarches/{d.id}/cancel"' not in page  # nothing left for the demarche
     client.cookies.clear()
     login(client, "viewer")
-    assert 'value="reopen"' not in client.get(f"/demarches/{d.id}").text
+    assert "#reopen" not in client.get(f"/demarches/{d.id}").text

@@ -46,6 +46,8 @@ def action_request(action: Action) -> tuple[str, dict[str, Any]]:
         return "deliveries", delivery_body()
     if action == Action.REPORT_RESPONSE:
         return "responses", response_body()
+    if action == Action.EXTEND:
+        return "extend", {"due_date": future(60).isoformat(), "reason": "The MFA is closed."}
     return action.value.replace("_", "-"), {"reason": f"Reason to {action.value}."}
 
 
@@ -114,7 +116,7 @@ def test_every_move_follows_the_table(client, db, world, state, action, role):
         expected = 201 if action in (Action.DELIVER, Action.REPORT_RESPONSE) else 200
         assert r.status_code == expected, r.text
         after = client.get(f"{API}/taskings/{tid}", headers=headers).json()
-        assert after["status"] == t.target.value
+        assert after["status"] == t.to(state).value
         assert after["version"] == before["version"] + 1
         assert tasking_events(db, tid) == [*events_before, action.value]
         now = state_of(db, tid)
@@ -175,6 +177,9 @@ def test_another_posts_officer_sees_nothing_at_all(client, db, world, action):
         (Action.MARK_UNABLE, TaskingStatus.PENDING),
         (Action.ADVISE_AGAINST, TaskingStatus.ACKNOWLEDGED),
         (Action.REOPEN, TaskingStatus.CLOSED),
+        (Action.WAIVE, TaskingStatus.ADVISED_AGAINST),
+        (Action.INSIST, TaskingStatus.ADVISED_AGAINST),
+        (Action.CANCEL, TaskingStatus.PENDING),
     ],
     ids=lambda v: v.value,
 )
@@ -269,9 +274,10 @@ def test_advise_against_then_insist_then_waive(client, db, world):
 
     r = act(client, tid, Action.ADVISE_AGAINST, officer, body=advice)
     assert r.status_code == 200, r.text
-    r = act(client, tid, Action.WAIVE, desk, body={})
+    r = act(client, tid, Action.WAIVE, desk, body={"reason": "Agreed: wait for the new minister."})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "waived"
+    assert r.json()["reason"] == "Agreed: wait for the new minister."
     # The only action tasking is finished: the demarche closes itself.
     assert client.get(f"{API}/demarches/{did}", headers=desk).json()["status"] == "closed"
     assert tasking_events(db, tid) == [
