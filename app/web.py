@@ -20,6 +20,7 @@ from app.auth.models import Role, User, WebSession
 from app.auth.policy import Permission, allows, has_inbox, require
 from app.auth.service import session_for_cookie
 from app.classification import Classification
+from app.clock import local_time
 from app.deps import SessionDep
 from app.errors import DomainError, Forbidden
 
@@ -45,6 +46,8 @@ def strftime(value: date, fmt: str) -> str:
 
 templates.env.filters["words"] = words
 templates.env.filters["strftime"] = strftime
+# A stored UTC moment on a post's clock, naming the zone: {{ at | local_time(zone) }}.
+templates.env.filters["local_time"] = local_time
 
 
 class LoginRequired(DomainError):

@@ -69,6 +69,7 @@ TOP_LEVEL = {
     "limits": "base",
     "headers": "base",
     "revisions": "base",
+    "clock": "base",
     "logs": "base",
     "metrics": "base",
     "models": "models",

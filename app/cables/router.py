@@ -276,7 +276,11 @@ def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
     responses=problems(403) | sends_etag(201),
 )
 def draft_demarche(
-    cable_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+    cable_id: RecordId,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
+    response: Response,
 ):
     """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)

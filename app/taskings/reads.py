@@ -79,6 +79,7 @@ class TaskingFacts(NamedTuple):
     version: int
     post_code: str
     post_name: str
+    post_time_zone: str
     demarche: DemarcheFacts
 
 
@@ -100,6 +101,7 @@ _TASKING = (
     Tasking.version,
     Post.code,
     Post.name,
+    Post.time_zone,
 )
 _DEMARCHE = (
     Demarche.id,
@@ -320,6 +322,7 @@ def _view(
         demarche_precedence=t.demarche.precedence,
         post=t.post_code,
         post_name=t.post_name,
+        post_time_zone=t.post_time_zone,
         country=t.country,
         role=t.role,
         status=t.status,
@@ -351,7 +354,9 @@ def _to_write(reader: Reader) -> Select[Any]:
         select(Tasking)
         .options(
             # Only what the workflow reads of them.
-            joinedload(Tasking.post, innerjoin=True).load_only(Post.code, Post.name),
+            joinedload(Tasking.post, innerjoin=True).load_only(
+                Post.code, Post.name, Post.time_zone
+            ),
             joinedload(Tasking.demarche, innerjoin=True).load_only(
                 Demarche.subject,
                 Demarche.status,

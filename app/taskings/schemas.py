@@ -127,6 +127,7 @@ class TaskingOut(BaseModel):
     demarche_precedence: Precedence
     post: str
     post_name: str
+    post_time_zone: str = Field(description="IANA name: the due date is a day of this zone")
     country: str
     role: TaskingRole
     status: TaskingStatus
