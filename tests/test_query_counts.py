@@ -68,7 +68,7 @@ def build(client, db, n: int) -> World:
             officer,
             etag_path=f"/api/v1/taskings/{tid}",
             json={
-                "delivered_on": "2026-01-05",
+                "delivered_on": date.today().isoformat(),
                 "delivered_by": "Pol officer",
                 "recipient_name": "Director",
                 "level": "senior_official",
