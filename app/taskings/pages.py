@@ -165,11 +165,7 @@ def tasking_page(
     # The instruction as this reader may read it: the officer delivers from this page.
     d = demarche_reads.sheet(session, t.demarche_id, actor=user)
     window = records.delivery_window(session, t.id)
-    points = (
-        records.points_to_deliver(session, t.demarche_id, actor=user)
-        if Action.DELIVER in actions
-        else []
-    )
+    points = records.points_of_sheet(d) if Action.DELIVER in actions else []
     return render(
         request,
         "taskings/tasking.html",

@@ -17,6 +17,7 @@ from app.classification import Classification
 from app.clock import local_date, local_today
 from app.db import today_utc
 from app.demarches.models import Demarche, TalkingPoint
+from app.demarches.reads import DemarcheSheet
 from app.errors import NotFound
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
@@ -126,6 +127,14 @@ class PointChoice:
     position: int
     text: str | None
     classification: Classification | None
+
+
+def points_of_sheet(d: DemarcheSheet) -> list[PointChoice]:
+    """The same choices from a demarche sheet already read (withheld there by the one
+    rule), for a page that shows the sheet too and need not read the points twice."""
+    shown = [PointChoice(p.position, p.text, p.classification) for p in d.talking_points]
+    hidden = [PointChoice(p.position, None, None) for p in d.withheld_points]
+    return sorted(shown + hidden, key=lambda c: c.position)
 
 
 def points_to_deliver(session: Session, demarche_id: int, *, actor: User) -> list[PointChoice]:
