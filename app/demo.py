@@ -8,7 +8,7 @@ points, a prose deadline, a Security Council session as key date); the country
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -101,6 +101,25 @@ POSTS: list[tuple[str, str, PostKind, str, str, str, Region]] = [
     ("USEU", "USEU BRUSSELS", PostKind.OFFICE, "Brussels", "European Union", "RUEHBS", Region.EUR),
 ]
 
+# Where each post keeps its calendar: its deliveries are dated in its own local days.
+TIME_ZONES = {
+    "USUN": "America/New_York",
+    "HANOI": "Asia/Ho_Chi_Minh",
+    "OUAGADOUGOU": "Africa/Ouagadougou",
+    "SANJOSE": "America/Costa_Rica",
+    "TRIPOLI": "Africa/Tripoli",
+    "BEIJING": "Asia/Shanghai",
+    "MOSCOW": "Europe/Moscow",
+    "LONDON": "Europe/London",
+    "PARIS": "Europe/Paris",
+    "JAKARTA": "Asia/Jakarta",
+    "PRETORIA": "Africa/Johannesburg",
+    "BRASILIA": "America/Sao_Paulo",
+    "ANKARA": "Europe/Istanbul",
+    "SUVA": "Pacific/Fiji",
+    "USEU": "Europe/Brussels",
+}
+
 UNSC_MEMBERS = [
     "BEIJING",
     "MOSCOW",
@@ -165,6 +184,7 @@ def load(session: Session, *, today: date | None = None) -> list[Credential]:
             country=country,
             routing_indicator=routing,
             region=region,
+            time_zone=TIME_ZONES[code],
         )
     session.add_all(posts.values())
     session.add(
@@ -261,7 +281,19 @@ def _marovia(session: Session, desk, today: date) -> Demarche:
     )
     demarche = demarches.create_draft(session, data, actor=desk)
     demarches.issue(session, demarche, actor=desk, today=today)
+    # Issued four days ago: the posts' deliveries of the last three days came after it.
+    _dated_issue(session, demarche, today - timedelta(days=4))
     return demarche
+
+
+def _dated_issue(session: Session, demarche: Demarche, day: date) -> None:
+    """Set the story's issue day: a delivery may not be dated before its tasking was
+    issued, and the demo's deliveries happened days ago."""
+    issued = datetime.combine(day, time(9, 0), UTC)
+    demarche.issued_at = issued
+    for tasking in session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id)):
+        tasking.created_at = issued
+    session.flush()
 
 
 def _officer(session: Session, users: dict, post_code: str):
@@ -418,6 +450,7 @@ def _fisheries(session: Session, desk, today: date) -> Demarche:
     )
     demarche = demarches.create_draft(session, data, actor=desk)
     demarches.issue(session, demarche, actor=desk, today=issued_on)
+    _dated_issue(session, demarche, issued_on)
     return demarche
 
 

@@ -20,3 +20,8 @@ class Precedence(enum.StrEnum):
     IMMEDIATE = "IMMEDIATE"
     PRIORITY = "PRIORITY"
     ROUTINE = "ROUTINE"
+
+
+# Precedences a post must never take for routine: marked apart and listed first, most
+# pressing first.
+PRESSING = (Precedence.FLASH, Precedence.NIACT_IMMEDIATE, Precedence.IMMEDIATE)

@@ -17,9 +17,10 @@ from fastapi.templating import Jinja2Templates
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import Role, User, WebSession
-from app.auth.policy import Permission, allows, has_inbox, require
+from app.auth.policy import Permission, allows, has_inbox, has_reply_import, require
 from app.auth.service import session_for_cookie
 from app.classification import Classification
+from app.clock import local_time
 from app.deps import SessionDep
 from app.errors import DomainError, Forbidden
 
@@ -45,6 +46,8 @@ def strftime(value: date, fmt: str) -> str:
 
 templates.env.filters["words"] = words
 templates.env.filters["strftime"] = strftime
+# A stored UTC moment on a post's clock, naming the zone: {{ at | local_time(zone) }}.
+templates.env.filters["local_time"] = local_time
 
 
 class LoginRequired(DomainError):
@@ -75,6 +78,7 @@ class Viewer:
     # What the header links to, as the policy decides it (templates never check a role).
     has_inbox: bool
     writes_demarches: bool
+    imports_replies: bool
 
     @classmethod
     def of(cls, ws: WebSession) -> Viewer:
@@ -86,6 +90,7 @@ class Viewer:
             csrf_token=ws.csrf_token,
             has_inbox=has_inbox(user),
             writes_demarches=allows(user, Permission.WRITE_DEMARCHES),
+            imports_replies=has_reply_import(user),
         )
 
 

@@ -70,6 +70,7 @@ TOP_LEVEL = {
     "limits": "base",
     "headers": "base",
     "revisions": "base",
+    "clock": "base",
     "logs": "base",
     "metrics": "base",
     "models": "models",

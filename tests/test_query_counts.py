@@ -68,7 +68,7 @@ def build(client, db, n: int) -> World:
             officer,
             etag_path=f"/api/v1/taskings/{tid}",
             json={
-                "delivered_on": "2026-01-05",
+                "delivered_on": date.today().isoformat(),
                 "delivered_by": "Pol officer",
                 "recipient_name": "Director",
                 "level": "senior_official",
@@ -266,12 +266,13 @@ def test_tasking_page_query_count_is_fixed(client, db, page_world):
     csrf = login(client, "hanoi")
     pages = [f"/inbox/{few.id}", f"/inbox/{many.id}"]
     # The tasking with its post, demarche, deliveries and responses joined, its history
-    # (what the desk decided and why), then the talking points the delivery form lists.
-    assert list(_counts(client, db, pages).values()) == [3, 3]
+    # (what the desk decided and why), then the demarche's sheet (its texts, the talking
+    # points the delivery form lists among them), then the days a delivery may be dated.
+    assert list(_counts(client, db, pages).values()) == [4, 4]
     for tasking_id, times in ((few.id, 1), (many.id, 6)):
         for _ in range(times):
             version = db.scalar(select(Tasking.version).where(Tasking.id == tasking_id))
             r = client.post(f"/inbox/{tasking_id}/deliver", data=delivery_form(csrf, version))
             assert r.status_code == 200, r.text[:500]
     # Delivered (once, and six times): another delivery may still be logged.
-    assert list(_counts(client, db, pages).values()) == [3, 3]
+    assert list(_counts(client, db, pages).values()) == [4, 4]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.auth import service, throttle
+from app.auth.policy import has_inbox
 from app.deps import SessionDep
 from app.limits import NextPath
 from app.web import (
@@ -42,6 +43,14 @@ def _safe_next(target: str) -> str:
     ):
         return "/"
     return target
+
+
+def _landing(next_url: str, inbox: bool) -> str:
+    """Where a sign-in lands: the page asked for, else a post officer's inbox (what its
+    post must do), else the dashboard. "/" is what the form sends when nothing was asked."""
+    if next_url != "/":
+        return next_url
+    return "/inbox" if inbox else "/"
 
 
 def _login_form(
@@ -125,7 +134,7 @@ def login(
             error="Wrong user name or password.",
         )
     opened = service.open_session(session, user=user)
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(_landing(next_url, has_inbox(user)), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         opened.cookie,

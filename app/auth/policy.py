@@ -206,6 +206,12 @@ def has_inbox(actor: User) -> bool:
     return allows(actor, Permission.ACT_FOR_POST) and actor.post_id is not None
 
 
+def has_reply_import(actor: User) -> bool:
+    """A post files its reply cables from a page of their own; the desk's import page
+    (instructions and replies) is for those who write demarches."""
+    return allows(actor, Permission.INGEST_CABLES) and not allows(actor, Permission.WRITE_DEMARCHES)
+
+
 def require_post_officer(actor: User, *, route: str = "") -> None:
     """The inbox and its tasking pages are a post's: a role that never has one is refused
     before any lookup, so the answer is the same for every id."""

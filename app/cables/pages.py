@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.auth.policy import has_reply_import
 from app.cables import drafting, ingest, reads, review, rules
 from app.cables.models import CableKind, CableReply, ReplyStatus
+from app.cables.rules import ReplyAction
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking, highest
 from app.concurrency import require_version
@@ -28,9 +30,10 @@ from app.demarches import service as demarches
 from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
-from app.limits import ID_MAX, RecordId
+from app.limits import ID_MAX, QueryText, RecordId
 from app.posts.models import Post
 from app.taskings import reads as tasking_reads
+from app.taskings import records as tasking_records
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
 from app.web import CsrfChecked, PageCableIngester, PageDemarcheWriter, PageUser, render
 
@@ -88,7 +91,9 @@ def _text_of(text: str, upload: UploadFile | None, *, limit: int) -> str:
 
 
 @router.get("/cables/import", name="import_cable")
-def import_cable(request: Request, session: SessionDep, user: PageCableIngester) -> HTMLResponse:
+def import_cable(request: Request, session: SessionDep, user: PageCableIngester) -> Response:
+    if has_reply_import(user):  # a post files replies only: its own page, no instruction form
+        return RedirectResponse("/cables/import/reply", status_code=303)
     return _import_page(request, session, user)
 
 
@@ -192,6 +197,46 @@ def add_targets(
     return RedirectResponse(f"/demarches/{demarche_id}?done=created", status_code=303)
 
 
+def _reply_import_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    after: str = "",
+    error: str = "",
+    text: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The reply form alone, and the replies still matched to nothing, a page at a time
+    (newest first; `after` is the cursor the previous page handed out)."""
+    unmatched, more = reads.list_replies(
+        session, actor=user, status=ReplyStatus.UNMATCHED, limit=PAGE_SIZE, cursor=after or None
+    )
+    return render(
+        request,
+        "cables/reply_import.html",
+        status_code=status_code,
+        banner=max(
+            (from_marking(c.classification) for _, c in unmatched),
+            default=Classification.UNCLASSIFIED,
+            key=lambda c: c.rank,
+        ),
+        unmatched=unmatched,
+        senders=reads.sender_codes(session, [c for _, c in unmatched]),
+        next_cursor=more,
+        paged=bool(after),
+        error=error,
+        text=text,
+    )
+
+
+@router.get("/cables/import/reply", name="import_reply_page")
+def import_reply_page(
+    request: Request, session: SessionDep, user: PageCableIngester, after: QueryText = ""
+) -> HTMLResponse:
+    return _reply_import_page(request, session, user, after=after)
+
+
 def _reply_page(
     request: Request,
     session: Session,
@@ -215,6 +260,14 @@ def _reply_page(
     s = dict(reply.suggestion or {})
     if isinstance(s.get("commitments"), list):
         s["commitments"] = "\n".join(map(str, s["commitments"]))
+    window = tasking_records.delivery_window(session, tasking.id) if tasking else None
+    if window and not s.get("delivered_on"):
+        s["delivered_on"] = window.last.isoformat()  # today at post, not on the server
+    candidates = (
+        reads.match_candidates(session, reply, cable, actor=user)
+        if ReplyAction.MATCH_BY_HAND in actions
+        else []
+    )
     return render(
         request,
         "cables/reply.html",
@@ -225,6 +278,8 @@ def _reply_page(
         sender=sender,
         sender_notes=reads.sender_notes(cable, sender),
         tasking=tasking,
+        window=window,
+        candidates=candidates,
         actions=[a.value for a in actions],
         v=values or s,
         errors=errors or {},
@@ -246,22 +301,39 @@ def import_reply(
     raw = ""
     try:
         raw = _text_of(text, file, limit=settings.max_cable_bytes)
+        if not raw.strip():
+            raise Invalid("Paste the reply cable's text or choose its file.")
         ingested = ingest.ingest(session, raw, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()
-        return _import_page(
+        # Every refusal is said on the page the form came from, as typed (a cable above
+        # the reader's clearance too: a readable 403, not an error page).
+        return _reply_import_page(
             request, session, user, status_code=exc.status, error=exc.detail, text=raw
         )
     if ingested.reply is None:
         error = (
-            "This cable reads as an instruction, not a post's reply."
+            _NOT_A_REPLY[ingested.cable.kind]
             if ingested.cable.kind != CableKind.REPORT
             else "This cable is already held, with no reply of it for you to review."
         )
         session.rollback()  # refused: nothing of it is kept
-        return _import_page(request, session, user, status_code=422, text=raw, error=error)
+        return _reply_import_page(request, session, user, status_code=422, text=raw, error=error)
     return RedirectResponse(f"/cables/replies/{ingested.reply.id}", status_code=303)
+
+
+_NOT_A_REPLY = {
+    CableKind.INSTRUCTION: (
+        "This cable reads as an instruction from headquarters, not a post's reply: nothing "
+        "was filed. Paste the cable your post sent back, the one that cites the "
+        "instruction in its REF: line."
+    ),
+    CableKind.OTHER: (
+        "This cable reads as neither an instruction nor a report of a delivery: nothing "
+        "was filed. Paste the reply that cites the instruction in its REF: line."
+    ),
+}
 
 
 @router.get("/cables/replies/{reply_id}", name="cable_reply")
@@ -342,13 +414,15 @@ def confirm_reply(
     except DomainError as exc:
         session.rollback()
         reply = reads.get_reply(session, reply_id, actor=user)
+        named = exc.extra.get("errors")
+        field = str(named[0]["field"]) if isinstance(named, list) and named else "form"
         return _reply_page(
             request,
             session,
             user,
             reply,
             values=values,
-            errors={"form": exc.detail},
+            errors={field: exc.detail},
             status_code=exc.status,
         )
     return RedirectResponse(f"/demarches/{tasking.demarche_id}?done=moved", status_code=303)
@@ -389,7 +463,7 @@ def match_reply(
     try:
         # A number past the id columns is no tasking's (and PostgreSQL would not look).
         if not tasking_id.strip().isdigit() or int(tasking_id) > ID_MAX:
-            raise Invalid("Give the number of the tasking this reply answers.")
+            raise Invalid("Choose the tasking this reply answers.")
         review.match_by_hand(session, reply, int(tasking_id), actor=user)
         session.flush()
     except (Conflict, Invalid, NotFound) as exc:

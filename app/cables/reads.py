@@ -7,16 +7,21 @@ reader, or another post's, answers 404 exactly like one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import visible_cables, visible_replies
+from app.auth.policy import visible_cables, visible_replies, visible_taskings
 from app.classification import from_marking
+from app.demarches.models import Demarche, DemarcheStatus
 from app.errors import NotFound
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
+from app.taskings.models import Tasking, TaskingStatus
+from app.taskings.workflow import BY_ACTION, Action
 
 from .models import Cable, CableKind, CableReply, ReplyStatus
 
@@ -120,3 +125,52 @@ def sender_notes(cable: Cable, sender_code: str | None) -> list[str]:
     if cable.transcribed:
         notes.append(f"Filed by the desk for {sender_code or 'the sending post'} (transcribed).")
     return notes
+
+
+class MatchCandidate(NamedTuple):
+    """A tasking a reply could answer, as the desk picks it: by name, never by number."""
+
+    tasking_id: int
+    subject: str
+    post_code: str
+    country: str
+    issued_at: datetime | None
+    due_date: date | None
+    status: TaskingStatus
+
+
+# A reply is confirmed by logging its delivery: only a tasking that can take one answers.
+_TAKES_A_DELIVERY = BY_ACTION[Action.DELIVER].sources
+MATCH_CANDIDATES_MAX = 100
+
+
+def match_candidates(
+    session: Session, reply: CableReply, cable: Cable, *, actor: User
+) -> list[MatchCandidate]:
+    """The taskings this reader sees that the reply could be matched to by hand: of the
+    cable's sender when it is known (a cable answers only its sender's), open for a
+    delivery, on issued demarches; the demarche the reply cites first, then the latest."""
+    stmt = (
+        select(
+            Tasking.id,
+            Demarche.subject,
+            Post.code,
+            Tasking.country,
+            Demarche.issued_at,
+            Tasking.due_date,
+            Tasking.status,
+        )
+        .join(Demarche, Demarche.id == Tasking.demarche_id)
+        .join(Post, Post.id == Tasking.post_id)
+        .where(
+            visible_taskings(actor),
+            Demarche.status == DemarcheStatus.ISSUED,
+            Tasking.status.in_(_TAKES_A_DELIVERY),
+        )
+    )
+    if cable.post_id is not None:
+        stmt = stmt.where(Tasking.post_id == cable.post_id)
+    cited = case((Demarche.id == reply.demarche_id, 0), else_=1) if reply.demarche_id else None
+    order = [cited] if cited is not None else []
+    stmt = stmt.order_by(*order, Demarche.issued_at.desc(), Post.code, Tasking.id)
+    return [MatchCandidate._make(row) for row in session.execute(stmt.limit(MATCH_CANDIDATES_MAX))]

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import DEFAULT_ZONE, ZONE_NAME_MAX
 from app.db import Base, enum_column, utcnow
 
 
@@ -55,6 +56,10 @@ class Post(Base):
     routing_indicator: Mapped[str | None] = mapped_column(String(16), unique=True)
     region: Mapped[Region] = mapped_column(enum_column(Region, "region"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), default=True)
+    # IANA name (Asia/Ho_Chi_Minh): the post's dates are its own local days.
+    time_zone: Mapped[str] = mapped_column(
+        String(ZONE_NAME_MAX), default=DEFAULT_ZONE, server_default=DEFAULT_ZONE
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,10 +1,30 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from app.clock import DEFAULT_ZONE, ZONE_NAME_MAX, is_zone_name
 from app.posts.models import PostKind, Region
 
 CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]{1,31}$"
+
+
+def _known_zone(name: str) -> str:
+    if not is_zone_name(name):
+        raise ValueError(
+            f"{name[:80]!r} is not a time zone name: give an IANA name such as "
+            "Asia/Ho_Chi_Minh, Europe/Paris or UTC"
+        )
+    return name
+
+
+# The zone the post's dates are local to, checked against the zone database.
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=ZONE_NAME_MAX, examples=["Asia/Ho_Chi_Minh"]),
+    AfterValidator(_known_zone),
+]
 
 
 class PostIn(BaseModel):
@@ -19,6 +39,7 @@ class PostIn(BaseModel):
         default=None, pattern=r"^[A-Z]{4,8}$", max_length=16, examples=["RUEHHI"]
     )
     region: Region
+    time_zone: TimeZoneName = DEFAULT_ZONE
 
     @field_validator("code", "name", "routing_indicator", mode="before")
     @classmethod
@@ -38,6 +59,7 @@ class PostUpdate(BaseModel):
     routing_indicator: str | None = Field(default=None, pattern=r"^[A-Z]{4,8}$", max_length=16)
     region: Region | None = None
     active: StrictBool | None = None
+    time_zone: TimeZoneName | None = None
 
     @field_validator("name", "routing_indicator", mode="before")
     @classmethod
@@ -57,6 +79,7 @@ class PostOut(BaseModel):
     routing_indicator: str | None
     region: Region
     active: bool
+    time_zone: str = Field(description="IANA name; the post's dates are local to it")
 
 
 class PostPage(BaseModel):

@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.auth.policy import Side, require_post_officer
 from app.classification import highest
-from app.db import today_utc
+from app.clock import local_today
+from app.demarches import reads as demarche_reads
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, NotFound
 from app.forms import field_errors
-from app.limits import PageNumber, QueryId, RecordId
+from app.limits import PageNumber, QueryId, QueryText, RecordId
 from app.settings import Settings
 from app.taskings import guards, reads, records, service
 from app.taskings.chasing import back_to, desk_tasking_page, landing
-from app.taskings.inbox import inbox
+from app.taskings.inbox import finished_work, inbox
 from app.taskings.models import (
     AWAITING_DELIVERY,
     DeliveryLevel,
@@ -42,7 +43,7 @@ from app.taskings.models import (
 from app.taskings.schemas import AcknowledgeIn, DeliveryIn, ResponseIn
 from app.taskings.workflow import BY_ACTION, Action, actions_by_form
 from app.taskings.workflow import Form as MoveForm
-from app.vocabulary import Precedence
+from app.vocabulary import PRESSING
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -73,6 +74,9 @@ def inbox_page(
         {
             "t": t,
             "actions": t.allowed_actions,
+            "pressing": t.demarche_precedence in PRESSING,
+            # Days left are counted in the post's own calendar, as its due date is read.
+            "today": local_today(t.post_time_zone),
             "urgent": t.unacknowledged_urgent,
             "overdue": t.overdue,
             "changed": t.changed_since_seen,
@@ -89,7 +93,6 @@ def inbox_page(
         total=found.total,
         page=found.page,
         pages=found.pages,
-        today=today_utc(),
         notice=_DONE.get(done, ""),
         done_tasking=done_tasking if done in _DONE else None,
     )
@@ -115,6 +118,32 @@ def show_inbox(
     return inbox_page(request, session, settings, user, page=page, done_tasking=tasking)
 
 
+@router.get("/inbox/history", name="inbox_history")
+def show_history(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    q: QueryText = "",
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """The post's finished work (reported, closed, unable, waived, cancelled), searchable."""
+    require_post_officer(user, route=request.url.path)
+    found = finished_work(
+        session, actor=user, settings=settings, search=q, page=page, per_page=INBOX_PAGE_SIZE
+    )
+    return render(
+        request,
+        "taskings/history.html",
+        banner=highest([t.demarche_classification for t in found.taskings]),
+        taskings=found.taskings,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        q=q,
+    )
+
+
 def tasking_page(
     request: Request,
     session: Session,
@@ -133,32 +162,30 @@ def tasking_page(
     require_post_officer(user, route=request.url.path)
     t = reads.read(session, tasking_id, actor=user, settings=settings)
     actions = t.allowed_actions
-    points = (
-        records.points_to_deliver(session, t.demarche_id, actor=user)
-        if Action.DELIVER in actions
-        else []
-    )
+    # The instruction as this reader may read it: the officer delivers from this page.
+    d = demarche_reads.sheet(session, t.demarche_id, actor=user)
+    window = records.delivery_window(session, t.id)
+    points = records.points_of_sheet(d) if Action.DELIVER in actions else []
     return render(
         request,
         "taskings/tasking.html",
         status_code=status_code,
-        banner=highest(
-            [t.demarche_classification]
-            + [p.classification for p in points if p.classification is not None]
-        ),
+        banner=highest(d.marks),
         t=t,
+        d=d,
+        window=window,
         actions=actions,
         cannot_moves=CANNOT_MOVES,
         points=points,
         urgent=t.unacknowledged_urgent,
-        urgent_precedence=t.demarche_precedence != Precedence.ROUTINE,
+        pressing=t.demarche_precedence in PRESSING,
         overdue=t.overdue,
         awaiting_delivery=t.status in AWAITING_DELIVERY,
         waiting_on_desk=t.status == TaskingStatus.ADVISED_AGAINST,
         changes=t.changes,
         # The desk's decisions on it and why (an extension, an insist, a cancellation).
         history=reads.history(session, t, actor=user),
-        today=today_utc(),
+        today=window.last,
         form=form,
         values=values or {},
         errors=errors or {},
@@ -215,7 +242,7 @@ class Attempt:
         parse: Callable[[], BaseModel],
         run: Callable[[Tasking, Any], object],
         *,
-        field_of: Callable[[DomainError], str] = lambda exc: "form",
+        field_of: Callable[[DomainError], str] = lambda exc: _field_named(exc) or "form",
     ) -> Response:
         """The one order of refusals: 404 (an error page), 403, stale (412), the state
         (409), what was typed (422), then the service's own rules; a refusal shows the
@@ -303,9 +330,18 @@ def deliver(
         ),
         lambda t, data: service.deliver(session, t, data, actor=user),
         field_of=lambda exc: (
-            "points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form"
+            _field_named(exc)
+            or ("points" if isinstance(exc, Invalid) and "talking point" in exc.detail else "form")
         ),
     )
+
+
+def _field_named(exc: DomainError) -> str | None:
+    """The field a rule of the service names in its problem (`errors`), if it names one."""
+    errors = exc.extra.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("field") or "") or None
+    return None
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:

@@ -80,6 +80,7 @@ class TaskingFacts(NamedTuple):
     post_code: str
     post_name: str
     post_country: str
+    post_time_zone: str
     demarche: DemarcheFacts
 
 
@@ -102,6 +103,7 @@ _TASKING = (
     Post.code,
     Post.name,
     Post.country,
+    Post.time_zone,
 )
 _DEMARCHE = (
     Demarche.id,
@@ -323,6 +325,7 @@ def _view(
         post=t.post_code,
         post_name=t.post_name,
         post_country=t.post_country,
+        post_time_zone=t.post_time_zone,
         country=t.country,
         role=t.role,
         status=t.status,
@@ -354,7 +357,9 @@ def _to_write(reader: Reader) -> Select[Any]:
         select(Tasking)
         .options(
             # Only what the workflow reads of them.
-            joinedload(Tasking.post, innerjoin=True).load_only(Post.code, Post.name),
+            joinedload(Tasking.post, innerjoin=True).load_only(
+                Post.code, Post.name, Post.time_zone
+            ),
             joinedload(Tasking.demarche, innerjoin=True).load_only(
                 Demarche.subject,
                 Demarche.status,

@@ -5,16 +5,19 @@ a missing one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
 from app.auth.policy import visible_taskings, withhold
+from app.cables.models import Cable
 from app.classification import Classification
+from app.clock import local_date, local_today
 from app.db import today_utc
-from app.demarches.models import TalkingPoint
+from app.demarches.models import Demarche, TalkingPoint
+from app.demarches.reads import DemarcheSheet
 from app.errors import NotFound
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
@@ -126,6 +129,14 @@ class PointChoice:
     classification: Classification | None
 
 
+def points_of_sheet(d: DemarcheSheet) -> list[PointChoice]:
+    """The same choices from a demarche sheet already read (withheld there by the one
+    rule), for a page that shows the sheet too and need not read the points twice."""
+    shown = [PointChoice(p.position, p.text, p.classification) for p in d.talking_points]
+    hidden = [PointChoice(p.position, None, None) for p in d.withheld_points]
+    return sorted(shown + hidden, key=lambda c: c.position)
+
+
 def points_to_deliver(session: Session, demarche_id: int, *, actor: User) -> list[PointChoice]:
     """The demarche's talking points in order, text withheld above the actor's clearance."""
     rows = session.execute(
@@ -141,3 +152,46 @@ def points_to_deliver(session: Session, demarche_id: int, *, actor: User) -> lis
         else PointChoice(position, text, marking)
         for position, text, marking in rows
     ]
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """The days a delivery of a tasking may be dated, in its post's local calendar: from
+    the day the instruction reached the post to today where the post is."""
+
+    zone: str
+    first: date
+    last: date
+
+    def refusal(self, day: date) -> str | None:
+        """Why a delivery may not be dated `day`, in the officer's words; None if it may."""
+        if day > self.last:
+            return (
+                f"{day.isoformat()} has not come yet at post (today there is "
+                f"{self.last.isoformat()}, {self.zone}): log a delivery once it is made."
+            )
+        if day < self.first:
+            return (
+                f"{day.isoformat()} is before the instruction reached the post "
+                f"({self.first.isoformat()}, {self.zone}): give the day it was delivered."
+            )
+        return None
+
+
+def delivery_window(
+    session: Session, tasking_id: int, *, now: datetime | None = None
+) -> DeliveryWindow:
+    """The window of a tasking the caller has already loaded through the policy.
+
+    It opens when the tasking was issued, or, for a demarche drafted from its instruction
+    cable, when that cable was sent (its date-time group): a post answering a cable
+    imported later delivered it long before the tracker knew of it."""
+    tasked_at, zone_name, sent_at = session.execute(
+        select(Tasking.created_at, Post.time_zone, Cable.dtg)
+        .join(Post, Post.id == Tasking.post_id)
+        .join(Demarche, Demarche.id == Tasking.demarche_id)
+        .outerjoin(Cable, Cable.id == Demarche.source_cable_id)
+        .where(Tasking.id == tasking_id)
+    ).one()
+    opened = min(tasked_at, sent_at) if sent_at is not None else tasked_at
+    return DeliveryWindow(zone_name, local_date(opened, zone_name), local_today(zone_name, now))

@@ -135,6 +135,7 @@ class TaskingOut(BaseModel):
     post_country: str = Field(
         description="The post's own country; `country` differs when it covers another"
     )
+    post_time_zone: str = Field(description="IANA name: the due date is a day of this zone")
     country: str
     role: TaskingRole
     status: TaskingStatus

@@ -22,6 +22,7 @@ from app.taskings.models import (
     ResponseRevision,
     Tasking,
 )
+from app.taskings.records import delivery_window
 from app.taskings.schemas import (
     AcknowledgeIn,
     CommitmentUpdate,
@@ -62,6 +63,9 @@ def deliver(
     which lets a desk officer record it.
     """
     check(tasking, Action.DELIVER, actor=actor, from_post_cable=bool(from_post_cable))
+    refused = delivery_window(session, tasking.id).refusal(data.delivered_on)
+    if refused:
+        raise Invalid(refused, errors=[{"field": "delivered_on", "message": refused}])
     wanted = set(data.points)
     positions = (
         set(

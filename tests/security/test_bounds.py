@@ -197,7 +197,7 @@ def test_the_match_form_refuses_a_tasking_number_past_the_columns(client, db, un
     csrf = login(client, "matcher")
     url = f"/cables/replies/{unmatched_reply['id']}/match"
     r = client.post(url, data={"csrf_token": csrf, "tasking_id": str(2**33)})
-    assert "the number of the tasking" in _html(r, 422)
+    assert "Choose the tasking this reply answers" in _html(r, 422)
     r = client.post(url, data={"csrf_token": csrf, "tasking_id": "999999"})
     _html(r, 404)
 

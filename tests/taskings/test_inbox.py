@@ -71,15 +71,36 @@ def test_the_order_follows_the_day_of_each_call(db, officer, monkeypatch):
     assert _subjects(db, officer) == ["PENDING", "DELIVERED"]
 
 
-def test_an_unacknowledged_urgent_tasking_comes_first_once_its_window_passes(db, officer):
+def test_pressing_precedences_come_first_until_delivered(db, officer):
+    """FLASH, NIACT IMMEDIATE and IMMEDIATE never wait behind routine work, however far
+    off their due date: most pressing first, then the overdue, then by due date."""
+    _tasking(db, "LATE ROUTINE", due_date=TODAY - timedelta(days=2))
+    immediate = _tasking(db, "IMMEDIATE", due_date=TODAY + timedelta(days=20))
+    immediate.demarche.precedence = Precedence.IMMEDIATE
     flash = _tasking(db, "FLASH", due_date=TODAY + timedelta(days=30))
     flash.demarche.precedence = Precedence.FLASH
-    _tasking(db, "ROUTINE", due_date=TODAY + timedelta(days=3))
+    priority = _tasking(db, "PRIORITY", due_date=TODAY + timedelta(days=3))
+    priority.demarche.precedence = Precedence.PRIORITY
     db.flush()
-    assert _subjects(db, officer) == ["ROUTINE", "FLASH"]  # issued just now
-    flash.created_at = utcnow() - timedelta(hours=SETTINGS.urgent_ack_hours + 1)
+    assert _subjects(db, officer) == ["FLASH", "IMMEDIATE", "LATE ROUTINE", "PRIORITY"]
+    flash.status = TaskingStatus.ACKNOWLEDGED  # acknowledged, still to deliver
     db.flush()
-    assert _subjects(db, officer) == ["FLASH", "ROUTINE"]
-    flash.status = TaskingStatus.ACKNOWLEDGED
+    assert _subjects(db, officer)[0] == "FLASH"
+    flash.status = TaskingStatus.DELIVERED  # delivered: waits on the response like any other
     db.flush()
-    assert _subjects(db, officer) == ["ROUTINE", "FLASH"]
+    assert _subjects(db, officer) == ["IMMEDIATE", "LATE ROUTINE", "PRIORITY", "FLASH"]
+
+
+def test_an_unacknowledged_urgent_tasking_comes_first_once_its_window_passes(db, officer):
+    old = _tasking(db, "OLD FLASH", due_date=TODAY + timedelta(days=30))
+    old.demarche.precedence = Precedence.FLASH
+    fresh = _tasking(db, "FRESH FLASH", due_date=TODAY + timedelta(days=3))
+    fresh.demarche.precedence = Precedence.FLASH
+    db.flush()
+    assert _subjects(db, officer) == ["FRESH FLASH", "OLD FLASH"]  # both issued just now
+    old.created_at = utcnow() - timedelta(hours=SETTINGS.urgent_ack_hours + 1)
+    db.flush()
+    assert _subjects(db, officer) == ["OLD FLASH", "FRESH FLASH"]
+    old.status = TaskingStatus.ACKNOWLEDGED
+    db.flush()
+    assert _subjects(db, officer) == ["FRESH FLASH", "OLD FLASH"]
