@@ -223,3 +223,15 @@ def test_a_bookmark_of_a_move_redirects_to_the_demarche(client, db, page_world):
     for verb in ("issue", "cancel", "close"):
         r = client.get(f"/demarches/{d.id}/{verb}", follow_redirects=False)
         assert (r.status_code, r.headers["location"]) == (303, f"/demarches/{d.id}")
+
+
+def test_the_draft_list_says_what_each_draft_targets_and_never_days_past(client, db, page_world):
+    d = _draft(db, page_world, deadline=date(2007, 12, 17), subject="KOSOVO DRAFT")
+    login(client, "desk")
+    page = client.get("/?status=draft").text
+    row = page.split("KOSOVO DRAFT", 1)[1].split("</tr>", 1)[0]
+    assert "3 action posts" in row and "no action posts" not in row
+    assert "deadline passed: fix it before issuing" in row and "days past" not in row
+    assert f'href="/demarches/{d.id}"' in page
+    # The issued list keeps its progress bars and days late.
+    assert "no action posts" not in client.get("/").text
