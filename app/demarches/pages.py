@@ -186,11 +186,13 @@ def create_demarche(
     objectives: Annotated[str, Form(max_length=20_000)] = "",
     talking_points: Annotated[str, Form(max_length=100_000)] = "",
     key_dates: Annotated[str, Form(max_length=10_000)] = "",
+    source_cable: Annotated[str, Form(max_length=40)] = "",
     posts: Annotated[list[str] | None, Form()] = None,
     regions: Annotated[list[str] | None, Form()] = None,
     collectives: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     form = {
+        "source_cable": source_cable,
         "subject": subject,
         "summary": summary,
         "classification": classification,
@@ -209,6 +211,9 @@ def create_demarche(
     dates, bad_date = forms.key_dates(key_dates)
     if bad_date:
         errors["key_dates"] = bad_date
+    cable_id, bad_cable = forms.source_cable(session, source_cable, actor=user)
+    if bad_cable:
+        errors["source_cable"] = bad_cable
     level = next((c for c in Classification if c.value == classification), None)
     codes = forms.expand_targets(session, posts or [], regions or [], collectives or [])
     summary_level, summary_text = forms.marked(summary.strip())
@@ -225,21 +230,25 @@ def create_demarche(
         "talking_points": forms.points(talking_points, level or Classification.UNCLASSIFIED),
         "key_dates": dates,
         "targets": [{"post": c} for c in codes],
+        "source_cable_id": cable_id,
     }
     try:
         data = DemarcheIn.model_validate(raw)
     except ValidationError as exc:
-        errors = {**field_errors(exc), **errors}
+        errors = {**field_errors(exc, forms.SAID), **errors}
     if errors:
         return _new_form(request, session, form=form, errors=errors, status_code=422)
     try:
         demarche = service.create_draft(session, data, actor=user)
     except DomainError as exc:
         session.rollback()
-        # A refusal names the input it is about (a portion's mark); else it is the targets'.
-        field = str(exc.extra.get("field", "targets"))
+        # A refusal names the inputs it is about (a portion's mark); else it is the targets'.
         return _new_form(
-            request, session, form=form, errors={field: exc.detail}, status_code=exc.status
+            request,
+            session,
+            form=form,
+            errors=_edit_inputs(refusals(exc, "targets")),
+            status_code=exc.status,
         )
     return RedirectResponse(f"/demarches/{demarche.id}?done=created", status_code=303)
 
@@ -475,7 +484,7 @@ def amend_demarche(
     try:
         data = AmendIn.model_validate(raw)
     except ValidationError as exc:
-        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc).items()}
+        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc, forms.SAID).items()}
         return again(422, errors=errors)
     try:
         amendments.amend(session, d, data, actor=user)

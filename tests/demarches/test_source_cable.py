@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.auth.models import Role
+from app.cables import ingest
 from app.cables.models import ReplyStatus
 from app.classification import Classification
 from app.demarches.models import Demarche
@@ -133,3 +134,25 @@ def test_the_import_page_asks_before_drafting_a_cable_again(client, db, page_wor
         )
         == 2
     )
+
+
+def test_the_new_demarche_form_links_a_cable_by_its_reference(client, db, page_world):
+    held = ingest.ingest(db, instruction(), actor=page_world["desk"]).cable
+    db.commit()
+    csrf = login(client, "desk")
+    form = {
+        "csrf_token": csrf,
+        "subject": "HAND-MADE FROM A CABLE",
+        "talking_points": "(U) We urge you to vote yes.",
+        "posts": ["HANOI"],
+        "source_cable": "07state999999",
+    }
+    r = client.post("/demarches/new", data=form)
+    assert r.status_code == 422 and 'id="source_cable-error"' in r.text
+    assert "There is no cable 07STATE999999 that you may read" in r.text
+    r = client.post(
+        "/demarches/new", data={**form, "source_cable": held.ref_id.lower()}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text[:2000]
+    made = db.scalar(select(Demarche).where(Demarche.subject == "HAND-MADE FROM A CABLE"))
+    assert made.source_cable_id == held.id
