@@ -192,3 +192,4 @@ async def refuse_nul(request: Request) -> None:
         where = "the body"
     if where:
         raise Invalid(f"A NUL character (U+0000) in {where}: no field accepts one.")
+
