@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.auth.policy import visible_cables, visible_demarches
 from app.classification import Classification, from_marking, highest
 from app.demarches import service as demarches
 from app.demarches.models import Demarche, DemarcheStatus
 from app.demarches.schemas import DemarcheIn, KeyDateIn, ObjectiveIn, TalkingPointIn, clean_tags
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.vocabulary import Precedence
 
 from .models import Cable, CableKind
@@ -30,6 +31,43 @@ from .schemas import Unresolved
 _PRECEDENCES = {p.value for p in Precedence}
 
 
+@dataclass(frozen=True)
+class SourcePane:
+    """A draft's source cable as its edit page shows it beside the fields: the text, and
+    what the import could not place (said again: the parse and the registry are
+    deterministic, so the page needs nothing kept from the import's request)."""
+
+    ref_id: str
+    raw_text: str
+    level: Classification
+    unresolved: list[Unresolved]
+    warnings: list[str]
+
+
+def source_pane(session: Session, cable_id: int | None, *, actor: User) -> SourcePane | None:
+    """The source cable of a draft, if it has one its editor may read."""
+    if cable_id is None:
+        return None
+    cable = session.scalar(select(Cable).where(Cable.id == cable_id, visible_cables(actor)))
+    if cable is None:
+        return None
+    parsed = parse_cable(cable.raw_text)
+    warnings = list(parsed.warnings)
+    demarche_in(
+        parsed,
+        fallback_subject=cable.subject or cable.ref_id,
+        warnings=warnings,
+        cable_level=from_marking(cable.classification),
+    )
+    return SourcePane(
+        ref_id=cable.ref_id,
+        raw_text=cable.raw_text,
+        level=from_marking(cable.classification),
+        unresolved=resolve_addressees(session, parsed).unresolved,
+        warnings=warnings,
+    )
+
+
 @dataclass
 class Drafted:
     demarche: Demarche
@@ -37,8 +75,27 @@ class Drafted:
     warnings: list[str]
 
 
-def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
-    """A draft demarche from an instruction cable, for the desk to check and issue."""
+def drafts_of(session: Session, cable: Cable, *, actor: User) -> list[int]:
+    """The live demarches drafted from this cable that the actor may see (one they may
+    not is not named: as far as they know, the cable was never drafted)."""
+    return list(
+        session.scalars(
+            select(Demarche.id)
+            .where(
+                Demarche.source_cable_id == cable.id,
+                Demarche.status != DemarcheStatus.CANCELLED,
+                visible_demarches(actor),
+            )
+            .order_by(Demarche.id)
+        )
+    )
+
+
+def draft_demarche(session: Session, cable: Cable, *, actor: User, again: bool = False) -> Drafted:
+    """A draft demarche from an instruction cable, for the desk to check and issue.
+
+    A cable already drafted is refused (409, naming the drafts) unless `again` says the
+    desk means to make another: a reload or a second import must not add one silently."""
     if cable.kind != CableKind.INSTRUCTION:
         raise Invalid(
             f"Cable {cable.ref_id} reads as {cable.kind.value}, not an instruction: "
@@ -58,11 +115,14 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
     if data.deadline is not None and data.deadline < date.today():
         # Kept as the cable says: the desk moves it before issuing (issue refuses a past date).
         warnings.append(f"deadline {data.deadline.isoformat()} is in the past")
-    earlier = session.scalars(
-        select(Demarche.id).where(
-            Demarche.source_cable_id == cable.id, Demarche.status != DemarcheStatus.CANCELLED
+    earlier = drafts_of(session, cable, actor=actor)
+    if earlier and not again:
+        raise Conflict(
+            f"Cable {cable.ref_id} is already drafted as demarche "
+            f"{', '.join(map(str, earlier))}: open that draft, or draft the cable again "
+            "(?again=true) to make another.",
+            existing_demarche_ids=earlier,
         )
-    ).all()
     if earlier:
         warnings.append(
             f"already drafted from this cable as demarche {', '.join(map(str, earlier))}"

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -22,16 +21,11 @@ from app.cables.models import CableKind, CableReply, ReplyStatus
 from app.cables.rules import ReplyAction
 from app.cables.schemas import ConfirmReplyIn
 from app.classification import Classification, from_marking, highest
-from app.concurrency import require_version
 from app.dashboards.queries import PAGE_SIZE
-from app.demarches import guards as demarche_guards
 from app.demarches import reads as demarche_reads
-from app.demarches import service as demarches
-from app.demarches.schemas import DemarcheUpdate, TargetIn
 from app.deps import SessionDep, SettingsDep
 from app.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
 from app.limits import ID_MAX, QueryText, RecordId
-from app.posts.models import Post
 from app.taskings import reads as tasking_reads
 from app.taskings import records as tasking_records
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position
@@ -97,6 +91,13 @@ def import_cable(request: Request, session: SessionDep, user: PageCableIngester)
     return _import_page(request, session, user)
 
 
+@router.get("/cables/import/instruction", include_in_schema=False)
+@router.get("/cables/import/reply", include_in_schema=False)
+def import_bookmark(user: PageUser) -> RedirectResponse:
+    """A bookmark or reload of an import's address: the import page, not a bare 405."""
+    return RedirectResponse("/cables/import", status_code=303)
+
+
 @router.post("/cables/import/instruction", dependencies=[CsrfChecked])
 def import_instruction(
     request: Request,
@@ -118,83 +119,68 @@ def import_instruction(
                 error="Paste the cable's text or choose a file.",
             )
         ingested = ingest.ingest(session, raw, actor=user)
-        drafted = drafting.draft_demarche(session, ingested.cable, actor=user)
+        cable = ingested.cable
+        drafted = drafting.draft_demarche(session, cable, actor=user)
         session.flush()
+    except Conflict as exc:
+        # Drafted before: the officer chooses (the cable was held already, so the
+        # rollback loses nothing of it).
+        session.rollback()
+        return _duplicate_page(request, session, user, cable.id, exc)
     except DomainError as exc:
         session.rollback()
         return _import_page(
             request, session, user, status_code=exc.status, error=exc.detail, text=raw
         )
-    return _draft_page(
-        request,
-        session,
-        user,
-        drafted.demarche.id,
-        raw=ingested.cable.raw_text,
-        unresolved=[
-            u.model_dump() if hasattr(u, "model_dump") else vars(u) for u in drafted.unresolved
-        ],
-        warnings=drafted.warnings,
-    )
+    # Post/redirect/get: the draft is corrected on its own page, beside the cable's text;
+    # a reload there reads it again and never drafts another.
+    return RedirectResponse(f"/demarches/{drafted.demarche.id}/edit?done=drafted", status_code=303)
 
 
-def _draft_page(
-    request: Request,
-    session: Session,
-    user: User,
-    demarche_id: int,
-    *,
-    raw: str,
-    unresolved: list[dict[str, Any]],
-    warnings: list[str],
-    error: str = "",
-    status_code: int = 200,
+def _duplicate_page(
+    request: Request, session: Session, user: User, cable_id: int, exc: Conflict
 ) -> HTMLResponse:
-    # The draft as its one reader shows it: points above the reader's clearance withheld.
-    d = demarche_reads.sheet(session, demarche_id, actor=user, with_targets=True)
-    posts = [
-        (code, name)
-        for code, name in session.execute(
-            select(Post.code, Post.name).where(Post.active.is_(True)).order_by(Post.code)
-        )
+    cable = reads.get_visible(session, cable_id, actor=user)
+    existing = [
+        demarche_reads.sheet(session, i, actor=user)
+        for i in exc.extra.get("existing_demarche_ids", [])
     ]
     return render(
         request,
-        "cables/draft.html",
-        status_code=status_code,
-        banner=highest([d.classification] + [p.classification for p in d.talking_points]),
-        d=d,
-        raw=raw,
-        unresolved=unresolved,
-        warnings=warnings,
-        posts=posts,
-        error=error,
+        "cables/duplicate.html",
+        status_code=409,
+        banner=highest([from_marking(cable.classification), *(d.classification for d in existing)]),
+        cable=cable,
+        existing=existing,
     )
 
 
-@router.post("/cables/drafts/{demarche_id}/targets", dependencies=[CsrfChecked])
-def add_targets(
+@router.get("/cables/{cable_id}/draft", include_in_schema=False)
+def draft_bookmark(cable_id: RecordId, user: PageUser) -> RedirectResponse:
+    """A bookmark of a "Draft again" answer: the import page."""
+    return RedirectResponse("/cables/import", status_code=303)
+
+
+@router.post("/cables/{cable_id}/draft", dependencies=[CsrfChecked])
+def draft_again(
     request: Request,
-    demarche_id: RecordId,
+    cable_id: RecordId,
     session: SessionDep,
-    user: PageUser,
-    version: Annotated[int, Form()],
-    posts: Annotated[list[str] | None, Form()] = None,
+    user: PageDemarcheWriter,
+    again: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Fix the addressees the registry could not place: add posts to the draft."""
-    # 404, then 403; a stale form is said on the draft's page.
-    d = demarche_guards.to_write(
-        session, demarche_id, actor=user, route=request.url.path, skip_version=True
-    )
-    require_version("demarche", d, form_version=version)  # 412 when stale
-    have = [
-        TargetIn(post=t.post.code, role=t.role, countries=[t.country], due_date=t.due_date)
-        for t in d.targets
-    ]
-    codes = {t.post for t in have}
-    extra = [TargetIn(post=c) for c in dict.fromkeys(posts or []) if c.upper() not in codes]
-    demarches.update_draft(session, d, DemarcheUpdate(targets=have + extra), actor=user)
-    return RedirectResponse(f"/demarches/{demarche_id}?done=created", status_code=303)
+    """Draft a held cable: the explicit "Draft again" of a cable drafted before."""
+    cable = reads.get_visible(session, cable_id, actor=user)
+    try:
+        drafted = drafting.draft_demarche(session, cable, actor=user, again=again == "1")
+        session.flush()
+    except Conflict as exc:
+        session.rollback()
+        return _duplicate_page(request, session, user, cable_id, exc)
+    except DomainError as exc:
+        session.rollback()
+        return _import_page(request, session, user, status_code=exc.status, error=exc.detail)
+    return RedirectResponse(f"/demarches/{drafted.demarche.id}/edit?done=drafted", status_code=303)
 
 
 def _reply_import_page(

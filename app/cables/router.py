@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -273,7 +273,7 @@ def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
     "/{cable_id}/draft-demarche",
     status_code=status.HTTP_201_CREATED,
     response_model=DraftOut,
-    responses=problems(403) | sends_etag(201),
+    responses=problems(403, 409) | sends_etag(201),
 )
 def draft_demarche(
     cable_id: RecordId,
@@ -281,11 +281,19 @@ def draft_demarche(
     actor: CurrentUser,
     request: Request,
     response: Response,
+    again: Annotated[
+        bool,
+        Query(
+            description="Draft a cable already drafted once more; without it such a cable "
+            "answers 409 naming its drafts (existing_demarche_ids)."
+        ),
+    ] = False,
 ):
-    """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
+    """Draft a demarche from an instruction cable (409 if already drafted, unless ?again=true);
+    addressees the registry lacks come back unresolved."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
     cable = reads.get_visible(session, cable_id, actor=actor)
-    drafted = drafting.draft_demarche(session, cable, actor=actor)
+    drafted = drafting.draft_demarche(session, cable, actor=actor, again=again)
     session.flush()
     set_etag(response, "demarche", drafted.demarche)
     session.flush()

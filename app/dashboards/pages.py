@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from app.auth.policy import sees_other_posts
 from app.dashboards import queries
 from app.db import today_utc
+from app.demarches import listing
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
 from app.limits import PageNumber, QueryId, QueryText
@@ -47,6 +48,13 @@ def home(
         overdue=overdue in ("1", "on", "true"),
     )
     result = queries.outstanding(session, actor=user, filters=filters, settings=settings, page=page)
+    # A draft has no taskings: the list says what it targets instead of a progress bar.
+    drafts = listing.target_counts(
+        session,
+        [d.id for d in result.demarches if d.status == DemarcheStatus.DRAFT]
+        if sees_other_posts(user)
+        else [],
+    )
     tags, posts = queries.filter_choices(session, actor=user, status=filters.status)
     return render(
         request,
@@ -62,6 +70,7 @@ def home(
         tags=tags,
         posts=posts,
         today=today_utc(),
+        drafts=drafts,
         # A post's bars count its own taskings only (policy.sees_other_posts): say so.
         all_posts=sees_other_posts(user),
         # The bars count the filtered posts only: the column says which.

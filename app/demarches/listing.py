@@ -16,6 +16,7 @@ from app.demarches.models import Demarche, DemarcheStatus, DemarcheTag, Demarche
 from app.demarches.schemas import DemarcheSummary
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
+from app.vocabulary import TaskingRole
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,36 @@ def _list_statement(reader: Reader, given: frozenset[str], dialect: str) -> Sele
     if "before_id" in given:
         stmt = stmt.where(Demarche.id < bindparam("before_id"))
     return stmt.order_by(Demarche.id.desc()).limit(bindparam("limit"))
+
+
+@dataclass(frozen=True)
+class TargetCount:
+    """What a draft targets, as the draft list says it: it has no taskings yet."""
+
+    action: int = 0
+    info: int = 0
+
+    @property
+    def posts(self) -> int:
+        return self.action + self.info
+
+
+def target_counts(session: Session, ids: list[int]) -> dict[int, TargetCount]:
+    """Each of these demarches' targets by role, in one GROUP BY. The ids are demarches
+    the caller may see, and the counts name no post (a post officer is never shown them:
+    the caller checks policy.sees_other_posts)."""
+    out = {i: TargetCount() for i in ids}
+    if not ids:
+        return out
+    counts: dict[int, dict[TaskingRole, int]] = {}
+    for demarche_id, role, n in session.execute(
+        select(DemarcheTarget.demarche_id, DemarcheTarget.role, func.count(DemarcheTarget.id))
+        .where(DemarcheTarget.demarche_id.in_(ids))
+        .group_by(DemarcheTarget.demarche_id, DemarcheTarget.role)
+    ):
+        counts.setdefault(demarche_id, {})[role] = n
+    for demarche_id, by_role in counts.items():
+        out[demarche_id] = TargetCount(
+            action=by_role.get(TaskingRole.ACTION, 0), info=by_role.get(TaskingRole.INFO, 0)
+        )
+    return out

@@ -17,24 +17,25 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require, sees_other_posts
+from app.cables import drafting
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
 from app.dashboards.queries import Progress
 from app.db import today_utc
 from app.demarches import amendments, forms, guards, history, reads, rules, service
-from app.demarches.models import Demarche, DemarcheStatus
+from app.demarches.models import Demarche, DemarcheStatus, PointUse
 from app.demarches.rules import DemarcheAction
-from app.demarches.schemas import AmendIn, DemarcheIn
+from app.demarches.schemas import AmendIn, DemarcheIn, DemarcheUpdate
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, PreconditionFailed
-from app.forms import field_errors
+from app.forms import field_errors, refusals
 from app.limits import PageNumber, RecordId
 from app.settings import Settings
 from app.taskings import reads as tasking_reads
 from app.taskings.models import Position
 from app.taskings.workflow import TRANSITIONS, moves_of
-from app.vocabulary import Precedence
+from app.vocabulary import Precedence, TaskingRole
 from app.web import CsrfChecked, PageDemarcheWriter, PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -42,6 +43,8 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = queries.PAGE_SIZE
 DONE = {
     "created": "Draft saved. Check it, then issue it to the posts.",
+    "saved": "Draft saved. Check it, then issue it to the posts.",
+    "drafted": "Drafted from the cable. Correct it here beside the cable's text, then save.",
     "issued": "Issued: each target post now has a tasking.",
     "amended": "Amended: the posts will see what changed.",
     "cancelled": "Demarche cancelled: its open taskings were cancelled, and each post is shown your reason.",
@@ -139,6 +142,7 @@ def show_page(
         else [],
         issued=d.status == DemarcheStatus.ISSUED,
         is_draft=d.status == DemarcheStatus.DRAFT,
+        blockers=_blockers(d),
         today=today_utc(),
         error=error,
         notice=notice or DONE.get(done, ""),
@@ -195,11 +199,13 @@ def create_demarche(
     objectives: Annotated[str, Form(max_length=20_000)] = "",
     talking_points: Annotated[str, Form(max_length=100_000)] = "",
     key_dates: Annotated[str, Form(max_length=10_000)] = "",
+    source_cable: Annotated[str, Form(max_length=40)] = "",
     posts: Annotated[list[str] | None, Form()] = None,
     regions: Annotated[list[str] | None, Form()] = None,
     collectives: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     form = {
+        "source_cable": source_cable,
         "subject": subject,
         "summary": summary,
         "classification": classification,
@@ -218,6 +224,9 @@ def create_demarche(
     dates, bad_date = forms.key_dates(key_dates)
     if bad_date:
         errors["key_dates"] = bad_date
+    cable_id, bad_cable = forms.source_cable(session, source_cable, actor=user)
+    if bad_cable:
+        errors["source_cable"] = bad_cable
     level = next((c for c in Classification if c.value == classification), None)
     codes = forms.expand_targets(session, posts or [], regions or [], collectives or [])
     summary_level, summary_text = forms.marked(summary.strip())
@@ -234,21 +243,25 @@ def create_demarche(
         "talking_points": forms.points(talking_points, level or Classification.UNCLASSIFIED),
         "key_dates": dates,
         "targets": [{"post": c} for c in codes],
+        "source_cable_id": cable_id,
     }
     try:
         data = DemarcheIn.model_validate(raw)
     except ValidationError as exc:
-        errors = {**field_errors(exc), **errors}
+        errors = {**field_errors(exc, forms.SAID), **errors}
     if errors:
         return _new_form(request, session, form=form, errors=errors, status_code=422)
     try:
         demarche = service.create_draft(session, data, actor=user)
     except DomainError as exc:
         session.rollback()
-        # A refusal names the input it is about (a portion's mark); else it is the targets'.
-        field = str(exc.extra.get("field", "targets"))
+        # A refusal names the inputs it is about (a portion's mark); else it is the targets'.
         return _new_form(
-            request, session, form=form, errors={field: exc.detail}, status_code=exc.status
+            request,
+            session,
+            form=form,
+            errors=_edit_inputs(refusals(exc, "targets")),
+            status_code=exc.status,
         )
     return RedirectResponse(f"/demarches/{demarche.id}?done=created", status_code=303)
 
@@ -512,7 +525,7 @@ def amend_demarche(
     try:
         data = AmendIn.model_validate(raw)
     except ValidationError as exc:
-        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc).items()}
+        errors = {AMEND_INPUTS.get(k, k): v for k, v in field_errors(exc, forms.SAID).items()}
         return again(422, errors=errors)
     try:
         amendments.amend(session, d, data, actor=user)
@@ -521,3 +534,238 @@ def amend_demarche(
         session.rollback()
         return again(exc.status, error=exc.detail)
     return RedirectResponse(f"/demarches/{demarche_id}?done=amended", status_code=303)
+
+
+# -- editing a draft, all of it ------------------------------------------------------
+
+EDIT_STALE = (
+    "Someone else changed this draft after you opened the form (you read version {read}; "
+    "it is now version {now}). Nothing was saved: your changes are below; reload the page "
+    "to see theirs, then make yours again."
+)
+BLANK_POINTS = 2  # empty rows under the points, to add new ones without JavaScript
+
+
+def _edit_form(session: Session, d: reads.DemarcheSheet, user: User) -> dict[str, Any]:
+    """The edit form filled from the draft as its editor may read it."""
+    return {
+        "subject": d.subject,
+        "summary": d.summary,
+        "summary_mark": d.summary_classification.value,
+        "classification": d.classification.value,
+        "precedence": d.precedence.value,
+        "deadline": d.deadline.isoformat() if d.deadline else "",
+        "delivery_level": d.delivery_level or "",
+        "tags": " ".join(d.tags),
+        "source_cable": forms.cable_ref(session, d.source_cable_id, actor=user),
+        "objectives": forms.objective_lines(d.objectives),
+        "key_dates": forms.key_date_lines(d.key_dates),
+        "points": [
+            {"text": p.text, "mark": p.classification.value, "use": p.use.value}
+            for p in d.talking_points
+        ],
+        "targets": forms.rows_of_targets(d.targets or []),
+        "add_posts": [],
+        "add_role": "action",
+    }
+
+
+def edit_page(
+    request: Request,
+    session: Session,
+    user: User,
+    demarche_id: int,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The whole draft as a form, beside the cable it was drafted from (if any), with
+    what still stops it being issued."""
+    d = reads.sheet(session, demarche_id, actor=user, with_targets=True)
+    editable = DemarcheAction.EDIT in rules.desk_actions(d.status)
+    if not editable and not error:
+        status_code = 409
+        error = rules.BY_ACTION[DemarcheAction.EDIT].refusal.format(id=d.id, status=d.status.value)
+    form = form or _edit_form(session, d, user)
+    blank = {"text": "", "mark": "", "use": "private"}
+    source = drafting.source_pane(session, d.source_cable_id, actor=user)
+    return render(
+        request,
+        "demarches/edit.html",
+        status_code=status_code,
+        d=d,
+        banner=highest([_banner(d), source.level if source else Classification.UNCLASSIFIED]),
+        form=form,
+        point_rows=form["points"] + [blank] * BLANK_POINTS,
+        errors=errors or {},
+        error=error,
+        editable=editable,
+        blockers=_blockers(d),
+        source=source,
+        classifications=list(Classification),
+        precedences=[p.value for p in Precedence],
+        roles=[r.value for r in TaskingRole],
+        uses=[u.value for u in PointUse],
+        notice=DONE.get(request.query_params.get("done", ""), ""),
+        **forms.choices(session),
+    )
+
+
+def _blockers(d: reads.DemarcheSheet) -> list[str]:
+    """What stops the saved draft being issued (the issue command's own rule)."""
+    if d.status != DemarcheStatus.DRAFT:
+        return []
+    return rules.issue_blockers(
+        deadline=d.deadline,
+        targets=[(t.post_code, t.role, t.due_date) for t in d.targets or []],
+        has_texts=bool(
+            d.talking_points or d.withheld_points or d.objectives or d.withheld_objectives
+        ),
+        today=today_utc(),
+    )
+
+
+@router.get("/demarches/{demarche_id}/edit", name="edit_draft")
+def edit_draft(
+    request: Request, demarche_id: RecordId, session: SessionDep, user: PageUser
+) -> HTMLResponse:
+    # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
+    if not allows(user, Permission.WRITE_DEMARCHES):
+        reads.require_visible(session, demarche_id, actor=user)
+        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    return edit_page(request, session, user, demarche_id)
+
+
+@router.post("/demarches/{demarche_id}/edit", dependencies=[CsrfChecked])
+def save_draft(
+    request: Request,
+    demarche_id: RecordId,
+    session: SessionDep,
+    user: PageUser,
+    version: Version,
+    subject: Annotated[str, Form(max_length=300)] = "",
+    summary: Annotated[str | None, Form(max_length=20_000)] = None,
+    summary_mark: Annotated[str, Form(max_length=20)] = "",
+    classification: Annotated[str, Form(max_length=20)] = "",
+    precedence: Annotated[str, Form(max_length=20)] = "",
+    deadline: Annotated[str, Form(max_length=40)] = "",
+    delivery_level: Annotated[str, Form(max_length=200)] = "",
+    tags: Annotated[str, Form(max_length=600)] = "",
+    source_cable: Annotated[str, Form(max_length=40)] = "",
+    objectives: Annotated[str, Form(max_length=100_000)] = "",
+    key_dates: Annotated[str, Form(max_length=20_000)] = "",
+    point_text: Annotated[list[str] | None, Form()] = None,
+    point_mark: Annotated[list[str] | None, Form()] = None,
+    point_use: Annotated[list[str] | None, Form()] = None,
+    target_post: Annotated[list[str] | None, Form()] = None,
+    target_role: Annotated[list[str] | None, Form()] = None,
+    target_due: Annotated[list[str] | None, Form()] = None,
+    target_countries: Annotated[list[str] | None, Form()] = None,
+    target_remove: Annotated[list[str] | None, Form()] = None,
+    add_posts: Annotated[list[str] | None, Form()] = None,
+    add_role: Annotated[str, Form(max_length=20)] = "action",
+) -> Response:
+    points = forms.point_rows(point_text or [], point_mark or [], point_use or [])
+    rows = forms.target_rows(
+        target_post or [],
+        target_role or [],
+        target_due or [],
+        target_countries or [],
+        set(target_remove or ()),
+    )
+    form: dict[str, Any] = {
+        "subject": subject,
+        "summary": summary or "",
+        "summary_mark": summary_mark,
+        "classification": classification,
+        "precedence": precedence,
+        "deadline": deadline,
+        "delivery_level": delivery_level,
+        "tags": tags,
+        "source_cable": source_cable,
+        "objectives": objectives,
+        "key_dates": key_dates,
+        "points": [p for p in points if p["text"].strip()],
+        "targets": rows,
+        "add_posts": add_posts or [],
+        "add_role": add_role,
+    }
+
+    def again(status_code: int, **problems: Any) -> HTMLResponse:
+        return edit_page(
+            request, session, user, demarche_id, form=form, status_code=status_code, **problems
+        )
+
+    # 404 and 403 answer as an error page; a stale form, or a demarche that is no longer
+    # a draft, shows the form again with why, and what was typed.
+    d = guards.to_write(session, demarche_id, actor=user, route=request.url.path, skip_version=True)
+    try:
+        require_version("demarche", d, form_version=version)
+        rules.check(d, DemarcheAction.EDIT)
+    except PreconditionFailed:
+        return again(412, error=EDIT_STALE.format(read=version, now=d.version))
+    except DomainError as exc:
+        return again(exc.status, error=exc.detail)
+    errors: dict[str, str] = {}
+    dates, bad_date = forms.key_dates(key_dates)
+    if bad_date:
+        errors["key_dates"] = bad_date
+    cable_id, bad_cable = forms.source_cable(session, source_cable, actor=user)
+    if bad_cable:
+        errors["source_cable"] = bad_cable
+    level = forms.level_of(classification) or d.classification
+    raw: dict[str, Any] = {
+        "subject": subject,
+        "classification": classification,
+        "precedence": precedence,
+        "deadline": deadline or None,
+        "delivery_level": delivery_level or None,
+        "tags": forms.tags(tags),
+        "objectives": forms.objectives(objectives),
+        "talking_points": [
+            {**p, "classification": p["classification"] or level}
+            for p in forms.points_from_rows(points)
+        ],
+        "key_dates": dates,
+        "targets": forms.targets_from_rows(rows, add_posts or [], add_role),
+    }
+    if not bad_cable:
+        raw["source_cable_id"] = cable_id
+    # A summary withheld from its editor is not in their form: it stays as it is.
+    if summary is not None:
+        raw["summary"] = summary
+        raw["summary_classification"] = forms.level_of(summary_mark) or level
+    try:
+        data = DemarcheUpdate.model_validate(raw)
+    except ValidationError as exc:
+        errors = {**field_errors(exc, forms.SAID), **errors}
+    if errors:
+        return again(422, errors=_edit_inputs(errors))
+    try:
+        service.update_draft(session, d, data, actor=user)
+        session.flush()
+    except DomainError as exc:
+        session.rollback()
+        return again(exc.status, errors=_edit_inputs(refusals(exc)))
+    return RedirectResponse(f"/demarches/{demarche_id}?done=saved", status_code=303)
+
+
+def _edit_inputs(errors: dict[str, str]) -> dict[str, str]:
+    """Errors keyed by the edit form's inputs (the schema's names for some differ)."""
+    names = {"source_cable_id": "source_cable", "summary_classification": "summary"}
+    out: dict[str, str] = {}
+    for k, v in errors.items():
+        name = names.get(k, k)
+        out[name] = f"{out[name]} {v}" if name in out else v
+    return out
+
+
+@router.get("/demarches/{demarche_id}/issue", include_in_schema=False)
+@router.get("/demarches/{demarche_id}/cancel", include_in_schema=False)
+@router.get("/demarches/{demarche_id}/close", include_in_schema=False)
+def move_bookmark(demarche_id: RecordId, user: PageUser) -> RedirectResponse:
+    """A bookmark or reload of a move's address: the demarche's page (which answers 404
+    for one out of sight), not a bare 405."""
+    return RedirectResponse(f"/demarches/{demarche_id}", status_code=303)

@@ -7,10 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.classification import Classification
 from app.demarches.models import DemarcheStatus, PointUse
-from app.limits import IsoDate
+from app.limits import ID_MAX, IsoDate
 from app.vocabulary import Precedence, TaskingRole
 
 Text = Field(min_length=1, max_length=20_000)
+
+SourceCable = Field(
+    default=None,
+    ge=1,
+    le=ID_MAX,
+    description="The cable this demarche carries out (one you may read): replies citing "
+    "that cable are matched to the demarche's taskings.",
+)
 
 # Each item of a list bounded as its column is (demarche_targets.country is
 # VARCHAR(80); objectives are TEXT, bounded as a talking point is). A tag is checked
@@ -106,6 +114,7 @@ class DemarcheIn(_In):
     talking_points: list[TalkingPointIn] = Field(default_factory=list, max_length=200)
     key_dates: list[KeyDateIn] = Field(default_factory=list, max_length=50)
     targets: list[TargetIn] = Field(default_factory=list, max_length=400)
+    source_cable_id: int | None = SourceCable
 
     @field_validator("tags")
     @classmethod
@@ -133,6 +142,7 @@ class DemarcheUpdate(_In):
     talking_points: list[TalkingPointIn] | None = Field(default=None, max_length=200)
     key_dates: list[KeyDateIn] | None = Field(default=None, max_length=50)
     targets: list[TargetIn] | None = Field(default=None, max_length=400)
+    source_cable_id: int | None = SourceCable
 
     @field_validator("tags")
     @classmethod

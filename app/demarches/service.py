@@ -4,6 +4,8 @@ flushes; the caller commits. What a demarche shows is read by app/demarches/read
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -12,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.policy import may_read_portion, withhold
+from app.auth.policy import may_read_portion, visible_cables, withhold
+from app.cables.models import Cable
 from app.classification import Classification
 from app.db import today_utc
 from app.demarches import rules
@@ -39,7 +42,35 @@ from app.errors import Invalid
 from app.posts.models import Post
 from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
 from app.taskings.workflow import audit_tasking, withdraw
-from app.vocabulary import TaskingRole
+
+
+class Problems:
+    """Every refusal of one write, gathered before anything is written: a form shows them
+    all at once, each beside its field, and the API lists them in `errors`."""
+
+    def __init__(self) -> None:
+        self.found: list[Invalid] = []
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        try:
+            yield
+        except Invalid as exc:
+            self.found.append(exc)
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            first = self.found[0]
+            raise Invalid(
+                " ".join(e.detail for e in self.found),
+                field=first.extra.get("field", "form"),
+                errors=[
+                    {"field": str(e.extra.get("field", "form")), "message": e.detail}
+                    for e in self.found
+                ],
+            )
 
 
 def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheTarget]:
@@ -47,10 +78,13 @@ def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheT
     posts = {p.code: p for p in session.scalars(select(Post).where(Post.code.in_(codes)))}
     unknown = sorted(codes - posts.keys())
     if unknown:
-        raise Invalid(f"Unknown post{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.")
+        raise Invalid(
+            f"Unknown post{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            field="targets",
+        )
     inactive = sorted(c for c, p in posts.items() if not p.active)
     if inactive:
-        raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")
+        raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.", field="targets")
     rows: list[DemarcheTarget] = []
     seen: set[tuple[str, str]] = set()
     for t in targets:
@@ -58,9 +92,9 @@ def resolve_targets(session: Session, targets: list[TargetIn]) -> list[DemarcheT
         for country in t.countries or [post.country]:
             country = country.strip()
             if not country:
-                raise Invalid(f"An empty country was given for post {post.code}.")
+                raise Invalid(f"An empty country was given for post {post.code}.", field="targets")
             if (post.code, country.lower()) in seen:
-                raise Invalid(f"Post {post.code} is targeted twice for {country}.")
+                raise Invalid(f"Post {post.code} is targeted twice for {country}.", field="targets")
             seen.add((post.code, country.lower()))
             rows.append(
                 DemarcheTarget(post=post, country=country, role=t.role, due_date=t.due_date)
@@ -271,24 +305,51 @@ def _within_clearance(level: Classification, actor: User) -> None:
     if level > actor.clearance:
         raise Invalid(
             f"You are cleared to {actor.clearance.value}: a demarche you write cannot be "
-            f"classified {level.value}."
+            f"classified {level.value}.",
+            field="classification",
+        )
+
+
+def _source_cable(session: Session, cable_id: int, *, actor: User) -> None:
+    """A demarche names as its source only a cable its author may see; a hidden one is
+    refused in the same words as a missing one, so the refusal reveals nothing."""
+    found = session.scalar(select(Cable.id).where(Cable.id == cable_id, visible_cables(actor)))
+    if found is None:
+        raise Invalid(
+            f"There is no cable {cable_id} that you may read: link the demarche to a cable "
+            "you can open.",
+            field="source_cable_id",
         )
 
 
 def create_draft(
     session: Session, data: DemarcheIn, *, actor: User, source_cable_id: int | None = None
 ) -> Demarche:
-    _within_clearance(data.classification, actor)
-    texts = plan_texts(
-        None,
-        actor=actor,
-        level=data.classification,
-        summary=data.summary,
-        summary_classification=data.summary_classification,
-        objectives=data.objectives,
-        talking_points=data.talking_points,
-        key_dates=data.key_dates,
-    )
+    """A draft as written; `source_cable_id` is the cable it was drafted from, which the
+    caller has checked (one given in `data` is checked here)."""
+    problems = Problems()
+    with problems.gather():
+        _within_clearance(data.classification, actor)
+    if source_cable_id is None and data.source_cable_id is not None:
+        source_cable_id = data.source_cable_id
+        with problems.gather():
+            _source_cable(session, source_cable_id, actor=actor)
+    texts = Texts()
+    with problems.gather():
+        texts = plan_texts(
+            None,
+            actor=actor,
+            level=data.classification,
+            summary=data.summary,
+            summary_classification=data.summary_classification,
+            objectives=data.objectives,
+            talking_points=data.talking_points,
+            key_dates=data.key_dates,
+        )
+    targets: list[DemarcheTarget] = []
+    with problems.gather():
+        targets = resolve_targets(session, data.targets)
+    problems.raise_any()
     assert texts.summary is not None
     demarche = Demarche(
         subject=data.subject,
@@ -304,7 +365,7 @@ def create_draft(
         objectives=texts.objectives or [],
         talking_points=texts.talking_points or [],
         key_dates=texts.key_dates or [],
-        targets=resolve_targets(session, data.targets),
+        targets=targets,
         tag_rows=[DemarcheTag(tag=t) for t in data.tags],
     )
     session.add(demarche)
@@ -314,7 +375,7 @@ def create_draft(
         demarche,
         "create",
         actor=actor,
-        after=demarche.snapshot(),
+        after={**demarche.snapshot(), "source_cable_id": demarche.source_cable_id},
     )
     return demarche
 
@@ -323,33 +384,51 @@ def update_draft(
     session: Session, demarche: Demarche, data: DemarcheUpdate, *, actor: User
 ) -> Demarche:
     rules.check(demarche, DemarcheAction.EDIT)
-    before = demarche.snapshot()
+    before = {**demarche.snapshot(), "source_cable_id": demarche.source_cable_id}
     changes = data.model_dump(exclude_unset=True)
     for field in ("subject", "summary", "classification", "precedence", "summary_classification"):
         if field in changes and changes[field] is None:
-            raise Invalid(f"{field} cannot be null.")
+            raise Invalid(f"{field} cannot be null.", field=field)
+    problems = Problems()
     level = data.classification if data.classification is not None else demarche.classification
     if data.classification is not None:
-        _within_clearance(data.classification, actor)
-    texts = plan_texts(
-        demarche,
-        actor=actor,
-        level=level,
-        reclassified=level != demarche.classification,
-        summary=data.summary if "summary" in changes else UNSET,
-        summary_classification=data.summary_classification,
-        objectives=data.objectives,
-        talking_points=data.talking_points,
-        key_dates=data.key_dates,
-    )
-    for field in ("subject", "classification", "precedence", "deadline", "delivery_level"):
+        with problems.gather():
+            _within_clearance(data.classification, actor)
+    if data.source_cable_id is not None and data.source_cable_id != demarche.source_cable_id:
+        with problems.gather():
+            _source_cable(session, data.source_cable_id, actor=actor)
+    texts = Texts()
+    with problems.gather():
+        texts = plan_texts(
+            demarche,
+            actor=actor,
+            level=level,
+            reclassified=level != demarche.classification,
+            summary=data.summary if "summary" in changes else UNSET,
+            summary_classification=data.summary_classification,
+            objectives=data.objectives,
+            talking_points=data.talking_points,
+            key_dates=data.key_dates,
+        )
+    new_targets: list[DemarcheTarget] | None = None
+    if data.targets is not None:
+        with problems.gather():
+            new_targets = resolve_targets(session, data.targets)
+    problems.raise_any()
+    for field in (
+        "subject",
+        "classification",
+        "precedence",
+        "deadline",
+        "delivery_level",
+        "source_cable_id",
+    ):
         if field in changes:
             setattr(demarche, field, getattr(data, field))
     if data.tags is not None:
         demarche.tag_rows = [DemarcheTag(tag=t) for t in data.tags]
     write_texts(session, demarche, texts)
-    if data.targets is not None:
-        new_targets = resolve_targets(session, data.targets)
+    if new_targets is not None:
         demarche.targets = []
         session.flush()
         demarche.targets = new_targets
@@ -360,7 +439,7 @@ def update_draft(
         "update",
         actor=actor,
         before=before,
-        after=demarche.snapshot(),
+        after={**demarche.snapshot(), "source_cable_id": demarche.source_cable_id},
     )
     return demarche
 
@@ -371,20 +450,14 @@ def issue(
     """Issue a draft: one tasking per target, due on its own date or the deadline."""
     today = today or today_utc()
     move = rules.check(demarche, DemarcheAction.ISSUE)
-    if demarche.deadline is None:
-        raise Invalid("Set a deadline before issuing.")
-    if demarche.deadline < today:
-        raise Invalid(
-            f"The deadline {demarche.deadline.isoformat()} is in the past "
-            f"(today is {today.isoformat()}); move it before issuing."
-        )
-    if not any(t.role == TaskingRole.ACTION for t in demarche.targets):
-        raise Invalid("A demarche needs at least one action post before it is issued.")
-    if not demarche.talking_points and not demarche.objectives:
-        raise Invalid("Add the objectives or talking points the posts are to deliver.")
-    late = sorted(t.post.code for t in demarche.targets if t.due_date and t.due_date < today)
-    if late:
-        raise Invalid(f"Due dates in the past for: {', '.join(late)}.")
+    blockers = rules.issue_blockers(
+        deadline=demarche.deadline,
+        targets=[(t.post.code, t.role, t.due_date) for t in demarche.targets],
+        has_texts=bool(demarche.talking_points or demarche.objectives),
+        today=today,
+    )
+    if blockers:
+        raise Invalid(" ".join(blockers))
     inactive = sorted(t.post.code for t in demarche.targets if not t.post.active)
     if inactive:
         raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")

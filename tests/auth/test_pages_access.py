@@ -48,9 +48,10 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
     # The amendment form is refused as its POST is: 404 out of sight, then 403 but the desk.
     RouteKey("GET", "/demarches/{demarche_id}/amend"): Rule(sees_demarche, DESK),
+    RouteKey("GET", "/demarches/{demarche_id}/edit"): Rule(sees_demarche, DESK),
     **{
         RouteKey("POST", f"/demarches/{{demarche_id}}/{verb}"): Rule(sees_demarche, DESK)
-        for verb in ("issue", "cancel", "close", "amend")
+        for verb in ("issue", "cancel", "close", "amend", "edit")
     },
     **{
         RouteKey("POST", f"/inbox/{{tasking_id}}/{verb}"): Rule(sees_tasking, own_post)
@@ -65,7 +66,21 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/cables/import"): Rule(always, INGEST, role_first=True),
     RouteKey("POST", "/cables/import/instruction"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/cables/import/reply"): Rule(always, INGEST, role_first=True),
-    RouteKey("POST", "/cables/drafts/{demarche_id}/targets"): Rule(sees_demarche, DESK),
+    # A held cable drafted again: the desk's (role first), then 404 for a cable out of sight
+    # (the world's cable is its demarche's source, classified as it is).
+    RouteKey("POST", "/cables/{cable_id}/draft"): Rule(sees_demarche, DESK, role_first=True),
+    # A bookmark of a POST's address redirects to the page it belongs to, for anyone.
+    **{
+        RouteKey("GET", path): Rule(always, ANYONE)
+        for path in (
+            "/cables/import/instruction",
+            "/cables/import/reply",
+            "/cables/{cable_id}/draft",
+            "/demarches/{demarche_id}/issue",
+            "/demarches/{demarche_id}/cancel",
+            "/demarches/{demarche_id}/close",
+        )
+    },
     RouteKey("GET", "/cables/replies/{reply_id}"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/cables/replies/{reply_id}/confirm"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),
@@ -96,6 +111,7 @@ def _url(key: RouteKey, w: World) -> str:
         key.path.replace("{demarche_id}", str(w.demarche_id))
         .replace("{tasking_id}", str(w.tasking_id))
         .replace("{reply_id}", str(w.reply_id))
+        .replace("{cable_id}", str(w.cable_id))
     )
 
 
@@ -130,7 +146,7 @@ def _signed_in(client, db, a: Actor) -> str:
 @pytest.mark.parametrize("key", [k for k in ALL_PAGES if k not in PUBLIC], ids=str)
 def test_signed_out_visitors_are_sent_to_sign_in(client, key: RouteKey):
     path = key.path.replace("{demarche_id}", "1").replace("{tasking_id}", "1")
-    path = path.replace("{reply_id}", "1")
+    path = path.replace("{reply_id}", "1").replace("{cable_id}", "1")
     r = client.request(key.method, path, follow_redirects=False)
     assert r.status_code == 303, (r.status_code, r.text[:200])
     assert r.headers["location"].startswith("/login?next=")

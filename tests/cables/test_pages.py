@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from tests.cables._corpus import CABLES, needs_corpus
@@ -19,11 +20,18 @@ def test_import_an_instruction_shows_the_draft_beside_the_text(client, db, page_
     page = client.get("/cables/import")
     assert page.status_code == 200 and "Unmatched replies" in page.text
     r = client.post(
-        "/cables/import/instruction", data={"csrf_token": csrf, "text": CABLE.read_text()}
+        "/cables/import/instruction",
+        data={"csrf_token": csrf, "text": CABLE.read_text()},
+        follow_redirects=False,
     )
-    assert r.status_code == 200, r.text[:2000]
-    assert "As parsed" in r.text and "Original text" in r.text and "RICE" in r.text
-    assert "Open the draft" in r.text
+    # Post/redirect/get: the answer is the new draft's edit page, the cable beside it.
+    assert r.status_code == 303, r.text[:2000]
+    assert re.fullmatch(r"/demarches/\d+/edit\?done=drafted", r.headers["location"])
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "Source cable 07STATE166909" in page.text and "RICE" in page.text
+    assert 'value="DEMARCHE INSTRUCTION ON KOSOVO FINAL STATUS"' in page.text
+    assert "Drafted from the cable" in page.text
 
 
 def test_import_refuses_what_is_not_a_cable(client, page_world):
