@@ -92,7 +92,6 @@ def import_cable(request: Request, session: SessionDep, user: PageCableIngester)
 
 
 @router.get("/cables/import/instruction", include_in_schema=False)
-@router.get("/cables/import/reply", include_in_schema=False)
 def import_bookmark(user: PageUser) -> RedirectResponse:
     """A bookmark or reload of an import's address: the import page, not a bare 405."""
     return RedirectResponse("/cables/import", status_code=303)

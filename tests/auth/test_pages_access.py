@@ -40,6 +40,8 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
+    # The post's finished work: its own inbox's history, for its post officers only.
+    RouteKey("GET", "/inbox/history"): Rule(always, POST_OFFICERS, role_first=True),
     # The tasking's own page: a post officer's, role first like the inbox; another post's
     # tasking, or one above the officer's clearance, is a 404 like any unseen record.
     RouteKey("GET", "/inbox/{tasking_id}"): Rule(sees_tasking, POST_OFFICERS, role_first=True),
@@ -66,6 +68,8 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/cables/import"): Rule(always, INGEST, role_first=True),
     RouteKey("POST", "/cables/import/instruction"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/cables/import/reply"): Rule(always, INGEST, role_first=True),
+    # The reply import is a page of its own (a post officer's only import page).
+    RouteKey("GET", "/cables/import/reply"): Rule(always, INGEST, role_first=True),
     # A held cable drafted again: the desk's (role first), then 404 for a cable out of sight
     # (the world's cable is its demarche's source, classified as it is).
     RouteKey("POST", "/cables/{cable_id}/draft"): Rule(sees_demarche, DESK, role_first=True),
@@ -74,7 +78,6 @@ PAGE_RULES: dict[RouteKey, Rule] = {
         RouteKey("GET", path): Rule(always, ANYONE)
         for path in (
             "/cables/import/instruction",
-            "/cables/import/reply",
             "/cables/{cable_id}/draft",
             "/demarches/{demarche_id}/issue",
             "/demarches/{demarche_id}/cancel",
