@@ -192,4 +192,3 @@ async def refuse_nul(request: Request) -> None:
         where = "the body"
     if where:
         raise Invalid(f"A NUL character (U+0000) in {where}: no field accepts one.")
-

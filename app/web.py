@@ -75,6 +75,8 @@ class Viewer:
     # What the header links to, as the policy decides it (templates never check a role).
     has_inbox: bool
     writes_demarches: bool
+    manages_users: bool
+    manages_posts: bool
 
     @classmethod
     def of(cls, ws: WebSession) -> Viewer:
@@ -86,6 +88,8 @@ class Viewer:
             csrf_token=ws.csrf_token,
             has_inbox=has_inbox(user),
             writes_demarches=allows(user, Permission.WRITE_DEMARCHES),
+            manages_users=allows(user, Permission.MANAGE_USERS),
+            manages_posts=allows(user, Permission.MANAGE_POSTS),
         )
 
 
@@ -136,6 +140,8 @@ def page_permitted(permission: Permission) -> Callable[..., Awaitable[User]]:
 
 PageDemarcheWriter = Annotated[User, Depends(page_permitted(Permission.WRITE_DEMARCHES))]
 PageCableIngester = Annotated[User, Depends(page_permitted(Permission.INGEST_CABLES))]
+PageAdministrator = Annotated[User, Depends(page_permitted(Permission.MANAGE_USERS))]
+PagePostRegistrar = Annotated[User, Depends(page_permitted(Permission.MANAGE_POSTS))]
 
 
 async def check_csrf(

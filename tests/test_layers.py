@@ -53,6 +53,7 @@ BY_NAME = {
     "forms": "glue",  # a page form read into a schema's shape (it may look up posts)
     "router": "surface",
     "pages": "surface",
+    "admin": "surface",  # the administrator's pages over users and tokens
     "cli": "surface",
 }
 TOP_LEVEL = {

@@ -24,8 +24,8 @@ from app.vocabulary import Precedence
 
 from .models import Cable, CableKind
 from .parser import ParsedCable, parse_cable
-from .registry import resolve_addressees
-from .schemas import Unresolved
+from .registry import CollectiveResolution, cable_day, resolve_addressees
+from .schemas import CollectiveResolved, ExcludedPost, Unresolved
 
 _PRECEDENCES = {p.value for p in Precedence}
 
@@ -35,6 +35,8 @@ class Drafted:
     demarche: Demarche
     unresolved: list[Unresolved]
     warnings: list[str]
+    # The collectives the cable addressed, resolved on its date, for the desk to confirm.
+    collectives: list[CollectiveResolution]
 
 
 def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
@@ -46,7 +48,9 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
         )
     parsed = parse_cable(cable.raw_text)
     warnings = list(parsed.warnings)
-    resolved = resolve_addressees(session, parsed)
+    # A collective means its members on the cable's date; undated, on the day it came in.
+    on = cable_day(parsed) or cable.received_at.date()
+    resolved = resolve_addressees(session, parsed, on=on)
     data = demarche_in(
         parsed,
         fallback_subject=cable.subject or cable.ref_id,
@@ -68,7 +72,20 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User) -> Drafted:
             f"already drafted from this cable as demarche {', '.join(map(str, earlier))}"
         )
     demarche = demarches.create_draft(session, data, actor=actor, source_cable_id=cable.id)
-    return Drafted(demarche, resolved.unresolved, warnings)
+    return Drafted(demarche, resolved.unresolved, warnings, resolved.collectives)
+
+
+def resolved_out(c: CollectiveResolution) -> CollectiveResolved:
+    """A collective's resolution as the API and the draft page show it."""
+    return CollectiveResolved(
+        code=c.collective.code,
+        name=c.collective.name,
+        role=c.role,
+        on=c.on,
+        members=[p.code for p in c.members],
+        tasked=[p.code for p in c.tasked],
+        excluded=[ExcludedPost(post=e.post.code, said=e.said) for e in c.excluded],
+    )
 
 
 def demarche_in(

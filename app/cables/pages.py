@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.cables import drafting, ingest, reads, review, rules
 from app.cables.models import CableKind, CableReply, ReplyStatus
-from app.cables.schemas import ConfirmReplyIn
+from app.cables.schemas import CollectiveResolved, ConfirmReplyIn
 from app.classification import Classification, from_marking, highest
 from app.concurrency import require_version
 from app.dashboards.queries import PAGE_SIZE
@@ -130,6 +130,7 @@ def import_instruction(
             u.model_dump() if hasattr(u, "model_dump") else vars(u) for u in drafted.unresolved
         ],
         warnings=drafted.warnings,
+        collectives=[drafting.resolved_out(c) for c in drafted.collectives],
     )
 
 
@@ -142,6 +143,7 @@ def _draft_page(
     raw: str,
     unresolved: list[dict[str, Any]],
     warnings: list[str],
+    collectives: list[CollectiveResolved] | None = None,
     error: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -163,6 +165,7 @@ def _draft_page(
         unresolved=unresolved,
         warnings=warnings,
         posts=posts,
+        collectives=collectives or [],
         error=error,
     )
 

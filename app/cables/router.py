@@ -276,7 +276,11 @@ def get_cable(cable_id: RecordId, session: SessionDep, actor: CurrentUser):
     responses=problems(403) | sends_etag(201),
 )
 def draft_demarche(
-    cable_id: RecordId, session: SessionDep, actor: CurrentUser, request: Request, response: Response
+    cable_id: RecordId,
+    session: SessionDep,
+    actor: CurrentUser,
+    request: Request,
+    response: Response,
 ):
     """Draft a demarche from an instruction cable; addressees the registry lacks come back unresolved."""
     require(actor, Permission.WRITE_DEMARCHES, route=request.url.path)
@@ -286,4 +290,9 @@ def draft_demarche(
     set_etag(response, "demarche", drafted.demarche)
     session.flush()
     out = demarche_reads.read_out(session, drafted.demarche.id, actor=actor)
-    return DraftOut(**out.model_dump(), unresolved=drafted.unresolved, warnings=drafted.warnings)
+    return DraftOut(
+        **out.model_dump(),
+        unresolved=drafted.unresolved,
+        collectives=[drafting.resolved_out(c) for c in drafted.collectives],
+        warnings=drafted.warnings,
+    )

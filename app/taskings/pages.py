@@ -168,7 +168,11 @@ def tasking_page(
 
 @router.get("/inbox/{tasking_id}", name="tasking")
 def show_tasking(
-    request: Request, tasking_id: RecordId, session: SessionDep, settings: SettingsDep, user: PageUser
+    request: Request,
+    tasking_id: RecordId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
 ) -> HTMLResponse:
     return tasking_page(request, session, settings, user, tasking_id)
 

@@ -71,7 +71,9 @@ def list_taskings(
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut, responses=sends_etag())
-def get_tasking(tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep):
+def get_tasking(
+    tasking_id: RecordId, session: SessionDep, actor: CurrentUser, settings: SettingsDep
+):
     """One tasking with its deliveries, responses and the actions open to you. Sends an ETag."""
     view = reads.read(session, tasking_id, actor=actor, settings=settings)
     return model_response(view, headers={"ETag": etag("tasking", view.id, view.version)})

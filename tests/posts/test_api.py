@@ -91,6 +91,8 @@ def test_posts_page_by_cursor_like_every_list(client, db):
             break
     assert seen == ["AAA", "BBB", "CCC"]
     r = client.get("/api/v1/posts", params={"cursor": "not-ours"}, headers=admin)
-    assert r.status_code == 422 and r.json()["detail"] == "The cursor is not one this API handed out."
+    assert (
+        r.status_code == 422 and r.json()["detail"] == "The cursor is not one this API handed out."
+    )
     r = client.get("/api/v1/posts", params={"limit": 10_000}, headers=admin)
     assert r.json()["limit"] <= 200

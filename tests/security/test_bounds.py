@@ -78,9 +78,7 @@ def test_an_id_no_row_can_have_is_a_404_in_an_api_path(client, desk, path, value
 
 
 @pytest.mark.parametrize("value", [2**31, 10**20])
-def test_an_impossible_id_in_a_write_path_is_a_404_before_the_body_is_judged(
-    client, desk, value
-):
+def test_an_impossible_id_in_a_write_path_is_a_404_before_the_body_is_judged(client, desk, value):
     r = client.post(f"{API}/taskings/{value}/deliveries", json={"nonsense": 1}, headers=desk)
     _is_problem(r, 404)
     r = client.request("DELETE", f"{API}/tokens/{value}", headers=desk)
@@ -144,7 +142,9 @@ def test_a_cursor_holding_an_id_past_the_columns_is_a_422(client, desk, listing,
 
 
 def test_cursors_with_a_nul_or_an_impossible_due_date_key_are_422(client, db, desk):
-    _is_problem(client.get(f"{API}/posts", params={"cursor": encode_cursor("A\x00B")}, headers=desk), 422)
+    _is_problem(
+        client.get(f"{API}/posts", params={"cursor": encode_cursor("A\x00B")}, headers=desk), 422
+    )
     cursor = encode_cursor(date(2030, 1, 1), 2**31)
     _is_problem(client.get(f"{API}/commitments", params={"cursor": cursor}, headers=desk), 422)
 
@@ -192,9 +192,7 @@ def test_overlong_page_filters_are_refused_not_sent_on(client, page_world):
     _html(client.get("/", params={"tag": "NOSUCHTAGATALL"}), 200)
 
 
-def test_the_match_form_refuses_a_tasking_number_past_the_columns(
-    client, db, unmatched_reply
-):
+def test_the_match_form_refuses_a_tasking_number_past_the_columns(client, db, unmatched_reply):
     make_signin_user(db, "matcher")
     csrf = login(client, "matcher")
     url = f"/cables/replies/{unmatched_reply['id']}/match"

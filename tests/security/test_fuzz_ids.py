@@ -54,7 +54,11 @@ def _query_params() -> dict[RouteKey, list[str]]:
 
     out: dict[RouteKey, list[str]] = {}
     for route in create_app().routes:
-        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+        )
         for ctx in contexts:
             dependant = getattr(ctx, "dependant", None)
             path = getattr(ctx, "path_format", None)

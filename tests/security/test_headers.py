@@ -59,7 +59,9 @@ def test_api_answers_carry_the_headers_signed_in_or_not(client, db):
         client.get(f"{API}/demarches/999999", headers=desk),  # 404
         client.get(f"{API}/demarches/{2**40}", headers=desk),  # 404 from the bounds
         client.post(f"{API}/tokens", json={}, headers=desk),  # 422
-        client.post(f"{API}/tokens", content=b"{", headers={**desk, "Content-Type": "application/json"}),
+        client.post(
+            f"{API}/tokens", content=b"{", headers={**desk, "Content-Type": "application/json"}
+        ),
         client.get(f"{API}/me"),  # 401
         client.get(f"{API}/no/such/route", headers=desk),
         client.get("/health"),
@@ -71,7 +73,9 @@ def test_api_answers_carry_the_headers_signed_in_or_not(client, db):
 def test_an_oversized_body_is_refused_with_the_headers(client, db, app_settings):
     _, desk = make_user(db)
     big = b"x" * (app_settings.max_body_bytes + 1)
-    r = client.post(f"{API}/tokens", content=big, headers={**desk, "Content-Type": "application/json"})
+    r = client.post(
+        f"{API}/tokens", content=big, headers={**desk, "Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     _assert_secured(r)
 
