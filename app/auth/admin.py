@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import service
 from app.auth.models import ApiToken, Role, User
+from app.auth.policy import Permission, allows, deny
 from app.auth.schemas import UserIn, UserUpdate
 from app.classification import Classification
 from app.concurrency import require_version
@@ -43,9 +44,13 @@ USERS_PAGE = 100
 @router.get("/admin", name="admin")
 def admin_home(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
     # Any administrator's landing page; the links it offers follow the viewer's flags.
-    viewer = request.state.viewer
-    if not (viewer.manages_users or viewer.manages_posts):
-        raise Forbidden("Administration is for administrators.")
+    if not (allows(user, Permission.MANAGE_USERS) or allows(user, Permission.MANAGE_POSTS)):
+        raise deny(
+            user,
+            "Administration (users, posts, collectives) is for administrators.",
+            reason="admin page without an admin permission",
+            route=request.url.path,
+        )
     counts = {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
         "active_users": session.scalar(

@@ -127,4 +127,3 @@ def test_the_admin_adds_a_user_and_a_collective(server, browser):
     assert "JAKARTA" in tasked and "MOSCOW" in tasked and "BEIJING" not in tasked
     desk.shoot("draft-collectives")
     desk.close()
-
