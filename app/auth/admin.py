@@ -27,6 +27,7 @@ from app.deps import SessionDep
 from app.errors import DomainError, Forbidden, Invalid, PreconditionFailed
 from app.forms import field_errors
 from app.limits import UserName
+from app.pagination import Cursor
 from app.posts.models import Collective, Post
 from app.web import CsrfChecked, PageAdministrator, PageUser, render
 
@@ -107,7 +108,7 @@ def _users_page(
 
 @router.get("/admin/users", name="admin_users")
 def list_users(
-    request: Request, session: SessionDep, actor: PageAdministrator, cursor: str | None = None
+    request: Request, session: SessionDep, actor: PageAdministrator, cursor: Cursor = None
 ) -> HTMLResponse:
     return _users_page(request, session, actor, cursor=cursor)
 

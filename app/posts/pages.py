@@ -22,6 +22,7 @@ from app.deps import SessionDep
 from app.errors import DomainError, PreconditionFailed
 from app.forms import field_errors
 from app.limits import PostCode, RecordId
+from app.pagination import Cursor
 from app.posts import reads, service
 from app.posts.models import Post, PostKind, Region
 from app.posts.schemas import CollectiveIn, CollectiveUpdate, MembershipIn, PostIn, PostUpdate
@@ -92,7 +93,7 @@ def _posts_page(
 
 @router.get("/admin/posts", name="admin_posts")
 def list_posts(
-    request: Request, session: SessionDep, actor: PagePostRegistrar, cursor: str | None = None
+    request: Request, session: SessionDep, actor: PagePostRegistrar, cursor: Cursor = None
 ) -> HTMLResponse:
     return _posts_page(request, session, cursor=cursor)
 
