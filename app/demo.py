@@ -20,7 +20,7 @@ from app.db import today_utc
 from app.demarches import service as demarches
 from app.demarches.models import Demarche
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
-from app.posts.models import Collective, Post, PostKind, Region
+from app.posts.models import Collective, CollectiveMembership, Post, PostKind, Region
 from app.taskings import service as workflow
 from app.taskings.models import DeliveryLevel, DeliveryMethod, Position, Tasking
 from app.taskings.schemas import AcknowledgeIn, CommitmentIn, DeliveryIn, ResponseIn
@@ -120,11 +120,10 @@ TIME_ZONES = {
     "USEU": "Europe/Brussels",
 }
 
+# The permanent members sit for good; the elected ones for two calendar years.
+UNSC_PERMANENT = ["BEIJING", "MOSCOW", "LONDON", "PARIS"]
 UNSC_MEMBERS = [
-    "BEIJING",
-    "MOSCOW",
-    "LONDON",
-    "PARIS",
+    *UNSC_PERMANENT,
     "HANOI",
     "OUAGADOUGOU",
     "SANJOSE",
@@ -187,13 +186,24 @@ def load(session: Session, *, today: date | None = None) -> list[Credential]:
             time_zone=TIME_ZONES[code],
         )
     session.add_all(posts.values())
-    session.add(
-        Collective(
-            code="UNSC",
-            name="UN SECURITY COUNCIL COLLECTIVE",
-            routing_indicator="RUEHGV",
-            members=[posts[c] for c in UNSC_MEMBERS],
-        )
+    term = (date(today.year, 1, 1), date(today.year + 1, 12, 31))
+    session.add_all(
+        [
+            Collective(
+                code="UNSC",
+                name="UN SECURITY COUNCIL COLLECTIVE",
+                routing_indicator="RUEHGV",
+                memberships=[
+                    CollectiveMembership(
+                        post=posts[c],
+                        valid_from=None if c in UNSC_PERMANENT else term[0],
+                        valid_to=None if c in UNSC_PERMANENT else term[1],
+                    )
+                    for c in UNSC_MEMBERS
+                ],
+            ),
+            Collective(code="ALLPOSTS", name="ALL DIPLOMATIC AND CONSULAR POSTS", all_posts=True),
+        ]
     )
     session.flush()
 

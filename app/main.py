@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
 from app import metrics
+from app.auth.admin import router as admin_pages
 from app.auth.credentials import CredentialCache
 from app.auth.pages import router as auth_pages
 from app.auth.router import router as auth_router
@@ -27,6 +28,8 @@ from app.limits import BodySizeLimit, refuse_nul
 from app.logs import configure_logging
 from app.observability import MetricsEndpoint, RequestContext, networks
 from app.openapi import describe
+from app.posts.pages import router as post_pages
+from app.posts.router import collectives as collectives_router
 from app.posts.router import router as posts_router
 from app.settings import Settings, get_settings
 from app.taskings.chasing import router as chasing_pages
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
     api.include_router(posts_router)
+    api.include_router(collectives_router)
     api.include_router(demarches_router)
     api.include_router(taskings_router)
     api.include_router(cables_router)
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasking_pages)
     app.include_router(chasing_pages)
     app.include_router(cable_pages)
+    app.include_router(admin_pages)
+    app.include_router(post_pages)
     app.include_router(health_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Every status each operation answers, errors as problem JSON: app/openapi.py.

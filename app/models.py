@@ -13,7 +13,7 @@ from app.demarches.models import (
     Objective,
     TalkingPoint,
 )
-from app.posts.models import Collective, Post
+from app.posts.models import Collective, CollectiveMembership, Post
 from app.taskings.models import (
     Commitment,
     Delivery,
@@ -30,6 +30,7 @@ __all__ = [
     "Cable",
     "CableReply",
     "Collective",
+    "CollectiveMembership",
     "Commitment",
     "Delivery",
     "Demarche",

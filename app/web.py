@@ -79,6 +79,8 @@ class Viewer:
     has_inbox: bool
     writes_demarches: bool
     imports_replies: bool
+    manages_users: bool
+    manages_posts: bool
 
     @classmethod
     def of(cls, ws: WebSession) -> Viewer:
@@ -91,6 +93,8 @@ class Viewer:
             has_inbox=has_inbox(user),
             writes_demarches=allows(user, Permission.WRITE_DEMARCHES),
             imports_replies=has_reply_import(user),
+            manages_users=allows(user, Permission.MANAGE_USERS),
+            manages_posts=allows(user, Permission.MANAGE_POSTS),
         )
 
 
@@ -141,6 +145,8 @@ def page_permitted(permission: Permission) -> Callable[..., Awaitable[User]]:
 
 PageDemarcheWriter = Annotated[User, Depends(page_permitted(Permission.WRITE_DEMARCHES))]
 PageCableIngester = Annotated[User, Depends(page_permitted(Permission.INGEST_CABLES))]
+PageAdministrator = Annotated[User, Depends(page_permitted(Permission.MANAGE_USERS))]
+PagePostRegistrar = Annotated[User, Depends(page_permitted(Permission.MANAGE_POSTS))]
 
 
 async def check_csrf(

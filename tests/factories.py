@@ -23,7 +23,7 @@ from app.classification import Classification
 from app.demarches import service as demarches
 from app.demarches.models import Demarche, PointUse, TalkingPoint
 from app.demarches.schemas import DemarcheIn, TalkingPointIn, TargetIn
-from app.posts.models import Collective, Post, PostKind, Region
+from app.posts.models import Collective, CollectiveMembership, Post, PostKind, Region
 from app.taskings.models import Tasking
 
 _seq = count(1)
@@ -140,8 +140,25 @@ def make_signin_user(
     return user
 
 
-def make_collective(session: Session, code: str, name: str, members: list[Post]) -> Collective:
-    c = Collective(code=code, name=name, members=members)
+def make_collective(
+    session: Session,
+    code: str,
+    name: str,
+    members: list[Post],
+    *,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    routing_indicator: str | None = None,
+) -> Collective:
+    """A collective whose members all hold from valid_from to valid_to (open: None)."""
+    c = Collective(
+        code=code,
+        name=name,
+        routing_indicator=routing_indicator,
+        memberships=[
+            CollectiveMembership(post=p, valid_from=valid_from, valid_to=valid_to) for p in members
+        ],
+    )
     session.add(c)
     session.commit()
     return c

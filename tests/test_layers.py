@@ -54,6 +54,7 @@ BY_NAME = {
     "router": "surface",
     "pages": "surface",
     "chasing": "surface",  # the desk's pages of taskings
+    "admin": "surface",  # the administrator's pages over users and tokens
     "cli": "surface",
 }
 TOP_LEVEL = {

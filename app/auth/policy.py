@@ -412,3 +412,17 @@ def require_may_change_access(actor: User, target: User, now: Access, asked: Acc
     )
     if grants:
         require_may_grant(actor, asked.clearance)
+
+
+def require_may_take_over(actor: User, target: User) -> None:
+    """Resetting a password or revoking tokens hands the account to whoever holds the new
+    password: an administrator does it only to accounts cleared no higher than
+    themselves, or they could sign in above their own clearance."""
+    if target.clearance > actor.clearance:
+        raise deny(
+            actor,
+            f"{target.username} is cleared {target.clearance.value}, above your own "
+            f"clearance ({actor.clearance.value}): an administrator cleared for it must "
+            "reset their password or tokens.",
+            reason=f"take over {target.clearance.value} above own {actor.clearance.value}",
+        )

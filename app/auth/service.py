@@ -13,7 +13,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.audit import record
 from app.auth.models import ApiToken, LoginAttempt, Role, User, WebSession
 from app.auth.passwords import hash_password, new_token_secret, token_digest, verify_password
-from app.auth.policy import Access, require_may_change_access, require_may_grant
+from app.auth.policy import (
+    Access,
+    require_may_change_access,
+    require_may_grant,
+    require_may_take_over,
+)
 from app.classification import Classification
 from app.db import defer_write, utcnow
 from app.errors import Conflict, Invalid, NotFound
@@ -351,3 +356,54 @@ def update_user(
         )
     session.flush()
     return user
+
+
+def reset_password(session: Session, user: User, password: str, *, actor: User) -> User:
+    """Set a new password for an account (an administrator's), audited without it; the
+    account's open browser sessions end, so whoever held the old password is signed out."""
+    require_may_take_over(actor, user)
+    if len(password) < 12:
+        raise Invalid("A password has at least 12 characters.")
+    user.password_hash = hash_password(password)
+    ended = _end_sessions(session, user)
+    record(
+        session,
+        actor_id=actor.id,
+        entity="user",
+        entity_id=user.id,
+        action="reset_password",
+        after={"sessions_ended": ended},
+    )
+    session.flush()
+    return user
+
+
+def revoke_tokens(session: Session, user: User, *, actor: User) -> int:
+    """Revoke every valid token of an account (an administrator's), audited: how many."""
+    require_may_take_over(actor, user)
+    now = utcnow()
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    record(
+        session,
+        actor_id=actor.id,
+        entity="user",
+        entity_id=user.id,
+        action="revoke_tokens",
+        after={"revoked": [t.id for t in tokens]},
+    )
+    session.flush()
+    return len(tokens)
+
+
+def _end_sessions(session: Session, user: User) -> int:
+    now = utcnow()
+    open_ones = session.scalars(
+        select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+    ).all()
+    for ws in open_ones:
+        ws.revoked_at = now
+    return len(open_ones)

@@ -25,8 +25,8 @@ from app.vocabulary import Precedence
 
 from .models import Cable, CableKind
 from .parser import ParsedCable, parse_cable
-from .registry import resolve_addressees
-from .schemas import Unresolved
+from .registry import CollectiveResolution, cable_day, resolve_addressees
+from .schemas import CollectiveResolved, ExcludedPost, Unresolved
 
 _PRECEDENCES = {p.value for p in Precedence}
 
@@ -42,6 +42,8 @@ class SourcePane:
     level: Classification
     unresolved: list[Unresolved]
     warnings: list[str]
+    # The collectives it addressed, resolved on its date, for the desk to confirm.
+    collectives: list[CollectiveResolved]
 
 
 def source_pane(session: Session, cable_id: int | None, *, actor: User) -> SourcePane | None:
@@ -59,12 +61,14 @@ def source_pane(session: Session, cable_id: int | None, *, actor: User) -> Sourc
         warnings=warnings,
         cable_level=from_marking(cable.classification),
     )
+    resolved = resolve_addressees(session, parsed, on=cable_day(parsed) or cable.received_at.date())
     return SourcePane(
         ref_id=cable.ref_id,
         raw_text=cable.raw_text,
         level=from_marking(cable.classification),
-        unresolved=resolve_addressees(session, parsed).unresolved,
+        unresolved=resolved.unresolved,
         warnings=warnings,
+        collectives=[resolved_out(c) for c in resolved.collectives],
     )
 
 
@@ -73,6 +77,8 @@ class Drafted:
     demarche: Demarche
     unresolved: list[Unresolved]
     warnings: list[str]
+    # The collectives the cable addressed, resolved on its date, for the desk to confirm.
+    collectives: list[CollectiveResolution]
 
 
 def drafts_of(session: Session, cable: Cable, *, actor: User) -> list[int]:
@@ -103,7 +109,9 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User, again: bool =
         )
     parsed = parse_cable(cable.raw_text)
     warnings = list(parsed.warnings)
-    resolved = resolve_addressees(session, parsed)
+    # A collective means its members on the cable's date; undated, on the day it came in.
+    on = cable_day(parsed) or cable.received_at.date()
+    resolved = resolve_addressees(session, parsed, on=on)
     data = demarche_in(
         parsed,
         fallback_subject=cable.subject or cable.ref_id,
@@ -128,7 +136,20 @@ def draft_demarche(session: Session, cable: Cable, *, actor: User, again: bool =
             f"already drafted from this cable as demarche {', '.join(map(str, earlier))}"
         )
     demarche = demarches.create_draft(session, data, actor=actor, source_cable_id=cable.id)
-    return Drafted(demarche, resolved.unresolved, warnings)
+    return Drafted(demarche, resolved.unresolved, warnings, resolved.collectives)
+
+
+def resolved_out(c: CollectiveResolution) -> CollectiveResolved:
+    """A collective's resolution as the API and the draft page show it."""
+    return CollectiveResolved(
+        code=c.collective.code,
+        name=c.collective.name,
+        role=c.role,
+        on=c.on,
+        members=[p.code for p in c.members],
+        tasked=[p.code for p in c.tasked],
+        excluded=[ExcludedPost(post=e.post.code, said=e.said) for e in c.excluded],
+    )
 
 
 def demarche_in(

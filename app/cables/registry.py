@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.demarches.schemas import TargetIn
 from app.posts.models import Collective, Post
+from app.posts.reads import members_on
 from app.vocabulary import TaskingRole
 
 from .parser import ParsedCable
@@ -88,15 +90,61 @@ class Registry:
 
 
 @dataclass
+class Excluded:
+    post: Post
+    said: str  # the name as the cable's prose wrote it
+
+
+@dataclass
+class CollectiveResolution:
+    """A collective a cable addressed, as resolved for the officer to confirm: its
+    members on the cable's date, and those the prose took out."""
+
+    collective: Collective
+    role: TaskingRole
+    on: date
+    members: list[Post]
+    tasked: list[Post]
+    excluded: list[Excluded]
+
+
+@dataclass
 class Resolved:
     targets: list[TargetIn]
     unresolved: list[Unresolved]
+    collectives: list[CollectiveResolution] = field(default_factory=list)
 
 
-def resolve_addressees(session: Session, parsed: ParsedCable) -> Resolved:
-    """Action and info addressees as target posts; what the registry lacks, listed."""
+def cable_day(parsed: ParsedCable) -> date | None:
+    """The cable's date, from its date-time group ("2007-12-14T01:53:00Z")."""
+    try:
+        return date.fromisoformat(parsed.dtg[:10]) if parsed.dtg else None
+    except ValueError:
+        return None
+
+
+def _is_named(post: Post, name: str) -> bool:
+    """Whether prose's name for a post ("Beijing", "Embassy Warsaw", "Poland") names it."""
+    key = normalise(name)
+    return key != "" and key in {
+        normalise(post.name),
+        normalise(post.code),
+        normalise(post.city),
+        normalise(post.country),
+    }
+
+
+def resolve_addressees(session: Session, parsed: ParsedCable, *, on: date) -> Resolved:
+    """Action and info addressees as target posts; what the registry lacks, listed.
+
+    A collective stands for its members on `on`, the cable's date (the Security Council
+    of December 2007, not today's), less the posts the prose excludes ("(except
+    Beijing)"). An exclusion applies to the members a collective brings, never to a post
+    the address lines name themselves."""
     reg = Registry.load(session)
     roles: dict[int, tuple[Post, TaskingRole]] = {}
+    through_collectives: list[tuple[Post, TaskingRole]] = []
+    resolutions: list[CollectiveResolution] = []
     unresolved: list[Unresolved] = []
 
     def put(post: Post, role: TaskingRole) -> None:
@@ -111,8 +159,27 @@ def resolve_addressees(session: Session, parsed: ParsedCable) -> Resolved:
         for a in addressees:
             collective = reg.collective(a.name, a.routing)
             if collective is not None:
-                for member in collective.members:
-                    put(member, role)
+                members = members_on(session, collective, on)
+                excluded: list[Excluded] = []
+                for p in members:
+                    said = next((n for n in parsed.excluded if _is_named(p, n)), None)
+                    if said is not None:
+                        excluded.append(Excluded(p, said))
+                out = {e.post.id for e in excluded}
+                tasked = [p for p in members if p.id not in out]
+                through_collectives.extend((p, role) for p in tasked)
+                resolutions.append(
+                    CollectiveResolution(collective, role, on, members, tasked, excluded)
+                )
+                if not members:
+                    unresolved.append(
+                        Unresolved(
+                            name=a.name,
+                            routing=a.routing,
+                            role=role,
+                            reason=f"the collective had no members on {on.isoformat()}",
+                        )
+                    )
                 continue
             post = reg.post(a.name, a.routing)
             if post is not None:
@@ -127,6 +194,8 @@ def resolve_addressees(session: Session, parsed: ParsedCable) -> Resolved:
                         reason=f"no {kind} in the registry by this name or routing indicator",
                     )
                 )
+    for post, role in through_collectives:
+        put(post, role)
     # Prose such as "This message is info only for Beijing" overrides the address lines.
     for name in parsed.info_only:
         post = reg.post(name)
@@ -155,4 +224,4 @@ def resolve_addressees(session: Session, parsed: ParsedCable) -> Resolved:
             )
             continue
         targets.append(TargetIn(post=post.code, role=role))
-    return Resolved(targets, unresolved)
+    return Resolved(targets, unresolved, resolutions)

@@ -298,4 +298,9 @@ def draft_demarche(
     set_etag(response, "demarche", drafted.demarche)
     session.flush()
     out = demarche_reads.read_out(session, drafted.demarche.id, actor=actor)
-    return DraftOut(**out.model_dump(), unresolved=drafted.unresolved, warnings=drafted.warnings)
+    return DraftOut(
+        **out.model_dump(),
+        unresolved=drafted.unresolved,
+        collectives=[drafting.resolved_out(c) for c in drafted.collectives],
+        warnings=drafted.warnings,
+    )

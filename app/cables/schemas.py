@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
@@ -99,9 +99,30 @@ class Unresolved(BaseModel):
     reason: str = ""
 
 
+class ExcludedPost(BaseModel):
+    post: str = Field(description="The member's code")
+    said: str = Field(description='The name as the prose wrote it: "(except Beijing)"')
+
+
+class CollectiveResolved(BaseModel):
+    """A collective the cable addressed, read on the cable's date."""
+
+    code: str
+    name: str
+    role: TaskingRole
+    on: date = Field(description="The day its members were read for: the cable's date")
+    members: list[str] = Field(description="Its active members that day, by code")
+    tasked: list[str] = Field(description="The members the draft targets through it")
+    excluded: list[ExcludedPost] = Field(description="Members the cable's prose took out")
+
+
 class DraftOut(DemarcheOut):
     unresolved: list[Unresolved] = Field(
         description="Addressees the post registry could not place: the desk fixes them"
+    )
+    collectives: list[CollectiveResolved] = Field(
+        default_factory=list,
+        description="Collectives addressed, resolved to their members on the cable's date",
     )
     warnings: list[str]
 

@@ -9,10 +9,11 @@ one without takes the demarche's level.
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import visible_cables
@@ -20,6 +21,7 @@ from app.cables.models import Cable
 from app.classification import Classification, from_marking
 from app.demarches.models import PointUse
 from app.posts.models import Collective, Post, Region
+from app.posts.reads import members_on
 
 _MARK = re.compile(r"^\((U|SBU|C|S)\)\s*", re.IGNORECASE)
 _PUBLIC = re.compile(r"^\[public\]\s*", re.IGNORECASE)
@@ -60,13 +62,19 @@ def points(text: str, default: Classification) -> list[dict[str, Any]]:
     return out
 
 
+class CollectiveChoice(NamedTuple):
+    code: str
+    name: str
+    members: list[Post]  # today's
+
+
 def choices(session: Session) -> dict[str, Any]:
     posts = list(session.scalars(select(Post).where(Post.active.is_(True)).order_by(Post.code)))
-    collectives = list(
-        session.scalars(
-            select(Collective).options(selectinload(Collective.members)).order_by(Collective.name)
-        )
-    )
+    today = date.today()
+    collectives = [
+        CollectiveChoice(c.code, c.name, members_on(session, c, today))
+        for c in session.scalars(select(Collective).order_by(Collective.name))
+    ]
     return {"all_posts": posts, "collectives": collectives, "regions": list(Region)}
 
 
@@ -96,12 +104,9 @@ def expand_targets(
             .order_by(Post.code)
         )
     if collectives:
-        codes += session.scalars(
-            select(Post.code)
-            .join(Post.collectives)
-            .where(Collective.code.in_(collectives), Post.active.is_(True))
-            .order_by(Post.code)
-        )
+        today = date.today()  # a demarche written now goes to today's members
+        for c in session.scalars(select(Collective).where(Collective.code.in_(collectives))):
+            codes += [p.code for p in members_on(session, c, today)]
     return list(dict.fromkeys(codes))
 
 

@@ -23,7 +23,14 @@ from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
 from tests.cables.samples import REPORT, instruction
-from tests.factories import demarche_payload, future, make_post, make_user, write
+from tests.factories import (
+    demarche_payload,
+    future,
+    make_collective,
+    make_post,
+    make_user,
+    write,
+)
 
 API = "/api/v1"
 CONF = Classification.CONFIDENTIAL
@@ -51,6 +58,9 @@ class World:
     classification: Classification
     cable_id: int  # the demarche's source (instruction) cable
     reply_id: int  # post A's report cable, matched to its tasking
+    collective: str = ""  # a collective's code: post A a member
+    collective_id: int = 0
+    membership_id: int = 0  # post A's membership of it
 
 
 ROLES: dict[str, tuple[Role, Classification, str | None]] = {
@@ -136,6 +146,9 @@ def build_world(client, db, classification: Classification) -> World:
     db.commit()
     reply_row = db.scalar(select(CableReply).where(CableReply.cable_id == reply.cable.id))
     assert reply_row is not None and reply_row.tasking_id == tasking.id, "report not matched"
+    collective = make_collective(
+        db, f"CX{classification.rank}", f"MX COLLECTIVE {classification.rank}", [posts["A"]]
+    )
     return World(
         actors,
         d["id"],
@@ -147,6 +160,9 @@ def build_world(client, db, classification: Classification) -> World:
         classification,
         source.id,
         reply_row.id,
+        collective.code,
+        collective.id,
+        collective.memberships[0].id,
     )
 
 

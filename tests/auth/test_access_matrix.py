@@ -18,6 +18,7 @@ from app.auth.service import issue_token
 from app.classification import Classification
 from app.concurrency import etag
 from app.demarches.models import Demarche
+from app.posts.models import Collective
 from app.taskings.models import Commitment, Response, Tasking
 from tests.auth.matrix import (
     ADMIN,
@@ -91,6 +92,29 @@ RULES: dict[RouteKey, Rule] = {
         always, ADMIN, body=lambda w: {"city": "Elsewhere"}
     ),
     RouteKey("POST", "/api/v1/posts/{code}/deactivate"): Rule(always, ADMIN),
+    # Everyone signed in reads the collectives; only administrators change them.
+    RouteKey("GET", "/api/v1/collectives"): Rule(always, ANYONE),
+    RouteKey("GET", "/api/v1/collectives/{code}"): Rule(always, ANYONE),
+    RouteKey("POST", "/api/v1/collectives"): Rule(
+        always,
+        ADMIN,
+        body=lambda w: {
+            "code": f"NEWC{w.classification.rank}",
+            "name": f"NEW {w.classification.rank}",
+        },
+    ),
+    RouteKey("PATCH", "/api/v1/collectives/{code}"): Rule(
+        always,
+        ADMIN,
+        body=lambda w: {"name": f"RENAMED {w.classification.rank}"},
+        etag="collective",
+    ),
+    RouteKey("POST", "/api/v1/collectives/{code}/members"): Rule(
+        always, ADMIN, body=lambda w: {"post": w.post_b, "valid_from": date.today().isoformat()}
+    ),
+    RouteKey("POST", "/api/v1/collectives/{code}/members/{membership_id}/end"): Rule(
+        always, ADMIN, body=lambda w: {"valid_to": date.today().isoformat()}
+    ),
     RouteKey("GET", "/api/v1/demarches"): Rule(always, ANYONE),
     RouteKey("POST", "/api/v1/demarches"): Rule(always, DESK, body=lambda w: demarche_payload([])),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
@@ -199,13 +223,17 @@ def test_every_api_route_has_a_rule():
 
 
 def _url(key: RouteKey, w: World, actor: Actor) -> str:
+    path = key.path
+    if path.startswith("/api/v1/collectives/"):
+        path = path.replace("{code}", w.collective)
     return (
-        key.path.replace("{demarche_id}", str(w.demarche_id))
+        path.replace("{demarche_id}", str(w.demarche_id))
         .replace("{tasking_id}", str(w.tasking_id))
         .replace("{response_id}", str(w.response_id))
         .replace("{commitment_id}", str(w.commitment_id))
         .replace("{cable_id}", str(w.cable_id))
         .replace("{reply_id}", str(w.reply_id))
+        .replace("{membership_id}", str(w.membership_id))
         .replace("{code}", w.post_a)
         .replace("{username}", w.actors["viewer"].user.username)
         .replace("{token_id}", str(actor.spare_token_id))
@@ -220,6 +248,7 @@ def _if_match(client, db, rule: Rule, w: World) -> dict[str, str]:
         "tasking": lambda: db.get(Tasking, w.tasking_id),
         "response": lambda: db.get(Response, w.response_id),
         "commitment": lambda: db.get(Commitment, w.commitment_id),
+        "collective": lambda: db.get(Collective, w.collective_id),
     }[rule.etag]()
     db.refresh(row)
     return {"If-Match": etag(rule.etag, row.id, row.version)}
@@ -296,6 +325,7 @@ def test_no_valid_credentials_is_401_before_any_lookup(client, db, key: RouteKey
             "token_id",
             "cable_id",
             "reply_id",
+            "membership_id",
         ):
             path = path.replace("{" + p + "}", "999999")
         path = path.replace("{code}", "NOPE").replace("{username}", "nobody")

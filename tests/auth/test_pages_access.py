@@ -16,6 +16,7 @@ from app.auth.service import open_session
 from app.demarches.models import Demarche
 from app.taskings.models import Tasking
 from tests.auth.matrix import (
+    ADMIN,
     ANYONE,
     DESK,
     INGEST,
@@ -88,6 +89,29 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/cables/replies/{reply_id}/confirm"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/match"): Rule(sees_tasking, DESK),
+    # The administrator's pages: refused to every other role before any lookup.
+    **{
+        RouteKey(method, path): Rule(always, ADMIN, role_first=True)
+        for method, path in (
+            ("GET", "/admin"),
+            ("GET", "/admin/users"),
+            ("POST", "/admin/users"),
+            ("GET", "/admin/users/{username}"),
+            ("POST", "/admin/users/{username}"),
+            ("POST", "/admin/users/{username}/password"),
+            ("POST", "/admin/users/{username}/tokens/revoke"),
+            ("GET", "/admin/posts"),
+            ("POST", "/admin/posts"),
+            ("GET", "/admin/posts/{code}"),
+            ("POST", "/admin/posts/{code}"),
+            ("GET", "/admin/collectives"),
+            ("POST", "/admin/collectives"),
+            ("GET", "/admin/collectives/{code}"),
+            ("POST", "/admin/collectives/{code}"),
+            ("POST", "/admin/collectives/{code}/members"),
+            ("POST", "/admin/collectives/{code}/members/{membership_id}/end"),
+        )
+    },
 }
 
 
@@ -110,11 +134,17 @@ def test_every_page_route_has_a_rule():
 
 
 def _url(key: RouteKey, w: World) -> str:
+    path = key.path
+    if path.startswith("/admin/collectives/"):
+        path = path.replace("{code}", w.collective)
     return (
-        key.path.replace("{demarche_id}", str(w.demarche_id))
+        path.replace("{demarche_id}", str(w.demarche_id))
         .replace("{tasking_id}", str(w.tasking_id))
         .replace("{reply_id}", str(w.reply_id))
         .replace("{cable_id}", str(w.cable_id))
+        .replace("{membership_id}", str(w.membership_id))
+        .replace("{code}", w.post_a)
+        .replace("{username}", w.actors["viewer"].user.username)
     )
 
 
@@ -150,6 +180,8 @@ def _signed_in(client, db, a: Actor) -> str:
 def test_signed_out_visitors_are_sent_to_sign_in(client, key: RouteKey):
     path = key.path.replace("{demarche_id}", "1").replace("{tasking_id}", "1")
     path = path.replace("{reply_id}", "1").replace("{cable_id}", "1")
+    path = path.replace("{membership_id}", "1")
+    path = path.replace("{code}", "NOPE").replace("{username}", "nobody")
     r = client.request(key.method, path, follow_redirects=False)
     assert r.status_code == 303, (r.status_code, r.text[:200])
     assert r.headers["location"].startswith("/login?next=")

@@ -11,10 +11,9 @@ from app.auth.policy import classification_rank
 from app.cables.models import Cable
 from app.classification import Classification, from_marking
 from app.demarches.models import Demarche
-from app.posts.models import Collective
 from tests.cables._corpus import CABLES, needs_corpus
 from tests.cables.samples import instruction
-from tests.factories import future, make_post, make_user, write
+from tests.factories import future, make_collective, make_post, make_user, write
 
 API = "/api/v1/cables"
 
@@ -290,15 +289,9 @@ def test_seed_instruction_drafts_the_unsc_demarche(client, db, desk):
     post("USUN", "USMISSION USUN NEW YORK", "RUCNDT", city="New York", country="United Nations")
     post("USEU", "USEU BRUSSELS", None, city="Brussels", country="European Union")
     # The cable writes the collective by name only (no routing indicator on its TO line).
-    db.add(
-        Collective(
-            code="UNSC",
-            name="UN SECURITY COUNCIL COLLECTIVE",
-            routing_indicator="RUEHGG",
-            members=members,
-        )
+    make_collective(
+        db, "UNSC", "UN SECURITY COUNCIL COLLECTIVE", members, routing_indicator="RUEHGG"
     )
-    db.commit()
 
     cable = client.post(
         API, content=text.encode(), headers={**desk, "Content-Type": "text/plain"}

@@ -148,6 +148,7 @@ class TestSeedInstruction:
             "USEU BRUSSELS",
         ]
         assert p.info_only == ("Beijing",)
+        assert p.excluded == ("Beijing",)  # "(except Beijing)"
 
     def test_paragraphs_renumbered_from_sequence(self, p: ParsedCable) -> None:
         # The published copy writes **11.**, **12.**, ¶4. ... 18. for paragraphs 1-8.
@@ -213,6 +214,7 @@ class TestSeedInstruction:
             "talking_points",
             "key_dates",
             "info_only",
+            "excluded",
             "target_description",
             "kind",
             "warnings",

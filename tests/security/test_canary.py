@@ -312,9 +312,9 @@ def routes() -> list[Route]:
     return sorted(found.values(), key=lambda r: (r.path, r.method))
 
 
-# Parameters whose records carry no canary (people, tokens, posts): the access matrix
-# (tests/auth/test_access_matrix.py) covers who may reach them.
-NO_CANARY_PARAMS = {"token_id", "username", "code"}
+# Parameters whose records carry no canary (people, tokens, posts, collectives and their
+# memberships): the access matrix (tests/auth/test_access_matrix.py) covers who may reach them.
+NO_CANARY_PARAMS = {"token_id", "username", "code", "membership_id"}
 
 
 def _fill(route: Route, world: World) -> Iterator[tuple[str, set[str]]]:

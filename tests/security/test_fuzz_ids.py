@@ -140,6 +140,7 @@ def _valid(world: World, caller: Caller) -> dict[str, Any]:
         "token_id": caller.actor.spare_token_id,
         "code": world.post_a,
         "username": caller.actor.user.username,
+        "membership_id": world.membership_id,
     }
 
 

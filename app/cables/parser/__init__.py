@@ -220,6 +220,7 @@ def _parse(raw: str, clock: _Clock) -> ParsedCable:
         talking_points=tuple(ins.talking_points),
         key_dates=tuple(ins.key_dates),
         info_only=tuple(ins.info_only),
+        excluded=tuple(ins.excluded),
         target_description=ins.target_description,
         kind=kind,
         warnings=tuple(warnings),

@@ -43,8 +43,11 @@ _OBJECTIVES = re.compile(r"\bOBJECTIVES?\b", re.IGNORECASE)
 _POINTS = re.compile(r"\b(?:TALKING POINTS|POINTS\b|BEGIN POINTS|NON-?PAPER)", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:--+|-(?=\S)|•|\*)\s*")
 _SUBPOINT = re.compile(r"^(?:\(?[A-Za-z]\)|[A-Za-z]\.(?=\s))\s*")
+# A prose exclusion from the addressees: "(except Beijing)", "(except for Embassies
+# Warsaw and Prague)". The posts named are not tasked through the collective or group
+# the sentence names; "info only" is said apart (below), and may name them again.
+_EXCEPT = re.compile(r"\(\s*EXCEPT(?:\s+FOR)?\s+([A-Z][A-Za-z' ,-]{1,80}?)\s*\)", re.IGNORECASE)
 _INFO_ONLY = (
-    re.compile(r"\(\s*EXCEPT\s+([A-Z][A-Za-z' -]{1,60}?)\s*\)", re.IGNORECASE),
     re.compile(
         r"\bINFO(?:RMATION)?\s+ONLY\s+(?:FOR|TO)\s+([A-Z][A-Za-z' ,-]{1,60}?)(?=[.;:)]|\s*$|\s+(?:AND|BUT)\s)",
         re.IGNORECASE,
@@ -53,6 +56,11 @@ _INFO_ONLY = (
         r"\b([A-Z][A-Za-z'-]{2,30}(?: [A-Z][A-Za-z'-]{2,30})?)\s+(?:IS|ARE)\s+INFO(?:RMATION)?\s+ONLY\b",
         re.IGNORECASE,
     ),
+)
+# Words before a post's name in prose ("Embassies Warsaw and Prague"): not its name.
+_POST_WORDS = re.compile(
+    r"^(?:(?:US|U\.S\.|AMERICAN)\s+)?(?:EMBASS(?:Y|IES)|CONSULATES?(?: GENERAL)?|MISSIONS?|POSTS?)\s+(?:IN\s+|AT\s+)?",
+    re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"])")
 _TARGET_WORDS = re.compile(
@@ -92,6 +100,7 @@ class Instruction:
     talking_points: list[TalkingPoint] = field(default_factory=list)
     key_dates: list[KeyDate] = field(default_factory=list)
     info_only: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
     target_description: str | None = None
 
 
@@ -147,6 +156,7 @@ def analyse(
     ins.delivery_level = _level(action_flats) or _level(flats)
     ins.target_description = _target(action_flats)
     ins.info_only = _info_only(action_flats + flats[:3])
+    ins.excluded = _excluded(action_flats + flats[:3])
     for _, text in texts:
         head = text[:300]
         if not ins.objectives and _OBJECTIVES.search(head):
@@ -288,30 +298,36 @@ def _target(texts: list[str]) -> str | None:
     return None
 
 
+def _names(found: str, names: list[str]) -> None:
+    """The posts named in a phrase ("Embassies Warsaw and Prague"), added to names once."""
+    for name in _NAME_SPLIT.split(found):
+        name = _POST_WORDS.sub("", name.strip(" .")).strip(" .")
+        if 2 < len(name) < 40 and name.upper() not in ("THIS MESSAGE", "THIS CABLE", "IT", "THIS"):
+            pretty = name.title() if name.isupper() else name
+            if pretty not in names:
+                names.append(pretty)
+
+
 def _info_only(texts: list[str]) -> list[str]:
     names: list[str] = []
     for text in texts:
         low = text.lower()
-        has_except = "except" in low
-        has_info_only = "info" in low and "only" in low
-        if not (has_except or has_info_only):
+        if not ("info" in low and "only" in low):
             continue
-        # Each pattern runs only where its key word appears: the last one is costly.
-        for rx, wanted in zip(_INFO_ONLY, (has_except, has_info_only, has_info_only), strict=True):
-            if not wanted:
-                continue
-            for m in rx.finditer(text):  # already folded
-                for name in _NAME_SPLIT.split(m.group(1)):
-                    name = name.strip(" .")
-                    if 2 < len(name) < 40 and name.upper() not in (
-                        "THIS MESSAGE",
-                        "THIS CABLE",
-                        "IT",
-                        "THIS",
-                    ):
-                        pretty = name.title() if name.isupper() else name
-                        if pretty not in names:
-                            names.append(pretty)
+        for rx in _INFO_ONLY:  # already folded
+            for m in rx.finditer(text):
+                _names(m.group(1), names)
+    return names
+
+
+def _excluded(texts: list[str]) -> list[str]:
+    """Posts the prose takes out of the addressees: "(except Beijing)"."""
+    names: list[str] = []
+    for text in texts:
+        if "except" not in text.lower():
+            continue
+        for m in _EXCEPT.finditer(text):
+            _names(m.group(1), names)
     return names
 
 

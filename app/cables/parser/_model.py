@@ -67,6 +67,8 @@ class ParsedCable:
     talking_points: tuple[TalkingPoint, ...] = ()
     key_dates: tuple[KeyDate, ...] = ()
     info_only: tuple[str, ...] = ()
+    # Named in prose as left out of the addressees: "(except Beijing)".
+    excluded: tuple[str, ...] = ()
     target_description: str | None = None
     kind: str = "other"
     warnings: tuple[str, ...] = field(default=())
