@@ -90,7 +90,8 @@ def test_migration_gives_every_post_utc_and_goes_back_down_with_data(backend, tm
                     "'Hanoi', 'Vietnam', 'EAP', true, '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
                 )
             )
-        command.upgrade(cfg, "0006a")
+        # Up to the head (the ORM below writes today's schema), then down past 0006a.
+        command.upgrade(cfg, "head")
         assert _rows(engine, "SELECT code, time_zone FROM posts") == [("HANOI", "UTC")]
         with Session(engine, expire_on_commit=False) as db:
             # What points at posts survives the way down: a user, a demarche's taskings.

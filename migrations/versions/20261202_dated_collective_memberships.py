@@ -12,8 +12,8 @@ Going down, the memberships open today (or open-ended) become the plain member l
 again; ended ones have no place there and are dropped.
 
 Revision ID: 0006b
-Revises: 0005b
-Create Date: 2026-12-03 09:00:00
+Revises: 0006a
+Create Date: 2026-12-02 09:00:00
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alembic import op
 
 
 revision: str = "0006b"
-down_revision: str | None = "0005b"
+down_revision: str | None = "0006a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
