@@ -11,9 +11,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from app.posts.models import Collective
 from tests.cables._corpus import CABLES, SKIP_REASON
-from tests.factories import make_post, make_signin_user
+from tests.factories import make_collective, make_post, make_signin_user
 from tests.pages.conftest import Visitor
 
 CABLE = CABLES / "07STATE166909.txt"
@@ -45,13 +44,12 @@ def seed_world(engine) -> None:
         post("BELGRADE", "AMEMBASSY BELGRADE", "RUEHBW", "Serbia")
         post("USUN", "USMISSION USUN NEW YORK", "RUCNDT", "United Nations", city="New York")
         post("SUVA", "AMEMBASSY SUVA", "RUEHSV", "Fiji")
-        db.add(
-            Collective(
-                code="UNSC",
-                name="UN SECURITY COUNCIL COLLECTIVE",
-                routing_indicator="RUEHGG",
-                members=[beijing, hanoi, moscow],
-            )
+        make_collective(
+            db,
+            "UNSC",
+            "UN SECURITY COUNCIL COLLECTIVE",
+            [beijing, hanoi, moscow],
+            routing_indicator="RUEHGG",
         )
         db.commit()
         make_signin_user(db, "desk")
