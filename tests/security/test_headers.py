@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.headers import CSP, DOCS_CSP
+from app.headers import CSP
 from app.main import create_app
 from tests.factories import login, make_user
 
@@ -59,7 +59,9 @@ def test_api_answers_carry_the_headers_signed_in_or_not(client, db):
         client.get(f"{API}/demarches/999999", headers=desk),  # 404
         client.get(f"{API}/demarches/{2**40}", headers=desk),  # 404 from the bounds
         client.post(f"{API}/tokens", json={}, headers=desk),  # 422
-        client.post(f"{API}/tokens", content=b"{", headers={**desk, "Content-Type": "application/json"}),
+        client.post(
+            f"{API}/tokens", content=b"{", headers={**desk, "Content-Type": "application/json"}
+        ),
         client.get(f"{API}/me"),  # 401
         client.get(f"{API}/no/such/route", headers=desk),
         client.get("/health"),
@@ -71,7 +73,9 @@ def test_api_answers_carry_the_headers_signed_in_or_not(client, db):
 def test_an_oversized_body_is_refused_with_the_headers(client, db, app_settings):
     _, desk = make_user(db)
     big = b"x" * (app_settings.max_body_bytes + 1)
-    r = client.post(f"{API}/tokens", content=big, headers={**desk, "Content-Type": "application/json"})
+    r = client.post(
+        f"{API}/tokens", content=big, headers={**desk, "Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     _assert_secured(r)
 
@@ -92,13 +96,15 @@ def test_static_files_carry_the_headers_and_may_be_cached(client):
     _assert_secured(r, cacheable=True)
 
 
-def test_the_docs_get_their_own_policy_still_unframeable_and_unstored(client):
+def test_the_docs_answer_under_the_same_self_only_policy(client):
+    """Swagger UI is served from here and started by a file: no CDN, no inline script."""
     r = client.get("/docs")
     assert r.status_code == 200
-    assert r.headers["content-security-policy"] == DOCS_CSP
-    assert "frame-ancestors 'none'" in DOCS_CSP and "object-src 'none'" in DOCS_CSP
-    assert r.headers["x-frame-options"] == "DENY"
-    assert r.headers["cache-control"] == "no-store"
+    _assert_secured(r)
+    assert r.headers["content-security-policy"] == CSP
+    assert "<script>" not in r.text and "cdn." not in r.text
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"):
+        assert client.get(asset).status_code == 200, asset
 
 
 def test_an_unexpected_error_carries_the_headers_too(app_settings):
