@@ -143,32 +143,67 @@ def _session():
     return make_sessionmaker(engine)()
 
 
+def _me() -> str:
+    """This command as the operator typed it (`.venv/bin/demarche` under `make run`), so
+    a hint can be pasted as it is; `demarche` when run some other way."""
+    return sys.argv[0] if Path(sys.argv[0]).name == "demarche" else "demarche"
+
+
 @app.command()
 def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Load only into a database with no posts.")
     ] = False,
+    credentials: Annotated[
+        bool,
+        typer.Option(
+            "--credentials",
+            help="Load nothing: print the demo users' passwords and a new API token each.",
+        ),
+    ] = False,
 ) -> None:
     """Load the demo: posts, users, and demarches in mixed states."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app import demo as demo_data
+
+    again = f"{_me()} demo --credentials"
+    try:
+        creds = _demo(demo_data, if_empty=if_empty, credentials=credentials)
+    except SQLAlchemyError as exc:  # most often a database never migrated
+        fail(f"{_first_line(exc)} (has `{_me()} db upgrade` run?)")
+    if creds is None:  # a re-run of `make run`: say how to see them again
+        print("demo: database already has data; left as it is")
+        print(f"demo users' passwords, and a new API token each: {again}")
+        return
+    # Plain lines, not a table: a terminal narrower than a token must not cut it short.
+    print("Demo users (sign in at /login with the password; the token is for the API):")
+    for line in demo_data.credential_lines(creds):
+        print("  " + line)
+    print(f"Again later: {again} (the same passwords, new tokens)")
+
+
+def _demo(demo_data, *, if_empty: bool, credentials: bool):
+    """What `demo` does but print: the credentials to show, or None if it left the
+    database as it was."""
     from app.errors import DomainError
 
     with _session() as session:
-        if if_empty and not demo_data.is_empty(session):
-            console.print("demo: database already has data; left as it is")
-            return
-        try:
-            credentials = demo_data.load(session)
+        if credentials:
+            creds = demo_data.credentials(session)
+            if not creds:
+                fail(f"no demo user in this database: load the demo with `{_me()} demo`")
             session.commit()
-        except DomainError as exc:
-            session.rollback()
-            fail(exc.detail)
-    table = Table(title="Demo users (password / API token)")
-    for col in ("user", "role", "password", "token"):
-        table.add_column(col)
-    for c in credentials:
-        table.add_row(c.username, c.role, c.password, c.token)
-    console.print(table)
+        elif if_empty and not demo_data.is_empty(session):
+            return None
+        else:
+            try:
+                creds = demo_data.load(session)
+                session.commit()
+            except DomainError as exc:
+                session.rollback()
+                fail(exc.detail)
+    return creds
 
 
 @app.command()
@@ -189,6 +224,7 @@ def serve(
     count into that folder together (app/metrics.py).
     """
     import os
+    import signal
 
     import uvicorn
 
@@ -201,6 +237,12 @@ def serve(
         # Before this process or a worker imports prometheus_client, which reads it once.
         _empty_metrics_dir(settings.prometheus_multiproc_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.prometheus_multiproc_dir
+    # Ctrl-C or SIGTERM is how a server is stopped. uvicorn lets the requests in flight
+    # finish, then raises the signal again for its default action (a KeyboardInterrupt,
+    # or death by SIGTERM), which a supervisor or `make run` reports as a failure
+    # ("make: *** [run] Interrupt"): a clean stop exits 0 instead.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _stopped)
     uvicorn.run(
         "app.main:serve_app",
         factory=True,
@@ -217,6 +259,10 @@ def serve(
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         limit_concurrency=settings.limit_concurrency,
     )
+
+
+def _stopped(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 # The files prometheus_client writes in PROMETHEUS_MULTIPROC_DIR, one set per process.

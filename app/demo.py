@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.auth.service import add_user, issue_token
 from app.classification import Classification
 from app.db import today_utc
@@ -169,6 +169,35 @@ def password_for(username: str) -> str:
 
 def is_empty(session: Session) -> bool:
     return (session.scalar(select(func.count()).select_from(Post)) or 0) == 0
+
+
+def credentials(session: Session) -> list[Credential]:
+    """The demo users' sign-in again, for a database loaded earlier: the password the demo
+    gave each (unless since changed) and a new API token, since a token is kept only as a
+    hash and cannot be shown twice. Users since removed or disabled are left out."""
+    names = [u[0] for u in USERS]
+    users = session.scalars(select(User).where(User.username.in_(names)))
+    by_name = {u.username: u for u in users if u.active}
+    out = []
+    for username, *_ in USERS:
+        user = by_name.get(username)
+        if user is not None:
+            token = issue_token(session, user=user, name="demo")
+            out.append(Credential(username, user.role.value, password_for(username), token.secret))
+    return out
+
+
+def credential_lines(creds: list[Credential]) -> list[str]:
+    """One plain line per user, never wrapped or cut at a terminal's width: a token is
+    copied whole from here. Columns padded to the longest value, tokens last."""
+    rows = [("user", "role", "password", "API token")] + [
+        (c.username, c.role, c.password, c.token) for c in creds
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return [
+        "  ".join(v.ljust(w) for v, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
+        for r in rows
+    ]
 
 
 def load(session: Session, *, today: date | None = None) -> list[Credential]:

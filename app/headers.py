@@ -14,10 +14,8 @@
   SECRET text and must not be kept by a browser or a proxy (an unauthenticated
   answer costs nothing to fetch again). The stylesheet holds nothing and may be cached.
 
-The API docs (/docs, /redoc) are FastAPI's pages, which load Swagger UI and ReDoc
-from a CDN and start them with an inline script: they get their own, looser policy
-naming that CDN. They show the OpenAPI schema only, which is public, and no record;
-everything else about them (no framing, no plugins, no store) is as strict.
+The API docs (/docs) are no exception: Swagger UI's files are served from here and
+started by a script file (app/apidocs.py), so they need no CDN and no inline script.
 """
 
 from __future__ import annotations
@@ -29,23 +27,13 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {_CDN} https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 STATIC_PREFIX = "/static/"
 
 
 def security_headers(path: str) -> dict[str, str]:
     """The headers every answer to a request for this path carries."""
     headers = {
-        "Content-Security-Policy": DOCS_CSP if path in DOCS_PATHS else CSP,
+        "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",

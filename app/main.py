@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.models  # noqa: F401  (configure every mapper before the first request)
-from app import metrics
+from app import apidocs, metrics
 from app.auth.admin import router as admin_pages
 from app.auth.credentials import CredentialCache
 from app.auth.pages import router as auth_pages
@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Demarche Tracker",
         version="0.1.0",
         summary="From instruction cable to host-government response.",
+        # FastAPI's docs pages load a CDN; app/apidocs.py serves Swagger UI from here.
+        docs_url=None,
+        redoc_url=None,
         # Every route, API and page: a NUL anywhere in what it reads is a 422.
         dependencies=[Depends(refuse_nul)],
     )
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_pages)
     app.include_router(post_pages)
     app.include_router(health_router)
+    app.include_router(apidocs.router)
+    app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Every status each operation answers, errors as problem JSON: app/openapi.py.
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]

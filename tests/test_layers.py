@@ -80,6 +80,7 @@ TOP_LEVEL = {
     "web": "glue",
     "handlers": "glue",
     "health": "surface",
+    "apidocs": "surface",
     "openapi": "surface",
     "backup": "surface",
     "serving": "surface",

@@ -4,7 +4,10 @@ migrated database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set).
 
 A test module fills its own world: it defines `seed_world(engine)`, which the `server`
 fixture calls once per database before the app starts. `Visitor` is one signed-in
-person; `shoot()` writes desktop and phone screenshots to tests/screenshots/.
+person; `shoot()` writes desktop and phone screenshots to tests/screenshots/ and checks
+the page at both widths: axe-core (axe-playwright-python ships it) must find no serious
+or critical violation, and at phone width nothing may be wider than the screen.
+`close()` fails on anything found, naming the page, the rule and the elements.
 """
 
 from __future__ import annotations
@@ -28,10 +31,19 @@ SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
+# What axe reports that fails a test: "serious" and "critical" are the impacts that
+# stop someone using the page (a control with no name, text too faint, a box a keyboard
+# cannot scroll); "moderate" and "minor" are left to review.
+FAILING_IMPACTS = frozenset({"serious", "critical"})
+
 try:
     from playwright import sync_api
 except ImportError:  # the test extra installs it
     sync_api = None
+try:
+    from axe_playwright_python.base import AXE_SCRIPT
+except ImportError:  # the test extra installs it
+    AXE_SCRIPT = None
 
 SKIP_REASON = (
     f"{CHROMIUM} is missing: install Debian's chromium (make test tries apt-get) "
@@ -39,6 +51,8 @@ SKIP_REASON = (
     if not os.path.exists(CHROMIUM)
     else "playwright is not installed (pip install -e '.[test]')"
     if sync_api is None
+    else "axe-playwright-python is not installed (pip install -e '.[test]')"
+    if AXE_SCRIPT is None
     else ""
 )
 
@@ -101,9 +115,12 @@ def browser():
 
 
 class Visitor:
-    """One signed-in person in their own browser context (their own cookies)."""
+    """One signed-in person in their own browser context (their own cookies); with no
+    username, someone on the sign-in page who has not signed in."""
 
-    def __init__(self, browser, base: str, backend: str, username: str) -> None:
+    def __init__(
+        self, browser, base: str, backend: str, username: str | None, password: str = PASSWORD
+    ) -> None:
         self.context = browser.new_context(viewport=DESKTOP)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
@@ -115,9 +132,12 @@ class Visitor:
             lambda m: self.refused.append(m.text) if "Content Security Policy" in m.text else None,
         )
         self.base, self.backend = base, backend
+        self.found: list[str] = []  # what shoot() found: axe violations, a page too wide
         self.page.goto(f"{base}/login")
+        if username is None:
+            return
         self.page.fill("#username", username)
-        self.page.fill("#password", PASSWORD)
+        self.page.fill("#password", password)
         self.page.get_by_role("button", name="Sign in").click()
         # Signed in once off the form: the desk lands on the dashboard, a post on its inbox.
         self.page.wait_for_url(lambda url: not url.split("?")[0].endswith("/login"))
@@ -127,14 +147,49 @@ class Visitor:
         assert response is not None and response.ok, (path, response and response.status)
 
     def shoot(self, name: str) -> None:
-        """Desktop and phone screenshots of the current page (SQLite run only: same pages)."""
-        if self.backend != "sqlite":
-            return
-        SHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
+        """Check the current page at desktop and phone width (axe, and the page's width
+        on a phone), and write both screenshots (SQLite run only: the same pages)."""
+        self.check(name, "desktop")
+        if self.backend == "sqlite":
+            SHOTS.mkdir(exist_ok=True)
+            self.page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
         self.page.set_viewport_size(PHONE)
-        self.page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
-        self.page.set_viewport_size(DESKTOP)
+        try:
+            self.check(name, "phone")
+            width = self.page.evaluate("document.scrollingElement.scrollWidth")
+            if width > PHONE["width"]:
+                self.found.append(
+                    f"{name} (phone): the page is {width} px wide, wider than "
+                    f"the {PHONE['width']} px screen: {self._widest()}"
+                )
+            if self.backend == "sqlite":
+                self.page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
+        finally:
+            self.page.set_viewport_size(DESKTOP)
+
+    def check(self, name: str, width: str) -> None:
+        """Record every serious or critical axe violation on the page as it is now."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            # evaluate() runs outside the page's Content-Security-Policy: no 'self' needed.
+            self.page.evaluate(AXE_SCRIPT)
+        results = self.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        for v in results["violations"]:
+            if v["impact"] in FAILING_IMPACTS:
+                targets = ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+                self.found.append(f"{name} ({width}): {v['id']} ({v['impact']}): {targets}")
+
+    def _widest(self) -> str:
+        """The elements whose right edge passes the screen's, to say what to fix."""
+        return self.page.evaluate(
+            """() => { const w = document.documentElement.clientWidth, out = [];
+            for (const e of document.querySelectorAll('body *')) {
+              const r = e.getBoundingClientRect();
+              if (r.right > w + 1 && !e.closest('.table-wrap')) {
+                out.push(e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+                         + ' ' + Math.round(r.right) + 'px');
+              }
+            } return out.slice(0, 5).join(', '); }"""
+        )
 
     def text(self) -> str:
         return self.page.content()
@@ -142,3 +197,4 @@ class Visitor:
     def close(self) -> None:
         self.context.close()
         assert self.refused == [], self.refused
+        assert self.found == [], "\n".join(self.found)

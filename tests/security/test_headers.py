@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.headers import CSP, DOCS_CSP
+from app.headers import CSP
 from app.main import create_app
 from tests.factories import login, make_user
 
@@ -96,13 +96,15 @@ def test_static_files_carry_the_headers_and_may_be_cached(client):
     _assert_secured(r, cacheable=True)
 
 
-def test_the_docs_get_their_own_policy_still_unframeable_and_unstored(client):
+def test_the_docs_answer_under_the_same_self_only_policy(client):
+    """Swagger UI is served from here and started by a file: no CDN, no inline script."""
     r = client.get("/docs")
     assert r.status_code == 200
-    assert r.headers["content-security-policy"] == DOCS_CSP
-    assert "frame-ancestors 'none'" in DOCS_CSP and "object-src 'none'" in DOCS_CSP
-    assert r.headers["x-frame-options"] == "DENY"
-    assert r.headers["cache-control"] == "no-store"
+    _assert_secured(r)
+    assert r.headers["content-security-policy"] == CSP
+    assert "<script>" not in r.text and "cdn." not in r.text
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"):
+        assert client.get(asset).status_code == 200, asset
 
 
 def test_an_unexpected_error_carries_the_headers_too(app_settings):
