@@ -227,8 +227,10 @@ class Generator:
                         f"RUEH{pid:04d}",
                         region,
                         True,
+                        "UTC",  # time_zone
                         created,
                         created,
+                        1,  # version
                     ),
                 )
                 self.posts.append(
@@ -282,7 +284,7 @@ class Generator:
             uid = self.next_id("users")
             self.w.add(
                 "users",
-                (uid, username, full, role, clearance, post_id, password_hash, True, created),
+                (uid, username, full, role, clearance, post_id, password_hash, True, created, 1),
             )
             if role == "desk_officer":
                 self.desk_ids.append(uid)
