@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import DEFAULT_ZONE
 from app.concurrency import require_version
 from app.deps import SessionDep
 from app.errors import DomainError, PreconditionFailed
@@ -113,6 +114,7 @@ def add_post(
     country: Annotated[str, Form(max_length=80)] = "",
     routing_indicator: Annotated[str, Form(max_length=16)] = "",
     region: Annotated[str, Form(max_length=8)] = "",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     form = {
         "code": code,
@@ -122,9 +124,17 @@ def add_post(
         "country": country,
         "routing_indicator": routing_indicator,
         "region": region,
+        "time_zone": time_zone,
     }
     try:
-        data = PostIn(**{**form, "routing_indicator": routing_indicator or None})
+        data = PostIn(
+            **{
+                **form,
+                "routing_indicator": routing_indicator or None,
+                # Empty: the default (UTC), which the post's officers see on every date.
+                "time_zone": time_zone or DEFAULT_ZONE,
+            }
+        )
     except ValidationError as exc:
         return _posts_page(request, session, form=form, errors=field_errors(exc), status_code=422)
     try:
@@ -154,6 +164,7 @@ def _post_page(
         "routing_indicator": post.routing_indicator or "",
         "region": post.region.value,
         "active": "yes" if post.active else "no",
+        "time_zone": post.time_zone,
     }
     return render(
         request,
@@ -188,6 +199,7 @@ def change_post(
     routing_indicator: Annotated[str, Form(max_length=16)] = "",
     region: Annotated[str, Form(max_length=8)] = "",
     active: Annotated[str, Form(max_length=3)] = "yes",
+    time_zone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     form = {
         "name": name,
@@ -197,12 +209,18 @@ def change_post(
         "routing_indicator": routing_indicator,
         "region": region,
         "active": active,
+        "time_zone": time_zone,
     }
     post = service.get_post(session, code)  # 404 first
     try:
         require_version("post", post, form_version=version)
         data = PostUpdate(
-            **{**form, "routing_indicator": routing_indicator or None, "active": active == "yes"}
+            **{
+                **form,
+                "routing_indicator": routing_indicator or None,
+                "active": active == "yes",
+                "time_zone": time_zone or None,  # empty: leave it as it is
+            }
         )
     except ValidationError as exc:
         return _post_page(

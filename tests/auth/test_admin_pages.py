@@ -272,13 +272,37 @@ def test_admin_adds_and_edits_a_post_and_a_collective_from_the_pages(client, db,
             "routing_indicator": "RUEHSV",
             "region": "EAP",
             "active": "no",
+            "time_zone": "Pacific/Fiji",
         },
         follow_redirects=False,
     )
     assert r.status_code == 303
     db.expire_all()
     suva = db.scalar(select(Post).where(Post.code == "SUVA"))
-    assert (suva.country, suva.active) == ("Fiji, Nauru, Tonga", False)
+    assert (suva.country, suva.active, suva.time_zone) == (
+        "Fiji, Nauru, Tonga",
+        False,
+        "Pacific/Fiji",
+    )
+    # A zone the zone database does not know is refused beside its field; nothing changes.
+    page = client.get("/admin/posts/SUVA").text
+    assert 'value="Pacific/Fiji"' in page
+    bad = client.post(
+        "/admin/posts/SUVA",
+        data={
+            "csrf_token": csrf,
+            "version": _version(page),
+            "name": "AMEMBASSY SUVA",
+            "kind": "embassy",
+            "city": "Suva",
+            "country": "Fiji",
+            "region": "EAP",
+            "time_zone": "Mars/Olympus",
+        },
+    )
+    assert bad.status_code == 422 and 'id="time_zone-error"' in bad.text
+    db.expire_all()
+    assert db.scalar(select(Post.time_zone).where(Post.code == "SUVA")) == "Pacific/Fiji"
 
     r = client.post(
         "/admin/collectives",
