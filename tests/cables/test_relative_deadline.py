@@ -45,3 +45,17 @@ def test_a_relative_span_outside_an_action_sentence_is_no_deadline():
         "2. (U) Points:", "2. (U) The council met within three days of the vote.\n\n3. (U) Points:"
     )
     assert parse_cable(text).deadline is None
+
+
+@pytest.mark.parametrize(
+    "span",
+    [
+        "complete the end-use check within 45 days",
+        "note that a written notice is provided within two working days",
+    ],
+)
+def test_a_span_for_something_other_than_the_demarche_is_no_deadline(span):
+    text = CABLE.format(within="soon").replace(
+        "2. (U) Points:", f"2. (U) Embassy should {span}.\n\n3. (U) Points:"
+    )
+    assert parse_cable(text).deadline is None

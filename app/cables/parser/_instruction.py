@@ -213,10 +213,16 @@ _WITHIN = re.compile(
 )
 
 
+# The demarche's own acts: a span to "complete a check" or for a notice is not its deadline.
+_ASKED_WITHIN = re.compile(r"\b(?:DELIVER|REPORT|RESPOND|REPLY|DEMARCHE|APPROACH|CONVEY|RAISE)\b")
+
+
 def _within(up: str, cable_day: date) -> date | None:
     """The date a relative deadline in an action sentence falls on, if the text has one."""
     for m in _WITHIN.finditer(up):
-        if not _ACTION_VERB.search(_sentence_around(up, m.start())):
+        # Only a span for the demarche itself: quoted rules inside an action paragraph say
+        # "notice is provided within two working days", end-use checks "within 45 days".
+        if not _ASKED_WITHIN.search(_sentence_around(up, m.start())):
             continue
         word = m.group(1)
         n = int(word) if word.isdigit() else _NUMBER_WORDS[word]
