@@ -107,6 +107,7 @@ def import_instruction(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     raw = ""
+    cable = None
     try:
         raw = _text_of(text, file, limit=settings.max_cable_bytes)
         if not raw.strip():
@@ -122,9 +123,13 @@ def import_instruction(
         drafted = drafting.draft_demarche(session, cable, actor=user)
         session.flush()
     except Conflict as exc:
+        session.rollback()
+        if cable is None:  # refused while storing the cable: said on the import page
+            return _import_page(
+                request, session, user, status_code=exc.status, error=exc.detail, text=raw
+            )
         # Drafted before: the officer chooses (the cable was held already, so the
         # rollback loses nothing of it).
-        session.rollback()
         return _duplicate_page(request, session, user, cable.id, exc)
     except DomainError as exc:
         session.rollback()
@@ -447,9 +452,11 @@ def match_reply(
     reply = reads.get_reply(session, reply_id, actor=user)
     try:
         # A number past the id columns is no tasking's (and PostgreSQL would not look).
-        if not tasking_id.strip().isdigit() or int(tasking_id) > ID_MAX:
+        chosen = tasking_id.strip()
+        # ASCII digits only: "²" is a digit to isdigit() and no number to int().
+        if not (chosen.isascii() and chosen.isdigit()) or int(chosen) > ID_MAX:
             raise Invalid("Choose the tasking this reply answers.")
-        review.match_by_hand(session, reply, int(tasking_id), actor=user)
+        review.match_by_hand(session, reply, int(chosen), actor=user)
         session.flush()
     except (Conflict, Invalid, NotFound) as exc:
         session.rollback()

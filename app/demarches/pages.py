@@ -30,7 +30,7 @@ from app.demarches.schemas import AmendIn, DemarcheIn, DemarcheUpdate
 from app.deps import SessionDep, SettingsDep
 from app.errors import DomainError, Invalid, PreconditionFailed
 from app.forms import field_errors, refusals
-from app.limits import PageNumber, RecordId
+from app.limits import ID_MAX, PageNumber, RecordId
 from app.settings import Settings
 from app.taskings import reads as tasking_reads
 from app.taskings.models import Position
@@ -110,7 +110,13 @@ def show_page(
     done = request.query_params.get("done", "")
     # Back from a desk move on one of its taskings: say which post and what changed.
     moved = request.query_params.get("moved", "")
-    if not notice and moved.isdigit() and len(moved) < 12:
+    if (
+        not notice
+        and moved.isascii()
+        and moved.isdigit()
+        and len(moved) < 12
+        and int(moved) <= ID_MAX
+    ):
         notice = tasking_reads.notice_for(session, int(moved), done, actor=user, settings=settings)
     return render(
         request,
@@ -712,7 +718,16 @@ def save_draft(
     dates, bad_date = forms.key_dates(key_dates)
     if bad_date:
         errors["key_dates"] = bad_date
-    cable_id, bad_cable = forms.source_cable(session, source_cable, actor=user)
+    # The reference as the form showed it leaves the link alone: a source the editor may not
+    # read showed as blank, and is neither removed nor swapped for another copy of its ref.
+    keep_source = source_cable.strip().upper() == forms.cable_ref(
+        session, d.source_cable_id, actor=user
+    )
+    cable_id, bad_cable = (
+        (d.source_cable_id, None)
+        if keep_source
+        else forms.source_cable(session, source_cable, actor=user)
+    )
     if bad_cable:
         errors["source_cable"] = bad_cable
     level = forms.level_of(classification) or d.classification
@@ -731,7 +746,7 @@ def save_draft(
         "key_dates": dates,
         "targets": forms.targets_from_rows(rows, add_posts or [], add_role),
     }
-    if not bad_cable:
+    if not bad_cable and not keep_source:
         raw["source_cable_id"] = cable_id
     # A summary withheld from its editor is not in their form: it stays as it is.
     if summary is not None:

@@ -21,7 +21,16 @@ from app.posts.schemas import (
     PostUpdate,
 )
 
-_POST_FIELDS = ("name", "kind", "city", "country", "routing_indicator", "region", "active")
+_POST_FIELDS = (
+    "name",
+    "kind",
+    "city",
+    "country",
+    "routing_indicator",
+    "region",
+    "active",
+    "time_zone",  # it decides which delivery dates the post may log
+)
 
 
 def _post_state(post: Post) -> dict[str, Any]:

@@ -235,3 +235,28 @@ def test_the_draft_list_says_what_each_draft_targets_and_never_days_past(client,
     assert f'href="/demarches/{d.id}"' in page
     # The issued list keeps its progress bars and days late.
     assert "no action posts" not in client.get("/").text
+
+
+def test_a_source_cable_the_editor_may_not_read_is_neither_removed_nor_swapped(
+    client, db, page_world
+):
+    """The form shows a hidden source as blank; saving it as shown keeps the link."""
+    from app.cables import ingest
+    from tests.cables.samples import instruction
+
+    secret = ingest.ingest(db, instruction("166910", "S E C R E T"), actor=page_world["desk"])
+    d = _draft(db, page_world)
+    d.source_cable_id = secret.cable.id
+    db.commit()
+    make_signin_user(db, "lowdesk", Role.DESK_OFFICER, Classification.CONFIDENTIAL)
+    csrf = login(client, "lowdesk")
+    form = client.get(f"/demarches/{d.id}/edit").text
+    assert "07STATE166910" not in form
+    r = client.post(
+        f"/demarches/{d.id}/edit",
+        data=_sent(csrf, d, source_cable="", target_remove=[], add_posts=[]),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:3000]
+    db.expire_all()
+    assert db.get(Demarche, d.id).source_cable_id == secret.cable.id

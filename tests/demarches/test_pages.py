@@ -363,3 +363,14 @@ def test_a_closed_demarches_page_offers_the_desk_its_reopen(client, db, page_wor
     client.cookies.clear()
     login(client, "viewer")
     assert "#reopen" not in client.get(f"/demarches/{d.id}").text
+
+
+def test_a_moved_notice_for_no_number_is_no_notice_and_no_error(client, db, page_world):
+    """`?moved=` names the tasking a desk move landed back from: anything but an id in
+    range ("²" is a digit to isdigit(), no number to int(); past int4 PostgreSQL refuses
+    to look) just shows the page."""
+    login(client, "desk")
+    d = page_world["demarche"]
+    for moved in ("%C2%B2", "99999999999", "-1", "1e3"):
+        r = client.get(f"/demarches/{d.id}?done=waive&moved={moved}")
+        assert r.status_code == 200, (moved, r.status_code)
