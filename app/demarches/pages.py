@@ -458,14 +458,21 @@ def amend_page(
     )
 
 
+def _refuse_as_the_post_would(
+    request: Request, session: Session, user: User, demarche_id: int
+) -> None:
+    """A write form's GET refuses in the POST's order: 404 for a demarche out of sight,
+    then 403 for a role that may not write demarches."""
+    if not allows(user, Permission.WRITE_DEMARCHES):
+        reads.require_visible(session, demarche_id, actor=user)
+        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+
+
 @router.get("/demarches/{demarche_id}/amend", name="amend_form")
 def amend_form(
     request: Request, demarche_id: RecordId, session: SessionDep, user: PageUser
 ) -> HTMLResponse:
-    # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
-    if not allows(user, Permission.WRITE_DEMARCHES):
-        reads.require_visible(session, demarche_id, actor=user)
-        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    _refuse_as_the_post_would(request, session, user, demarche_id)
     return amend_page(request, session, user, demarche_id)
 
 
@@ -637,10 +644,7 @@ def _blockers(d: reads.DemarcheSheet) -> list[str]:
 def edit_draft(
     request: Request, demarche_id: RecordId, session: SessionDep, user: PageUser
 ) -> HTMLResponse:
-    # The same order of refusals as the POST: 404 for a demarche out of sight, then 403.
-    if not allows(user, Permission.WRITE_DEMARCHES):
-        reads.require_visible(session, demarche_id, actor=user)
-        require(user, Permission.WRITE_DEMARCHES, route=request.url.path)
+    _refuse_as_the_post_would(request, session, user, demarche_id)
     return edit_page(request, session, user, demarche_id)
 
 

@@ -248,11 +248,6 @@ def _parse_date(s: str) -> date | None:
 _SPACED_ANYWHERE = re.compile(
     r"(?<![A-Z] )(C O N F I D E N T I A L|S E C R E T|U N C L A S S I F I E D)(?! [A-Z] )"
 )
-_SPACED_NAMES = {
-    "CONFIDENTIAL": "CONFIDENTIAL",
-    "SECRET": "SECRET",
-    "UNCLASSIFIED": "UNCLASSIFIED",
-}
 _PROSIGN = re.compile(r"^[^\S\n]*ZN[YR][^\S\n]+(UUUUU|EEEEE|CCCCC|SSSSS)\b", re.MULTILINE)
 _PROSIGNS = {
     "UUUUU": "UNCLASSIFIED",
@@ -288,7 +283,7 @@ def _classification(
                     break
         elif spaced := _SPACED_ANYWHERE.search(text, 0, 3000):
             # A banner run into the line before it ("...T12:40:00S E C R E T SECTION 01").
-            base = _SPACED_NAMES[spaced.group(1).replace(" ", "")]
+            base = spaced.group(1).replace(" ", "")
         elif prosign := _PROSIGN.search(text, 0, 1500):
             # The transmission's security prosign: ZNY CCCCC is a confidential message.
             base = _PROSIGNS[prosign.group(1)]
