@@ -11,7 +11,9 @@ The schema is built by the Alembic migrations on an empty database; rows go in b
 PostgreSQL COPY (psycopg) or SQLAlchemy Core executemany (SQLite).
 
 Run: python bench/generate.py --database-url URL [--scale 1.0] [--seed 1] [--replace]
-Writes the bench users' password and tokens to a JSON file (see --credentials).
+Writes the bench users' password and tokens to a JSON file (see --credentials): every
+desk officer, viewer and post officer (about 300) has a token of their own, listed under
+"readers" with their role, clearance and post, for bench/run.py to read as.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ N_USERS = 300
 N_POST_OFFICERS = 240
 FULL_DEMARCHES = 20_000
 BIG_TARGETS = 200
+READER_ROLES = ("desk_officer", "viewer", "post_officer")  # who gets a bench token
 CLASSIFICATIONS = [("UNCLASSIFIED", 20), ("SBU", 20), ("CONFIDENTIAL", 45), ("SECRET", 15)]
 RANK = {"UNCLASSIFIED": 0, "SBU": 1, "CONFIDENTIAL": 2, "SECRET": 3}
 PRECEDENCES = [
@@ -185,6 +188,9 @@ class Generator:
         self.today = today
         self.now = datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
         self.ids = dict.fromkeys(TABLES, 0)
+        # The tokens of every other reader come from their own stream, so that giving them
+        # tokens left the data of a seed as it was.
+        self.token_rng = random.Random(f"bench-tokens-{seed}")
         self.credentials: dict[str, Any] = {
             "password": BENCH_PASSWORD,
             "seed": seed,
@@ -280,6 +286,8 @@ class Generator:
             )
         created = self.now - timedelta(days=3900)
         tokens: dict[str, Any] = {}
+        readers: list[dict[str, Any]] = []
+        rank_of = {p["id"]: i for i, p in enumerate(by_pop, start=1)}
         for username, full, role, clearance, post_id in users:
             uid = self.next_id("users")
             self.w.add(
@@ -290,10 +298,11 @@ class Generator:
                 self.desk_ids.append(uid)
             if post_id is not None:
                 self.officer_of.setdefault(post_id, uid)
-            if role in ("desk_officer", "viewer", "post_officer") and (
-                username in ("desk", "viewer", "post") or role == "post_officer"
-            ):
-                secret = f"dmt_bench_{rng.getrandbits(128):032x}"
+            if role in READER_ROLES:
+                # Every reader has a token of their own (hundreds, so the harness's reads
+                # miss the per-worker credential cache as real readers do).
+                first = username in ("desk", "viewer", "post") or role == "post_officer"
+                secret = f"dmt_bench_{(rng if first else self.token_rng).getrandbits(128):032x}"
                 digest = hashlib.sha256(secret.encode()).hexdigest()
                 self.w.add(
                     "api_tokens",
@@ -310,7 +319,22 @@ class Generator:
                     ),
                 )
                 tokens[username] = {"id": uid, "token": secret, "role": role, "post_id": post_id}
+                readers.append(
+                    {
+                        "username": username,
+                        "id": uid,
+                        "role": role,
+                        "clearance": clearance,
+                        "post_id": post_id,
+                        "post_code": self.post_by_id[post_id]["code"] if post_id else None,
+                        # 1 = the post tasked most often; 240 = one of the quietest.
+                        "post_rank": rank_of[post_id] if post_id else None,
+                        "token": secret,
+                    }
+                )
         self.credentials["users"] = {k: tokens[k] for k in ("desk", "viewer", "post")}
+        # Everyone the harness reads as (bench/run.py spreads its requests over them).
+        self.credentials["readers"] = readers
         self.credentials["users"]["post"]["post_code"] = by_pop[0]["code"]
         # Post officers' tokens by post id: logging a delivery is the post's own move.
         self.credentials["post_tokens"] = {
