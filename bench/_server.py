@@ -36,6 +36,11 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The supervisor's pid: its process tree is the app (bench/_cpu.py)."""
+        return self.proc.pid if self.proc is not None else None
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

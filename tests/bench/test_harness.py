@@ -142,7 +142,9 @@ def test_bare_sql_is_captured_without_load(tiny):
 @pytest.mark.skipif(not _wrk.have_wrk(), reason="wrk is not installed (apt-get install -y wrk)")
 def test_a_short_loaded_run_prints_figures_that_parse(tiny):
     url, creds = tiny
-    payload = _run(url, creds, "--duration", "1", "--one-duration", "1", "--connections", "2")
+    payload = _run(
+        url, creds, "--duration", "1", "--one-duration", "1", "--connections", "2", "--warmup", "1"
+    )
     results = {r["scenario"]: r for r in payload["runs"][0]["results"]}
     read = results["api_tasking"]
     assert read["clients"]["requests"] > 0 and read["clients"]["errors"] == 0
@@ -161,7 +163,9 @@ def test_the_ratio_to_the_ceiling_is_the_median_of_paired_rounds():
     pair = Pair("api_tasking", "ceiling_key", 0.7, ours=[100, 50, 90], ceiling=[200, 200, 100])
     assert pair.ratios == [0.5, 0.25, 0.9]
     assert pair.ratio == 0.5  # one slow round (or one fast ceiling round) does not decide it
-    a = argparse.Namespace(rounds=3, connections=16, threads=2, duration=8, one_duration=5)
+    a = argparse.Namespace(
+        rounds=3, connections=16, threads=2, duration=8, one_duration=5, warmup=3
+    )
     info = {"nproc": "2", "cpu": "x", "memory": "1 GiB", "sqlite": "3", "python": "3.11"}
     run = {
         "backend": "postgresql",
@@ -173,8 +177,8 @@ def test_the_ratio_to_the_ceiling_is_the_median_of_paired_rounds():
         "_pairs": [pair],
     }
     text = report([run], a, info)
-    row = next(ln for ln in text.splitlines() if ln.startswith("| `GET /api/v1/taskings"))
-    assert "100 / 50 / 90" in row and "0.50 / 0.25 / 0.90" in row
+    row = next(ln for ln in text.splitlines() if "| 100 / 50 / 90 |" in ln)
+    assert row.startswith("| `GET /api/v1/taskings") and "0.50 / 0.25 / 0.90" in row
     assert row.endswith("| 0.50 | 0 | ≥ 0.7 missed |")
 
 
@@ -197,3 +201,162 @@ def test_waiting_for_idle_outlasts_the_backlog(tmp_path):
     busy = Busy()
     waited = busy.wait_idle(quiet_for=0.3, timeout=5)
     assert 0.55 <= waited < 2.0  # the busy 0.4 s, then 0.3 s of quiet (to a 0.1 s step)
+
+
+# -- the pure pieces: no wrk, no server -------------------------------------------------
+
+
+def _readers() -> list:
+    from bench._readers import Reader
+
+    out = [
+        Reader(f"officer{i:03d}", "post_officer", c, f"tok-p{i}", post_id=i, post_rank=i)
+        for i, c in enumerate(["CONFIDENTIAL", "SECRET"] * 20, start=1)
+    ]
+    out += [
+        Reader(f"desk{i}", "desk_officer", c, f"tok-d{i}")
+        for i, c in enumerate(["CONFIDENTIAL", "SECRET"] * 5)
+    ]
+    out += [
+        Reader(f"viewer{i}", "viewer", c, f"tok-v{i}")
+        for i, c in enumerate(["CONFIDENTIAL", "SECRET"] * 2)
+    ]
+    return out
+
+
+def test_the_rotation_spreads_over_readers_and_each_reads_what_it_may():
+    import random
+
+    from bench._readers import bearer_line, describe, split_line, spread
+
+    readers = _readers()
+    # Taskings 1..400: tasking t belongs to post t % 40 + 1; every third one is SECRET.
+    cls = {t: "SECRET" if t % 3 == 0 else "CONFIDENTIAL" for t in range(1, 401)}
+
+    def may_read(r):
+        own = [t for t in cls if r.role != "post_officer" or t % 40 + 1 == r.post_id]
+        return [f"/t/{t}" for t in own if r.cleared_for(cls[t])]
+
+    pairs = spread(readers, may_read, 1000, random.Random(1))
+    d = describe(pairs)
+    assert d["requests"] == 1000 and d["credentials"] == len(readers)  # nobody left out
+    assert d["posts"] == 40 and d["paths"] > 300
+    assert set(d["by_kind"]) == {
+        f"{r}/{c}"
+        for r in ("post_officer", "desk_officer", "viewer")
+        for c in ("CONFIDENTIAL", "SECRET")
+    }
+    assert 300 < sum(n for k, n in d["by_kind"].items() if k.startswith("post")) < 600
+    for path, r in pairs:
+        assert path in may_read(r)
+    # Consecutive requests are different people (the credential cache cannot ride along).
+    assert sum(a[1] is b[1] for a, b in zip(pairs, pairs[1:], strict=False)) < 100
+    path, headers = split_line(bearer_line(*pairs[0]))
+    assert path == pairs[0][0] and headers == {"Authorization": f"Bearer {pairs[0][1].token}"}
+
+
+def test_cookies_go_to_busy_and_quiet_posts_the_desk_and_viewers_at_each_clearance():
+    import random
+
+    from bench._readers import pick_for_cookies
+
+    chosen = pick_for_cookies(_readers(), 12, random.Random(2))
+    assert len({r.username for r in chosen}) == 12
+    kinds = {(r.role, r.clearance, (r.post_rank or 0) > 40 or r.post_rank is None) for r in chosen}
+    assert {("desk_officer", "CONFIDENTIAL", True), ("viewer", "SECRET", True)} <= kinds
+    assert {r.clearance for r in chosen if r.role == "post_officer"} == {"CONFIDENTIAL", "SECRET"}
+
+
+def test_readers_of_an_old_credentials_file_are_the_three_named_users():
+    from bench._readers import readers_from
+
+    users = {
+        k: {"token": k, "role": r, "post_id": None}
+        for k, r in (("desk", "desk_officer"), ("viewer", "viewer"), ("post", "post_officer"))
+    }
+    assert {r.username for r in readers_from({"users": users})} == {"desk", "viewer", "post"}
+
+
+def test_cpu_time_is_read_from_proc_for_this_process_and_its_tree():
+    import os
+    import subprocess
+
+    from bench import _cpu
+
+    st = _cpu.read_stat(os.getpid())
+    assert st is not None and st.pid == os.getpid() and st.ppid == os.getppid()
+    # A name with spaces and parentheses does not shift the fields.
+    odd = _cpu.parse_stat("42 (a b) c) S 7 1 1 0 -1 0 0 0 0 0 11 12 13 14 20 0 1 0 5 0 0")
+    assert (odd.pid, odd.ppid, odd.ticks) == (42, 7, 11 + 12 + 13 + 14)
+    before = _cpu.Meter({"me": os.getpid()}).sample()["me"]
+    end = time.process_time() + 0.15
+    while time.process_time() < end:
+        pass
+    subprocess.run([sys.executable, "-c", "sum(range(3_000_000))"], check=True)  # reaped child
+    after = _cpu.Meter({"me": os.getpid()}).sample()["me"]
+    ms = _cpu.Meter.ms_per_request({"me": before}, {"me": after}, 1)
+    assert ms["me"] >= 100 and ms["total"] == ms["me"]
+    assert _cpu.tree_ticks(os.getpid()) >= after
+
+
+def test_the_machine_state_is_recorded_for_sqlite(tmp_path):
+    from sqlalchemy import create_engine
+
+    from app.db import Base
+    from bench import _state
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    state = {
+        "cpu": _state.cpu(),
+        "load_before": _state.load_average(),
+        "load_after": _state.load_average(),
+        "database": _state.database(url),
+    }
+    db = state["database"]
+    assert db["settings"] == {"journal_mode": "wal", "synchronous": "NORMAL"}  # the app's own
+    assert db["rows"] == dict.fromkeys(_state.COUNTED, 0) and db["bytes"] > 0
+    assert state["cpu"]["nproc"] >= 1 and len(state["load_before"]) == 3
+    machine, database, data = _state.describe(state)
+    assert "load average" in machine and "before" in machine and "after" in machine
+    assert "journal_mode=wal" in database and "0 taskings" in data and "MiB on disk" in data
+
+
+def test_the_report_gives_cpu_per_request_and_the_ceilings_cpu_ratio():
+    import argparse
+
+    from bench.run import Pair, report
+
+    pair = Pair(
+        "api_tasking",
+        "ceiling_key",
+        1.0,
+        ours=[100, 100, 100],
+        ceiling=[100, 100, 100],
+        cpu_ours=[2.0, 4.0, 2.5],
+        cpu_ceiling=[2.0, 2.0, 3.0],
+    )
+    assert pair.cpu_ratios == [1.0, 0.5, 1.2] and pair.cpu_ratio == 1.0
+    a = argparse.Namespace(
+        rounds=3, connections=16, threads=2, duration=8, one_duration=5, warmup=3
+    )
+    info = {"nproc": "2", "cpu": "x", "memory": "1 GiB", "sqlite": "3", "python": "3.11"}
+    run = {
+        "backend": "postgresql",
+        "database": "pg",
+        "scale": 1.0,
+        "taskings": 10,
+        "memory": [],
+        "_results": [],
+        "_pairs": [pair],
+    }
+    text = report([run], a, info)
+    assert "ceiling / ours (≥ 1.0 means we use less CPU than the ceiling)" in text
+    row = next(
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("| `GET /api/v1/taskings") and "2.00 / 4.00" in ln
+    )
+    assert "1.00 / 0.50 / 1.20 | 1.00 | ≥ 1.0 met |" in row
