@@ -2,17 +2,24 @@
 
 For each database given (built by bench/generate.py), it starts the app with production
 settings (`demarche serve --workers 2`), signs in for the pages, and drives each scenario
-with wrk: one client (latency) then N clients (throughput, errors). For each read scenario
+with wrk: a warm-up pass (thrown away), one client (latency), then N clients (throughput,
+errors, and the CPU milliseconds each request cost the app's processes and, on a local
+PostgreSQL, every process of the database server, read from /proc). Each read scenario
+rotates over (path, credential) pairs spread over the generator's readers and what each
+may read (bench/_readers.py), and each database's section records the machine's load,
+the database's settings and the data's size (bench/_state.py). For each read scenario
 it also times the bare SQL the app sends for those requests (captured in process, replayed
 through the driver in the same rotation, right after the one-client run) and prints
 endpoint / bare SQL. Logging a delivery counts the
 Delivery rows before and after: nothing lost, nothing doubled. On PostgreSQL it also runs
 /work/shared/bench/ceiling_app.py on the same server and, in --rounds paired rounds (the
 ceiling, then ours, with the same load), prints our GET-a-tasking and page-of-50 figures
-as the median of the rounds' ratios to the ceiling's. Every load loop is bounded by
+as the median of the rounds' ratios to the ceiling's, by throughput and by CPU per
+request (ceiling / ours: the headline, >= 1.0 when we use less). Every load loop is bounded by
 --duration; only 127.0.0.1 is used.
 
 Run: python bench/run.py --database-url URL [--database-url URL2] [--duration 10] [--write]
+(without --write nothing is written to bench/RESULTS.md: figures are printed only)
 Writes (logging deliveries) add rows: rebuild with generate.py for pristine data.
 """
 
