@@ -68,6 +68,7 @@ RESULTS = REPO / "bench" / "RESULTS.md"
 OUT = REPO / "bench" / "out"
 READS = ["home", "demarche_page", "inbox", "overdue", "api_demarches", "api_tasking"]
 BARE_PATHS = 40  # paths per scenario whose bare SQL is replayed (wrk rotates over them all)
+WORKERS = 2  # uvicorn workers of the app and of the ceiling
 ROTATION = 2000  # (path, credential) pairs per read scenario
 TASKINGS_PER_POST = 30  # taskings of each post, spread over its history, to read
 DEEP_PAGES = 60  # of the filtered lists, how many are followed to a later page (up to 10)
@@ -871,6 +872,7 @@ def report(runs: list[dict[str, Any]], a: argparse.Namespace, info: dict[str, st
         ]
         lines += [format_row(r) for r in run["_results"]]
         notes = [f"- {TITLES[r.scenario]}: {r.note}" for r in run["_results"] if r.note and r.many]
+        notes += recurrence_lines(run["_results"], run.get("readers", {}))
         for r in run["_results"]:
             if r.scenario == "deliver" and r.extra:
                 e = r.extra
@@ -954,6 +956,25 @@ def reader_lines(readers: dict[str, dict[str, Any]]) -> list[str]:
             f"paths{later}, {d['credentials']} distinct credentials ({kinds}), "
             f"{d['posts']} posts' officers"
         )
+    return out
+
+
+def recurrence_lines(results: list[Result], readers: dict[str, dict[str, Any]]) -> list[str]:
+    """How often a worker sees the same credential again, beside how long its credential
+    cache keeps one: a recurrence shorter than the cache's lifetime means mostly hits."""
+    from app.settings import Settings
+
+    ttl = Settings.model_fields["credential_cache_seconds"].default
+    out = []
+    for r in results:
+        d = readers.get(r.scenario)
+        if r.many and r.many.rps and d:
+            every = WORKERS * d["credentials"] / r.many.rps
+            out.append(
+                f"- {TITLES[r.scenario]}: each of {d['credentials']} credentials reaches a "
+                f"worker again about every {every:.1f} s at {r.many.rps:,.0f} req/s "
+                f"(the credential cache keeps one {ttl:g} s)"
+            )
     return out
 
 

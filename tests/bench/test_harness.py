@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -360,3 +361,36 @@ def test_the_report_gives_cpu_per_request_and_the_ceilings_cpu_ratio():
         if ln.startswith("| `GET /api/v1/taskings") and "2.00 / 4.00" in ln
     )
     assert "1.00 / 0.50 / 1.20 | 1.00 | ≥ 1.0 met |" in row
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL not set")
+def test_the_machine_state_is_recorded_for_postgresql():
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.db import Base
+    from bench import _cpu, _state
+    from bench.run import postmaster_pid
+
+    u = make_url(os.environ["TEST_POSTGRES_URL"])
+    name = f"bench_state_{os.getpid()}"
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = u.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        db = _state.database(url)
+        assert db["server"].startswith("PostgreSQL ")
+        assert set(db["settings"]) == set(_state.PG_SETTINGS)
+        assert db["settings"]["fsync"] in ("on", "off") and db["bytes"] > 0
+        assert db["rows"]["taskings"] == 0
+        # The server is local: its postmaster's tree is what a pass's database CPU sums.
+        postmaster = postmaster_pid(url)
+        assert postmaster is not None and _cpu.tree_ticks(postmaster) > 0
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
