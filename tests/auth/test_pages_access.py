@@ -49,6 +49,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("GET", "/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/demarches/{demarche_id}/results"): Rule(sees_demarche, ANYONE),
     # The amendment form is refused as its POST is: 404 out of sight, then 403 but the desk.
     RouteKey("GET", "/demarches/{demarche_id}/amend"): Rule(sees_demarche, DESK),
     RouteKey("GET", "/demarches/{demarche_id}/edit"): Rule(sees_demarche, DESK),
