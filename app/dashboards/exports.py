@@ -41,6 +41,7 @@ HEADINGS = (
     "Position",
     "Key sentence",
     "Commitments",
+    "Objectives",
 )
 TOTAL_HEADINGS = (
     "Region",
@@ -85,6 +86,7 @@ def _cells(r: ResultRow) -> list[str]:
                 text + (f" (due {due.isoformat()})" if due else "")
                 for text, due, _status in r.commitments
             ),
+            "; ".join(f"{at} {_words(stance.value)}" for at, stance in r.stances.items()),
         )
     ]
 

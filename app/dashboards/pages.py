@@ -17,7 +17,7 @@ from app.deps import SessionDep, SettingsDep
 from app.limits import PageNumber, QueryId, QueryText, RecordId
 from app.posts.models import Region
 from app.taskings import reads as tasking_reads
-from app.taskings.models import Position, TaskingStatus
+from app.taskings.models import Position, Stance, TaskingStatus
 from app.web import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -151,6 +151,8 @@ def demarche_results(
         statuses=list(TaskingStatus),
         sorts=results.SORTS,
         no_response=results.NO_RESPONSE,
+        stances=list(Stance),
+        not_said=results.NOT_SAID,
         query=rollup.filters.query(),
         base=base,
         here=lambda **changed: _link(base, rollup, changed),

@@ -27,9 +27,15 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.policy import own_post_only, sees_other_posts, withhold
 from app.classification import Classification, from_marking, highest
-from app.dashboards.schemas import CommitmentLine, RegionTotalOut, ResultRowOut, ResultsOut
+from app.dashboards.schemas import (
+    CommitmentLine,
+    ObjectiveTallyOut,
+    RegionTotalOut,
+    ResultRowOut,
+    ResultsOut,
+)
 from app.db import today_utc
-from app.demarches.reads import DemarcheSheet, sheet
+from app.demarches.reads import DemarcheSheet, ObjectiveLine, sheet
 from app.errors import Invalid
 from app.posts.models import Post, Region
 from app.taskings.models import (
@@ -39,8 +45,10 @@ from app.taskings.models import (
     Delivery,
     DeliveryLevel,
     DeliveryMethod,
+    ObjectiveStance,
     Position,
     Response,
+    Stance,
     Tasking,
     TaskingStatus,
     days_late,
@@ -75,6 +83,8 @@ class ResultRow(NamedTuple):
     summary: str | None
     summary_withheld: bool
     commitments: list[tuple[str, date | None, CommitmentStatus]]
+    # By objective position: the objectives the reader may read only.
+    stances: dict[int, Stance]
 
     @property
     def outstanding(self) -> bool:
@@ -97,6 +107,19 @@ class RegionTotal:
         self.delivered += row.delivered_on is not None
         self.outstanding += row.outstanding
         self.positions[row.position.value if row.position else NO_RESPONSE] += 1
+
+
+NOT_SAID = "not_said"  # the tally's word for a target whose response has no stance on it
+
+
+@dataclass
+class ObjectiveTally:
+    """One objective the reader may read, and how the targets shown answered it."""
+
+    objective: ObjectiveLine
+    counts: dict[str, int] = field(
+        default_factory=lambda: {s.value: 0 for s in Stance} | {NOT_SAID: 0}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +145,8 @@ class Rollup:
     all_posts: bool
     sort: str
     filters: ResultFilters
+    tally: list[ObjectiveTally]  # the objectives the reader may read, in order
+    withheld_objectives: int  # how many are above their clearance (no column, no count)
 
     def groups(self) -> list[tuple[RegionTotal, list[ResultRow]]]:
         """The rows by region, in the regions' order, each with its totals."""
@@ -258,6 +283,9 @@ def rollup(
     deliveries: dict[int, Delivery] = {}
     responses: dict[int, Response] = {}
     commitments: dict[int, list[tuple[str, date | None, CommitmentStatus]]] = {}
+    stances: dict[int, dict[int, Stance]] = {}
+    # A stance on an objective withheld from the reader is withheld with it.
+    readable_objectives = {o.position for o in d.objectives}
     if ids:
         # The latest delivery of each: the last by day, then by entry.
         for delivery in session.scalars(
@@ -280,6 +308,12 @@ def rollup(
             .order_by(Commitment.due_date.is_(None), Commitment.due_date, Commitment.id)
         ):
             commitments.setdefault(tasking_id, []).append((text, due, status))
+        for tasking_id, at, stance in session.execute(
+            select(Response.tasking_id, ObjectiveStance.objective_position, ObjectiveStance.stance)
+            .join(Response, Response.id == ObjectiveStance.response_id)
+            .where(ObjectiveStance.response_id.in_(latest))
+        ):
+            stances.setdefault(tasking_id, {})[at] = stance
 
     today = today_utc()
     marks: list[Classification] = list(d.marks)
@@ -319,6 +353,11 @@ def rollup(
                 summary=summary,
                 summary_withheld=withheld,
                 commitments=commitments.get(t.id, []),
+                stances={
+                    at: stance
+                    for at, stance in sorted(stances.get(t.id, {}).items())
+                    if at in readable_objectives
+                },
             )
         )
     if filters.position:
@@ -330,6 +369,11 @@ def rollup(
     for r in rows:
         totals.add(r)
         by_region.setdefault(r.region, RegionTotal(r.region)).add(r)
+    tally = [ObjectiveTally(o) for o in d.objectives]
+    for r in rows:
+        for objective in tally:
+            said = r.stances.get(objective.objective.position)
+            objective.counts[said.value if said else NOT_SAID] += 1
     order = list(Region)
     return Rollup(
         demarche=d,
@@ -341,6 +385,8 @@ def rollup(
         all_posts=sees_other_posts(actor),
         sort=sort,
         filters=filters,
+        tally=tally,
+        withheld_objectives=len(d.withheld_objectives),
     )
 
 
@@ -352,7 +398,8 @@ def to_out(r: Rollup) -> ResultsOut:
                 "commitments": [
                     CommitmentLine(text=text, due_date=due, status=status)
                     for text, due, status in x.commitments
-                ]
+                ],
+                "stances": {str(at): stance for at, stance in x.stances.items()},
             }
         )
 
@@ -375,4 +422,14 @@ def to_out(r: Rollup) -> ResultsOut:
         outstanding=[row(x) for x in r.outstanding],
         regions=[total(t) for t in r.regions],
         totals=total(r.totals),
+        objectives=[
+            ObjectiveTallyOut(
+                position=t.objective.position,
+                text=t.objective.text,
+                classification=t.objective.classification,
+                counts=t.counts,
+            )
+            for t in r.tally
+        ],
+        withheld_objectives=r.withheld_objectives,
     )

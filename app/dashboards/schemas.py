@@ -13,6 +13,7 @@ from app.taskings.models import (
     DeliveryLevel,
     DeliveryMethod,
     Position,
+    Stance,
     TaskingStatus,
 )
 
@@ -51,6 +52,9 @@ class ResultRowOut(BaseModel):
         description="Whether marked portions of the response are above your clearance"
     )
     commitments: list[CommitmentLine]
+    stances: dict[str, Stance] = Field(
+        description="By objective number: what the government said of each objective you may read"
+    )
 
 
 class RegionTotalOut(BaseModel):
@@ -60,6 +64,17 @@ class RegionTotalOut(BaseModel):
     outstanding: int
     # Every position, and "none" for a target with no response yet.
     positions: dict[str, int]
+
+
+class ObjectiveTallyOut(BaseModel):
+    """One objective and how the targets shown answered it."""
+
+    position: int
+    text: str
+    classification: Classification
+    counts: dict[str, int] = Field(
+        description="agreed, disagreed, would_not_say, and not_said (no stance given)"
+    )
 
 
 class ResultsOut(BaseModel):
@@ -78,3 +93,7 @@ class ResultsOut(BaseModel):
     outstanding: list[ResultRowOut] = Field(description="The targets not yet delivered to")
     regions: list[RegionTotalOut]
     totals: RegionTotalOut
+    objectives: list[ObjectiveTallyOut] = Field(description="The tally per objective")
+    withheld_objectives: int = Field(
+        description="Objectives above your clearance: their stances are left out"
+    )

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from app.auth.models import Role, User
 from app.classification import Classification
-from app.demarches.models import Demarche
+from app.demarches.models import Demarche, Objective
+from app.errors import Invalid
 from app.posts.models import Post
 from app.taskings import service as workflow
 from app.taskings.models import Response, Tasking
@@ -21,12 +22,15 @@ from tests.factories import login, make_region_post, make_signin_user, make_user
 
 API = "/api/v1"
 CONF = Classification.CONFIDENTIAL
+SECRET = Classification.SECRET
 # Words only a SECRET reader may read: the demarche's SECRET point 2 (make_demarche), its
 # summary (marked SECRET below) and the SECRET portion of Hanoi's response.
-SECRET_WORDS = ("red line", "clean renewal", "fears a veto")
+SECRET_WORDS = ("red line", "clean renewal", "fears a veto", "quiet word")
 
 
-def _report(db, d: Demarche, code: str, position: str, summary: str) -> Tasking:
+def _report(
+    db, d: Demarche, code: str, position: str, summary: str, stances: dict[int, str]
+) -> Tasking:
     tasking = tasking_of(db, d, code)
     officer = db.scalar(select(User).where(User.post_id == tasking.post_id))
     workflow.deliver(
@@ -51,6 +55,7 @@ def _report(db, d: Demarche, code: str, position: str, summary: str) -> Tasking:
             position=position,
             summary=summary,
             commitments=[{"text": f"{code} will speak", "due_date": date.today() + timedelta(5)}],
+            stances=[{"objective_position": k, "stance": v} for k, v in stances.items()],
         ),
         actor=officer,
     )
@@ -62,18 +67,26 @@ def _report(db, d: Demarche, code: str, position: str, summary: str) -> Tasking:
 def results(db, page_world):
     """Hanoi (EAP) supports, San Jose (WHA) opposes, Paris (EUR) has not delivered."""
     d = page_world["demarche"]
-    d.summary_classification = Classification.SECRET  # a row from before the rule of marks
+    # Rows from before the rule of marks: a SECRET summary and objective 2.
+    d.summary_classification = Classification.SECRET
+    d.objectives.append(
+        Objective(position=2, text="A quiet word on the veto.", classification=SECRET)
+    )
+    db.commit()
     hanoi = _report(
         db,
         d,
         "HANOI",
         "supports",
         "(C) The minister said they will vote yes. (S) Privately he fears a veto.",
+        {1: "agreed", 2: "disagreed"},
     )
     # Delivered the day before San Jose (the service takes no day before the issue).
     hanoi.deliveries[0].delivered_on = date.today() - timedelta(days=1)
     db.commit()
-    _report(db, d, "SANJOSE", "opposes", "They will vote no. The capital decided.")
+    _report(
+        db, d, "SANJOSE", "opposes", "They will vote no. The capital decided.", {1: "would_not_say"}
+    )
     return d
 
 
@@ -200,3 +213,54 @@ def test_sort_and_filter_and_refuse_what_they_do_not_know(client, db, results):
     download = client.get(f"/demarches/{results.id}/results?format=csv&region=EAP")
     assert download.status_code == 200 and "SANJOSE" not in download.text
     assert f"/demarches/{results.id}/results" in client.get(f"/demarches/{results.id}").text
+
+
+def test_the_tally_per_objective_and_the_matrix_withhold_what_the_reader_may_not_read(
+    client, db, results
+):
+    _, desk = make_user(db)
+    body = _get(client, results, desk).json()
+    assert [(o["position"], o["counts"]) for o in body["objectives"]] == [
+        (1, {"agreed": 1, "disagreed": 0, "would_not_say": 1, "not_said": 1}),
+        (2, {"agreed": 0, "disagreed": 1, "would_not_say": 0, "not_said": 2}),
+    ]
+    assert body["rows"][0]["stances"] == {"1": "agreed", "2": "disagreed"}
+    # The CONFIDENTIAL viewer: objective 2 is SECRET, its column and stances left out.
+    _, viewer = make_user(db, Role.VIEWER, CONF)
+    seen = _get(client, results, viewer).json()
+    assert [o["position"] for o in seen["objectives"]] == [1]
+    assert seen["withheld_objectives"] == 1
+    assert seen["rows"][0]["stances"] == {"1": "agreed"}
+    assert "1 agreed" in _get(client, results, viewer, format="csv").text
+    login(client, "viewer")
+    page = client.get(f"/demarches/{results.id}/results").text
+    assert "which point moved whom" in page and "1 objective is above your clearance" in page
+    assert "would not say" in page
+    # A stance on an objective the demarche does not number is refused.
+    response = tasking_of(db, results, "HANOI").responses[0]
+    with pytest.raises(Invalid, match="No objective numbered 9"):
+        workflow.revise_response(
+            db,
+            response,
+            ResponseIn(
+                position="supports",
+                summary="Yes.",
+                stances=[{"objective_position": 9, "stance": "agreed"}],
+            ),
+            actor=db.scalar(select(User).where(User.username == "desk")),
+        )
+    # A revision replaces the stances whole, the same numbers again; its version moves once.
+    version = response.version
+    workflow.revise_response(
+        db,
+        response,
+        ResponseIn(
+            position="supports",
+            summary="Yes.",
+            stances=[{"objective_position": 1, "stance": "disagreed"}],
+        ),
+        actor=db.scalar(select(User).where(User.username == "desk")),
+    )
+    db.commit()
+    assert response.version == version + 1
+    assert [(s.objective_position, s.stance) for s in response.stances] == [(1, "disagreed")]
