@@ -3,22 +3,24 @@ demarche's results roll-up."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.auth.policy import sees_other_posts
-from app.dashboards import exports, queries, results
+from app.dashboards import calendar, exports, queries, results, service
 from app.db import today_utc
 from app.demarches import listing
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
+from app.errors import NotFound
 from app.limits import PageNumber, QueryId, QueryText, RecordId
 from app.posts.models import Region
 from app.taskings import reads as tasking_reads
 from app.taskings.models import Position, Stance, TaskingStatus
-from app.web import PageUser, render
+from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -156,4 +158,40 @@ def demarche_results(
         query=rollup.filters.query(),
         base=base,
         here=lambda **changed: _link(base, rollup, changed),
+    )
+
+
+# -- the calendar feed ------------------------------------------------------------
+
+FeedSecret = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/calendar", name="calendar")
+def calendar_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    return render(request, "dashboards/calendar.html", has_feed=calendar.has_feed(session, user))
+
+
+@router.post("/calendar/rotate", dependencies=[CsrfChecked])
+def rotate_calendar(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    # The address is shown once, here: only its digest is kept.
+    secret = service.rotate_feed(session, user)
+    return render(
+        request,
+        "dashboards/calendar.html",
+        has_feed=True,
+        feed_url=str(request.url_for("calendar_feed", secret=secret)),
+    )
+
+
+@router.get("/calendar/{secret}.ics", name="calendar_feed")
+def calendar_feed(secret: FeedSecret, session: SessionDep) -> Response:
+    """No session and no token: the secret in the address is the credential, and an
+    unknown, rotated or deactivated one answers 404 like any missing page."""
+    owner = calendar.owner(session, secret)
+    if owner is None:
+        raise NotFound("No such calendar feed.")
+    return Response(
+        calendar.feed(session, owner),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, no-store"},
     )

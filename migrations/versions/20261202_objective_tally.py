@@ -1,8 +1,9 @@
-"""objective tally
+"""objective tally and calendar feeds
 
 A response can say, objective by objective, whether the host government agreed,
 disagreed or would not say (objective_stances, by the objective's position on the
-demarche). New rows only: going down drops them with their table.
+demarche). Each user may have a calendar feed, opened by a secret address whose
+digest is kept (calendar_feeds). New tables only: going down drops them.
 
 Revision ID: 0007c
 Revises: 0006b
@@ -56,5 +57,24 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("secret_digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_calendar_feeds_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("secret_digest", name=op.f("uq_calendar_feeds_secret_digest")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_calendar_feeds_user_id")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("calendar_feeds")
     op.drop_table("objective_stances")

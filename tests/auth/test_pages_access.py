@@ -34,11 +34,18 @@ from tests.routes import RouteKey, route_table
 
 POST_OFFICERS = lambda a, _w: a.user.role == Role.POST_OFFICER  # noqa: E731
 
-PUBLIC = {RouteKey("GET", "/login"), RouteKey("POST", "/login")}
+# The calendar feed: its secret address is its credential (tests/dashboards/test_calendar.py).
+PUBLIC = {
+    RouteKey("GET", "/login"),
+    RouteKey("POST", "/login"),
+    RouteKey("GET", "/calendar/{secret}.ics"),
+}
 
 PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/"): Rule(always, ANYONE),
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
+    RouteKey("GET", "/calendar"): Rule(always, ANYONE),
+    RouteKey("POST", "/calendar/rotate"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
     # The post's finished work: its own inbox's history, for its post officers only.
