@@ -18,6 +18,7 @@ from app.auth.router import router as auth_router
 from app.cables.pages import router as cable_pages
 from app.cables.router import router as cables_router
 from app.dashboards.pages import router as dashboard_pages
+from app.dashboards.router import router as results_router
 from app.db import make_engine, make_read_sessionmaker, make_write_sessionmaker
 from app.demarches.pages import router as demarche_pages
 from app.demarches.router import router as demarches_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(posts_router)
     api.include_router(collectives_router)
     api.include_router(demarches_router)
+    api.include_router(results_router)
     api.include_router(taskings_router)
     api.include_router(cables_router)
     app.include_router(api)

@@ -3,6 +3,7 @@
 from app.audit import AuditEvent
 from app.auth.models import ApiToken, LoginAttempt, LoginThrottle, Role, User, WebSession
 from app.cables.models import Cable, CableReply
+from app.dashboards.models import CalendarFeed
 from app.db import Base
 from app.demarches.models import (
     Demarche,
@@ -18,6 +19,7 @@ from app.taskings.models import (
     Commitment,
     Delivery,
     IdempotencyKey,
+    ObjectiveStance,
     Response,
     ResponseRevision,
     Tasking,
@@ -27,6 +29,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
+    "ObjectiveStance",
     "Cable",
     "CableReply",
     "Collective",

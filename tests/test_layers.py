@@ -39,6 +39,9 @@ BY_NAME = {
     "history": "reads",
     "listing": "reads",
     "queries": "reads",
+    "results": "reads",  # the results roll-up: the one reader of its page, API and files
+    "calendar": "reads",  # a user's calendar feed, read as its owner
+    "exports": "reads",  # the roll-up written as CSV and XLSX: no database, only the reader's rows
     "registry": "reads",
     "credentials": "reads",
     "service": "service",

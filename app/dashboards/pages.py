@@ -1,20 +1,26 @@
-"""Dashboard pages: outstanding demarches (the home page) and the overdue board."""
+"""Dashboard pages: outstanding demarches (the home page), the overdue board, and a
+demarche's results roll-up."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
 
 from app.auth.policy import sees_other_posts
-from app.dashboards import queries
+from app.dashboards import calendar, exports, queries, results, service
 from app.db import today_utc
 from app.demarches import listing
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
-from app.limits import PageNumber, QueryId, QueryText
+from app.errors import NotFound
+from app.limits import PageNumber, QueryId, QueryText, RecordId
 from app.posts.models import Region
 from app.taskings import reads as tasking_reads
-from app.web import PageUser, render
+from app.taskings.models import Position, Stance, TaskingStatus
+from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,4 +107,91 @@ def overdue_board(
         notice=tasking_reads.notice_for(session, moved, done, actor=user, settings=settings)
         if moved
         else "",
+    )
+
+
+def _link(base: str, rollup: results.Rollup, changed: dict[str, str]) -> str:
+    """This roll-up's address with its filters and sort kept, and these changed."""
+    params = rollup.filters.query() | {"sort": rollup.sort} | changed
+    if params.get("sort") == "post":
+        del params["sort"]  # the default
+    return base + ("?" + urlencode(sorted(params.items())) if params else "")
+
+
+@router.get("/demarches/{demarche_id}/results", name="demarche_results")
+def demarche_results(
+    request: Request,
+    demarche_id: RecordId,
+    session: SessionDep,
+    user: PageUser,
+    sort: QueryText = "post",
+    region: QueryText = "",
+    position: QueryText = "",
+    status: QueryText = "",
+    format: QueryText = "",
+) -> Response:
+    # Unlike the home page's, an unknown filter here is refused (422): a roll-up that
+    # quietly ignored one would hand the desk the wrong count.
+    rollup = results.rollup(
+        session,
+        demarche_id,
+        actor=user,
+        sort=sort,
+        filters=results.parse_filters(region=region, position=position, status=status),
+    )
+    # The downloads are this page's own (a browser sends no bearer token to the API).
+    if format:
+        return exports.download(rollup, format)
+    base = f"/demarches/{rollup.demarche.id}/results"
+    return render(
+        request,
+        "dashboards/results.html",
+        banner=rollup.banner,
+        r=rollup,
+        positions=list(Position),
+        regions=list(Region),
+        statuses=list(TaskingStatus),
+        sorts=results.SORTS,
+        no_response=results.NO_RESPONSE,
+        stances=list(Stance),
+        not_said=results.NOT_SAID,
+        query=rollup.filters.query(),
+        base=base,
+        here=lambda **changed: _link(base, rollup, changed),
+    )
+
+
+# -- the calendar feed ------------------------------------------------------------
+
+FeedSecret = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/calendar", name="calendar")
+def calendar_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    return render(request, "dashboards/calendar.html", has_feed=calendar.has_feed(session, user))
+
+
+@router.post("/calendar/rotate", dependencies=[CsrfChecked])
+def rotate_calendar(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    # The address is shown once, here: only its digest is kept.
+    secret = service.rotate_feed(session, user)
+    return render(
+        request,
+        "dashboards/calendar.html",
+        has_feed=True,
+        feed_url=str(request.url_for("calendar_feed", secret=secret)),
+    )
+
+
+@router.get("/calendar/{secret}.ics", name="calendar_feed")
+def calendar_feed(secret: FeedSecret, session: SessionDep) -> Response:
+    """No session and no token: the secret in the address is the credential, and an
+    unknown, rotated or deactivated one answers 404 like any missing page."""
+    owner = calendar.owner(session, secret)
+    if owner is None:
+        raise NotFound("No such calendar feed.")
+    return Response(
+        calendar.feed(session, owner),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, no-store"},
     )

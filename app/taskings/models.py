@@ -75,6 +75,14 @@ class Position(enum.StrEnum):
     DECLINED_TO_RESPOND = "declined_to_respond"
 
 
+class Stance(enum.StrEnum):
+    """What the host government said of one objective of the demarche."""
+
+    AGREED = "agreed"
+    DISAGREED = "disagreed"
+    WOULD_NOT_SAY = "would_not_say"
+
+
 class CommitmentStatus(enum.StrEnum):
     OPEN = "open"
     FULFILLED = "fulfilled"
@@ -218,6 +226,23 @@ class Response(Base):
     revisions: Mapped[list[ResponseRevision]] = relationship(
         order_by="ResponseRevision.version", cascade="all, delete-orphan"
     )
+    stances: Mapped[list[ObjectiveStance]] = relationship(
+        order_by="ObjectiveStance.objective_position", cascade="all, delete-orphan"
+    )
+
+
+class ObjectiveStance(Base):
+    """The government's answer to one objective, as the response reports it ("which point
+    moved whom"). By the objective's position, as numbered on the demarche: an amendment
+    rewrites the objectives' rows, never their numbering."""
+
+    __tablename__ = "objective_stances"
+    __table_args__ = (UniqueConstraint("response_id", "objective_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    objective_position: Mapped[int]
+    stance: Mapped[Stance] = mapped_column(enum_column(Stance, "stance"))
 
 
 class ResponseRevision(Base):

@@ -12,6 +12,7 @@ from app.taskings.models import (
     DeliveryLevel,
     DeliveryMethod,
     Position,
+    Stance,
     TaskingStatus,
 )
 from app.taskings.workflow import Action
@@ -61,10 +62,20 @@ class CommitmentIn(_In):
     due_date: IsoDate | None = None
 
 
+class StanceIn(_In):
+    objective_position: int = Field(ge=1, le=200, description="The objective, as numbered")
+    stance: Stance
+
+
 class ResponseIn(_In):
     position: Position
     summary: str = Field(min_length=1, max_length=20_000)
     commitments: list[CommitmentIn] = Field(default_factory=list, max_length=30)
+    stances: list[StanceIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Objective by objective: agreed, disagreed or would not say",
+    )
     follow_up_needed: StrictBool = False
     reporting_cable_ref: str | None = Field(default=None, max_length=40)
 

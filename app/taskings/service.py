@@ -13,11 +13,12 @@ from app.audit import jsonable
 from app.auth.models import User
 from app.auth.policy import Side, require_follow_up
 from app.db import today_utc, utcnow
-from app.demarches.models import TalkingPoint
+from app.demarches.models import Objective, TalkingPoint
 from app.errors import Invalid
 from app.taskings.models import (
     Commitment,
     Delivery,
+    ObjectiveStance,
     Response,
     ResponseRevision,
     Tasking,
@@ -109,8 +110,35 @@ def deliver(
     return delivery
 
 
+def _stances(session: Session, tasking: Tasking, data: ResponseIn) -> list[ObjectiveStance]:
+    """The response's stances, one per objective the demarche numbers."""
+    if not data.stances:
+        return []
+    given = [s.objective_position for s in data.stances]
+    if len(set(given)) != len(given):
+        raise Invalid("Give each objective one stance.", field="stances")
+    positions = set(
+        session.scalars(
+            select(Objective.position).where(Objective.demarche_id == tasking.demarche_id)
+        )
+    )
+    unknown = sorted(set(given) - positions)
+    if unknown:
+        raise Invalid(
+            f"No objective numbered {', '.join(map(str, unknown))} on this demarche "
+            f"(it has {len(positions)}).",
+            field="stances",
+        )
+    return [
+        ObjectiveStance(objective_position=s.objective_position, stance=s.stance)
+        for s in sorted(data.stances, key=lambda s: s.objective_position)
+    ]
+
+
 def _response_content(r: Response) -> dict[str, Any]:
-    return {
+    # Stances only when given: the records of responses without them read as before.
+    stances = {"stances": {s.objective_position: s.stance for s in r.stances}} if r.stances else {}
+    return stances | {
         "position": r.position,
         "summary": r.summary,
         "follow_up_needed": r.follow_up_needed,
@@ -139,6 +167,7 @@ def report_response(
         follow_up_needed=data.follow_up_needed,
         reporting_cable_ref=data.reporting_cable_ref,
         commitments=[Commitment(text=c.text, due_date=c.due_date) for c in data.commitments],
+        stances=_stances(session, tasking, data),
     )
     session.add(response)
     session.flush()
@@ -170,6 +199,13 @@ def revise_response(
     side = require_follow_up(actor, tasking.post_id)
     check_revise(tasking)
     before = _response_content(response)
+    stances = _stances(session, tasking, data)
+    if response.stances:
+        # Gone before their successors take the same numbers (a flush inserts first). The
+        # response's own row is not written yet: its version moves once, below.
+        response.stances = []
+        session.flush()
+    response.stances = stances
     # Appended to the loaded collection, so the answer to this request lists it too.
     response.revisions.append(
         ResponseRevision(version=response.version, content=jsonable(before), revised_by_id=actor.id)

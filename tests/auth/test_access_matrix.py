@@ -120,6 +120,8 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
+    # The roll-up: whoever sees the demarche; a post officer's rows are their own post's.
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/results"): Rule(sees_demarche, ANYONE),
     RouteKey("PATCH", "/api/v1/demarches/{demarche_id}"): Rule(
         sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"
     ),

@@ -34,11 +34,18 @@ from tests.routes import RouteKey, route_table
 
 POST_OFFICERS = lambda a, _w: a.user.role == Role.POST_OFFICER  # noqa: E731
 
-PUBLIC = {RouteKey("GET", "/login"), RouteKey("POST", "/login")}
+# The calendar feed: its secret address is its credential (tests/dashboards/test_calendar.py).
+PUBLIC = {
+    RouteKey("GET", "/login"),
+    RouteKey("POST", "/login"),
+    RouteKey("GET", "/calendar/{secret}.ics"),
+}
 
 PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/"): Rule(always, ANYONE),
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
+    RouteKey("GET", "/calendar"): Rule(always, ANYONE),
+    RouteKey("POST", "/calendar/rotate"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
     # The post's finished work: its own inbox's history, for its post officers only.
@@ -49,6 +56,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("POST", "/demarches/new"): Rule(always, DESK, role_first=True),
     RouteKey("GET", "/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/demarches/{demarche_id}/results"): Rule(sees_demarche, ANYONE),
     # The amendment form is refused as its POST is: 404 out of sight, then 403 but the desk.
     RouteKey("GET", "/demarches/{demarche_id}/amend"): Rule(sees_demarche, DESK),
     RouteKey("GET", "/demarches/{demarche_id}/edit"): Rule(sees_demarche, DESK),
