@@ -243,6 +243,22 @@ def rematch(
     return matched
 
 
+def rematch_demarche(session: Session, demarche: Demarche, *, actor: User) -> list[CableReply]:
+    """After a demarche is issued or amended: the reports on its source cable that came
+    in first, matched now."""
+    if demarche.source_cable_id is None:
+        return []
+    ref = session.scalar(select(Cable.ref_id).where(Cable.id == demarche.source_cable_id))
+    return rematch(session, actor=actor, refs=[ref]) if ref else []
+
+
+def rematch_senders(session: Session) -> list[CableReply]:
+    """After a post is registered: the cables filed for no post (the desk's or an
+    import's, whose sender the registry did not know), read again. Run for the whole
+    desk, as the command line is: who registers a post is not who reads the reports."""
+    return rematch(session, actor=None, unknown_senders=True)
+
+
 def file_tasked_readouts(
     session: Session, cables: Sequence[Cable], actor: User | None
 ) -> list[CableReply]:
@@ -297,7 +313,7 @@ def _unmatched(
         stmt = stmt.where(Cable.post_id.is_(None))
     stmt = stmt.where(_citing(refs))
     rows: list[tuple[CableReply, Cable]] = [
-        (r, c) for r, c in session.execute(stmt.order_by(CableReply.id)).tuples()
+        (row[0], row[1]) for row in session.execute(stmt.order_by(CableReply.id))
     ]
     if refs is None:
         return rows
