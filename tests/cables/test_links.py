@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from app.auth.models import Role
 from app.cables import matching
 from app.cables.models import CableReply
+from app.cables.parser import parse_cable
 from app.classification import Classification
 from app.posts.models import PostKind
 from tests.cables._corpus import CABLES, REPO, needs_corpus
@@ -180,6 +183,30 @@ def test_rematch_files_what_the_registry_now_knows(db):
     hanoi = make_post(db, "HANOI2", name="AMEMBASSY HANOI2", routing_indicator="RUEHH2")
     assert matching.rematch(db, actor=None) == []
     assert hanoi.id
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "kind"),
+    [
+        # A plain readout: the government's response named in the subject, no cue word.
+        ("NEW ZEALAND RESPONSE ON PIRACY", "An MFAT officer contacted us on March 2.", "report"),
+        ("COUNCIL VOTE", "The Minister told Poloff on March 2 that Chile will abstain.", "report"),
+        ("COUNCIL VOTE", "The Embassy conveyed reftel language to the MFA on March 2.", "report"),
+        ("COUNCIL VOTE", "On March 2 the MFA answered by diplomatic note.", "report"),
+        # The post's own answer to a tasker, and answers to a data call, are not.
+        ("EMBASSY HANOI RESPONSE: UNGA ATTENDANCE", "Attendance is as follows.", "other"),
+        ("HANOI RESPONSE: UNGA ATTENDANCE", "Attendance is as follows.", "other"),
+        ("COUNCIL VOTE (C-AL9-00153)", "Poloff delivered the points.", "other"),
+        ("COUNCIL VOTE", "This answers the data call in reftel. We delivered nothing.", "other"),
+        # Analysis with none of these: other.
+        ("THE POLITICAL SCENE", "Parliament returns next week.", "other"),
+    ],
+)
+def test_kind_weighs_the_subject_and_opening_of_a_post_cable_citing_state(subject, body, kind):
+    text = report(subject=subject, body=body)
+    assert parse_cable(text).kind == kind
+    # The same cable citing no STATE cable is never a report.
+    assert parse_cable(text.replace("REF: STATE 166909", "")).kind == "other"
 
 
 @needs_corpus
