@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from app.auth.models import Role
+from app.auth.service import open_session
 from app.cables import matching
 from app.cables.models import CableReply
 from app.cables.parser import parse_cable
@@ -28,8 +29,8 @@ def report(
     routing: str = "RUEHHI",
     ref: str = "REF: STATE 166909",
     subject: str = "VIETNAM ON THE COUNCIL VOTE",
-    body: str = "Poloff met MFA Director Nguyen Van An on December 15. Nguyen said that "
-    "Vietnam would study the text.",
+    # A plain readout: no reply cue word the parser reads (the kind comes from who asked).
+    body: str = "MFA Director Nguyen Van An said on December 15 that Vietnam would study the text.",
     serial: str = "1234",
     info: str = "",
 ) -> str:
@@ -82,6 +83,7 @@ def test_a_report_that_came_in_before_its_instruction_was_issued_is_matched_on_i
 def test_a_tasked_posts_plain_readout_with_no_cue_word_is_its_report(client, db):
     desk = _desk_world(db)
     issued = _issue(client, desk, _post_cable(client, desk, instruction())["id"])
+    assert parse_cable(report()).kind == "other"
     readout = _post_cable(client, desk, report())
     action = next(t for t in issued["taskings"] if t["role"] == "action")
     assert readout["kind"] == "report"
@@ -162,7 +164,7 @@ def test_a_consulate_reports_on_its_embassys_tasking(client, db):
     )
 
 
-def test_a_report_filed_before_its_post_was_registered_is_matched_by_the_desk_rematch(client, db):
+def test_a_post_registered_late_that_was_never_tasked_gets_no_match_from_the_rematch(client, db):
     desk = _desk_world(db)
     _issue(client, desk, _post_cable(client, desk, instruction())["id"])
     orphan = _post_cable(
@@ -179,10 +181,10 @@ def test_a_report_filed_before_its_post_was_registered_is_matched_by_the_desk_re
     assert _reply(db, orphan["id"]).status == "unmatched"
 
 
-def test_rematch_files_what_the_registry_now_knows(db):
-    hanoi = make_post(db, "HANOI2", name="AMEMBASSY HANOI2", routing_indicator="RUEHH2")
+def test_rematch_with_nothing_waiting_matches_nothing(db):
+    make_post(db, "HANOI2", name="AMEMBASSY HANOI2", routing_indicator="RUEHH2")
     assert matching.rematch(db, actor=None) == []
-    assert hanoi.id
+    assert matching.rematch_senders(db) == []
 
 
 @pytest.mark.parametrize(
@@ -218,3 +220,41 @@ def test_links_on_the_shared_corpus():
     assert len(out.links) >= 3
     assert len(out.recovered) / len(out.links) >= 0.95, out.missed
     assert not out.invented
+
+
+def test_the_desks_match_again_button_matches_a_reply_filed_before_its_post(client, db):
+    desk_user, desk = make_user(db, Role.DESK_OFFICER, Classification.SECRET)
+    make_post(db, "HANOI", name="AMEMBASSY HANOI", routing_indicator="RUEHHI", country="Vietnam")
+    issued = _issue(client, desk, _post_cable(client, desk, instruction())["id"])
+    early = _post_cable(
+        client,
+        desk,
+        report(
+            post="HO CHI MINH CITY",
+            routing="RUEHHM",
+            subject="DEMARCHE DELIVERED",
+            info="INFO RUEHHI/AMEMBASSY HANOI PRIORITY 1\n",
+        ),
+    )
+    assert early["reply"]["status"] == "unmatched"  # a sender the registry does not hold
+    make_post(
+        db,
+        "HCMC",
+        name="AMCONSUL HO CHI MINH CITY",
+        kind=PostKind.CONSULATE,
+        country="Vietnam",
+    )
+    opened = open_session(db, user=desk_user)
+    db.commit()
+    client.cookies.set("dmt_session", opened.cookie)
+    page = client.get("/cables/import").text
+    assert 'action="/cables/replies/rematch"' in page and "Match again" in page
+    r = client.post(
+        "/cables/replies/rematch",
+        data={"csrf_token": opened.web_session.csrf_token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/cables/import")
+    reply = _reply(db, early["id"])
+    assert reply is not None and reply.status == "matched"
+    assert reply.tasking_id == next(t["id"] for t in issued["taskings"] if t["role"] == "action")
