@@ -264,8 +264,9 @@ def file_tasked_readouts(
 ) -> list[CableReply]:
     """Of cables read as "other", the reports: a post's cable whose first STATE reference
     is an instruction on which that post has an action tasking is its report, cue word or
-    not (the kind reads the text; this reads who was asked to act). Filed, matched, and
-    recorded as a report."""
+    not (the kind reads the text; this reads who was asked to act), when it tells of the
+    host side at all: a delivery, a person met, or what they said (an analysis that
+    cites the instruction tells none of these). Filed, matched, and recorded as a report."""
     first = [(c, _first_state_ref(cited_refs(c.parsed or {}))) for c in cables]
     first = [(c, r) for c, r in first if r is not None and c.post_id is not None]
     if not first:
@@ -273,9 +274,13 @@ def file_tasked_readouts(
     decided = decide(session, [Wanted(c.post_id, [r], False) for c, r in first if r], actor=actor)
     found: list[tuple[Cable, ParsedCable]] = []
     for (cable, _), (_, tasking_id) in zip(first, decided, strict=True):
-        if tasking_id is not None:
+        if tasking_id is None:
+            continue
+        parsed = parse_cable(cable.raw_text)
+        s = suggest_reply(parsed)
+        if says_delivered(s) or s.evidence or s.recipient_name:
             cable.kind = CableKind.REPORT
-            found.append((cable, parse_cable(cable.raw_text)))
+            found.append((cable, parsed))
     if not found:
         return []
     session.flush()

@@ -91,6 +91,14 @@ def test_a_tasked_posts_plain_readout_with_no_cue_word_is_its_report(client, db)
     assert readout["reply"]["tasking_id"] == action["id"]
 
 
+def test_a_tasked_posts_analysis_citing_the_instruction_stays_other(client, db):
+    desk = _desk_world(db)
+    _issue(client, desk, _post_cable(client, desk, instruction())["id"])
+    scene = report(body="Parliament returns next week; the budget debate fills the press.")
+    got = _post_cable(client, desk, scene)
+    assert got["kind"] == "other" and got.get("reply") is None
+
+
 def test_the_same_readout_from_a_post_that_was_not_asked_stays_other(client, db):
     desk = _desk_world(db)
     make_post(db, "OSLO", name="AMEMBASSY OSLO", routing_indicator="RUEHNY")
