@@ -38,14 +38,19 @@ def match_reports(
     """File report cables (flushed, their sender recorded) in a handful of round trips."""
     if not reports:
         return []
-    registry = Registry.load(session)
+    registry = _Lazy(session)
     suggestions = [suggest_reply(parsed) for _, parsed in reports]
     wanted = [
         Wanted(
             cable.post_id,
             list(dict.fromkeys(r.ref_id for r in parsed.references if r.ref_id)),
             says_delivered(s),
-            _reported_for(registry, cable, parsed.to_dict()),
+            _reported_for(
+                session,
+                registry,
+                cable,
+                [(a.name, a.routing) for a in (*parsed.action_addressees, *parsed.info_addressees)],
+            ),
         )
         for (cable, parsed), s in zip(reports, suggestions, strict=True)
     ]
@@ -64,18 +69,36 @@ def match_reports(
     return replies
 
 
-def _reported_for(registry: Registry, cable: Cable, parsed: dict[str, Any]) -> tuple[int, ...]:
+class _Lazy:
+    """The registry, loaded the first time it is needed (most reports never need it)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.loaded: Registry | None = None
+
+    def __call__(self) -> Registry:
+        if self.loaded is None:
+            self.loaded = Registry.load(self.session)
+        return self.loaded
+
+
+def _addressees(parsed: dict[str, Any]) -> list[tuple[str, str | None]]:
+    rows = [*(parsed.get("action_addressees") or ()), *(parsed.get("info_addressees") or ())]
+    return [(str(a.get("name") or ""), a.get("routing")) for a in rows if isinstance(a, dict)]
+
+
+def _reported_for(
+    session: Session, registry: _Lazy, cable: Cable, addressees: list[tuple[str, str | None]]
+) -> tuple[int, ...]:
     """The posts a consulate's report may answer for: the posts of its own country it
     addresses (a constituent post reports on its embassy's tasking, copying the
     embassy). Nobody else reports for another post."""
-    sender = registry.by_id.get(cable.post_id) if cable.post_id is not None else None
+    sender = session.get(Post, cable.post_id) if cable.post_id is not None else None
     if sender is None or sender.kind != PostKind.CONSULATE:
         return ()
     out = []
-    for a in (*(parsed.get("action_addressees") or ()), *(parsed.get("info_addressees") or ())):
-        if not isinstance(a, dict):
-            continue
-        post = registry.post(str(a.get("name") or ""), a.get("routing"))
+    for name, routing in addressees:
+        post = registry().post(name, routing)
         if (
             post is not None
             and post.id != sender.id
@@ -212,7 +235,7 @@ def rematch(
     desk asks: a report that came in first is matched then. `refs` narrows it to cables
     citing those instructions, `unknown_senders` to cables filed for no post. A sender unknown when the cable came in (the desk's or the
     import's filing) is read again from the registry. Returns the replies now matched."""
-    registry = Registry.load(session)
+    registry = _Lazy(session)
     replies = _unmatched(session, actor, refs, unknown_senders)
     matched: list[CableReply] = []
     if replies:
@@ -224,7 +247,7 @@ def rematch(
                 c.post_id,
                 cited_refs(c.parsed or {}),
                 says_delivered(s),
-                _reported_for(registry, c, c.parsed or {}),
+                _reported_for(session, registry, c, _addressees(c.parsed or {})),
             )
             for (_, c), s in zip(replies, suggestions, strict=True)
         ]
@@ -330,7 +353,7 @@ def _readouts(
     session: Session,
     actor: User | None,
     refs: Sequence[str] | None,
-    registry: Registry,
+    registry: _Lazy,
     unknown_senders: bool,
 ) -> list[Cable]:
     has_reply = select(CableReply.id).where(CableReply.cable_id == Cable.id).exists()
@@ -363,13 +386,13 @@ def _citing(refs: Sequence[str] | None) -> ColumnElement[bool]:
     return or_(*(Cable.raw_text.contains(s) for s in sorted(serials)))
 
 
-def _resolve_sender(cable: Cable, registry: Registry) -> None:
+def _resolve_sender(cable: Cable, registry: _Lazy) -> None:
     """A cable the desk or an import filed before its sender was registered: the post its
     FM (or DE) line names, now that the registry knows it. A post's own upload keeps its
     post."""
     if cable.post_id is not None:
         return
-    post = registry.post(cable.originator or "", originator_routing(cable.raw_text))
+    post = registry().post(cable.originator or "", originator_routing(cable.raw_text))
     if post is not None:
         cable.post_id, cable.transcribed = post.id, True
 

@@ -441,7 +441,7 @@ def reject_reply(
     return RedirectResponse(f"/cables/replies/{reply_id}", status_code=303)
 
 
-@router.post("/cables/replies/rematch", dependencies=[CsrfChecked])
+@router.post("/cables/replies/unmatched/rematch", dependencies=[CsrfChecked])
 def rematch_replies(session: SessionDep, user: PageDemarcheWriter) -> Response:
     """The desk's "Match again": every unmatched reply it may see, matched again."""
     matching.rematch(session, actor=user)

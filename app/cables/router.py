@@ -218,7 +218,7 @@ def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
     return _reply_out(reply, cable, reads.sender_codes(session, [cable]))
 
 
-@router.post("/replies/rematch", response_model=RematchOut, responses=problems(403))
+@router.post("/replies/unmatched/rematch", response_model=RematchOut, responses=problems(403))
 def rematch_replies(session: SessionDep, actor: DemarcheWriter):
     """The desk matches again every unmatched reply it may see, and files the plain
     readouts of tasked posts: what came in before its instruction was issued or its

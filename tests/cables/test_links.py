@@ -181,8 +181,8 @@ def test_a_post_registered_late_that_was_never_tasked_gets_no_match_from_the_rem
     assert orphan["reply"]["status"] == "unmatched"
     oslo = make_post(db, "OSLO", name="AMEMBASSY OSLO", routing_indicator="RUEHNY")
     _, officer = make_user(db, Role.POST_OFFICER, Classification.SECRET, post=oslo)
-    assert client.post(f"{API}/replies/rematch", headers=officer).status_code == 403
-    r = client.post(f"{API}/replies/rematch", headers=desk)
+    assert client.post(f"{API}/replies/unmatched/rematch", headers=officer).status_code == 403
+    r = client.post(f"{API}/replies/unmatched/rematch", headers=desk)
     assert r.status_code == 200, r.text
     # Oslo has no tasking on the demarche: registered, but still not matched to one.
     assert r.json() == {"matched": []}
@@ -256,9 +256,9 @@ def test_the_desks_match_again_button_matches_a_reply_filed_before_its_post(clie
     db.commit()
     client.cookies.set("dmt_session", opened.cookie)
     page = client.get("/cables/import").text
-    assert 'action="/cables/replies/rematch"' in page and "Match again" in page
+    assert 'action="/cables/replies/unmatched/rematch"' in page and "Match again" in page
     r = client.post(
-        "/cables/replies/rematch",
+        "/cables/replies/unmatched/rematch",
         data={"csrf_token": opened.web_session.csrf_token},
         follow_redirects=False,
     )
