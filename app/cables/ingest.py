@@ -32,7 +32,7 @@ from app.metrics import timed_parse
 from app.posts.models import Post
 from app.vocabulary import Precedence
 
-from .matching import match_reports
+from .matching import file_tasked_readouts, match_reports
 from .models import Cable, CableKind, CableReply
 from .parser import (
     MAX_CHARS,
@@ -241,6 +241,20 @@ def _stored(
     replies = match_reports(session, [(i.cable, i.parsed) for i in reports], actor=actor)
     for i, reply in zip(reports, replies, strict=True):
         i.reply = reply
+    # A plain readout with no reply cue word, from a post tasked by what it cites first.
+    readouts = [
+        i
+        for i in out
+        if i.parsed.kind == "other"
+        and i.cable.post_id is not None
+        and any(r.ref_id and r.ref_id[2:7] == "STATE" for r in i.parsed.references)
+    ]
+    if readouts:
+        filed = {
+            r.cable_id: r for r in file_tasked_readouts(session, [i.cable for i in readouts], actor)
+        }
+        for i in readouts:
+            i.reply = filed.get(i.cable.id)
     return out
 
 

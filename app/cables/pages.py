@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import has_reply_import
-from app.cables import drafting, ingest, reads, review, rules
+from app.cables import drafting, ingest, matching, reads, review, rules
 from app.cables.models import CableKind, CableReply, ReplyStatus
 from app.cables.rules import ReplyAction
 from app.cables.schemas import ConfirmReplyIn
@@ -439,6 +439,14 @@ def reject_reply(
             request, session, user, reply, errors={"form": exc.detail}, status_code=exc.status
         )
     return RedirectResponse(f"/cables/replies/{reply_id}", status_code=303)
+
+
+@router.post("/cables/replies/unmatched/rematch", dependencies=[CsrfChecked])
+def rematch_replies(session: SessionDep, user: PageDemarcheWriter) -> Response:
+    """The desk's "Match again": every unmatched reply it may see, matched again."""
+    matching.rematch(session, actor=user)
+    session.flush()
+    return RedirectResponse("/cables/import#h-unmatched", status_code=303)
 
 
 @router.post("/cables/replies/{reply_id}/match", dependencies=[CsrfChecked])

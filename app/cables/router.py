@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from app.auth.policy import Permission, require
-from app.cables import drafting, ingest, reads, review
+from app.cables import drafting, ingest, matching, reads, review
 from app.cables.models import Cable, CableKind, CableReply, ReplyStatus
 from app.cables.schemas import (
     CableOut,
@@ -20,13 +20,14 @@ from app.cables.schemas import (
     IngestOut,
     MatchReplyIn,
     RejectReplyIn,
+    RematchOut,
     ReplyBrief,
     ReplyOut,
     ReplyPage,
 )
 from app.concurrency import IfMatch, require_version, set_etag
 from app.demarches import reads as demarche_reads
-from app.deps import CableIngester, CurrentUser, SessionDep, SettingsDep
+from app.deps import CableIngester, CurrentUser, DemarcheWriter, SessionDep, SettingsDep
 from app.errors import Invalid
 from app.http import problems, sends_etag
 from app.limits import RecordId
@@ -215,6 +216,16 @@ def _reply_answer(session: Session, reply: CableReply) -> ReplyOut:
     cable = session.get(Cable, reply.cable_id)
     assert cable is not None
     return _reply_out(reply, cable, reads.sender_codes(session, [cable]))
+
+
+@router.post("/replies/unmatched/rematch", response_model=RematchOut, responses=problems(403))
+def rematch_replies(session: SessionDep, actor: DemarcheWriter):
+    """The desk matches again every unmatched reply it may see, and files the plain
+    readouts of tasked posts: what came in before its instruction was issued or its
+    post registered is matched now."""
+    replies = matching.rematch(session, actor=actor)
+    session.flush()
+    return RematchOut(matched=[r.id for r in replies])
 
 
 @router.get("/replies/{reply_id}", response_model=ReplyOut)

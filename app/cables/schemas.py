@@ -45,6 +45,12 @@ class MatchReplyIn(_In):
     tasking_id: StrictInt = Field(ge=1, le=ID_MAX)
 
 
+class RematchOut(BaseModel):
+    """The replies a rematch matched (each to the tasking it answers)."""
+
+    matched: list[int]
+
+
 class ReplyBrief(BaseModel):
     id: int
     status: ReplyStatus

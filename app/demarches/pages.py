@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require, sees_other_posts
-from app.cables import drafting
+from app.cables import drafting, matching
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
@@ -341,7 +341,10 @@ def issue_demarche(
         demarche_id,
         version,
         "issued",
-        lambda d: service.issue(session, d, actor=user),
+        lambda d: (
+            service.issue(session, d, actor=user),
+            matching.rematch_demarche(session, d, actor=user),
+        ),
     )
 
 
@@ -542,6 +545,7 @@ def amend_demarche(
         return again(422, errors=errors)
     try:
         amendments.amend(session, d, data, actor=user)
+        matching.rematch_demarche(session, d, actor=user)
         session.flush()
     except DomainError as exc:
         session.rollback()

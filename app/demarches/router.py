@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.cables import matching
 from app.concurrency import etag
 from app.demarches import amendments, history, listing, reads, service
 from app.demarches.guards import VisibleDemarche, writable
@@ -115,6 +116,8 @@ def issue_demarche(
 ):
     """Issue a draft: each target post gets a tasking due on its date or the deadline."""
     service.issue(session, demarche, actor=actor)
+    # The reports on it that came in before it was issued are matched now.
+    matching.rematch_demarche(session, demarche, actor=actor)
     return _demarche(session, demarche.id, actor)
 
 
@@ -139,6 +142,7 @@ def amend_demarche(
 ):
     """Amend an issued demarche (points, deadline, targets) as a new numbered revision."""
     amendments.amend(session, demarche, data, actor=actor)
+    matching.rematch_demarche(session, demarche, actor=actor)
     return _demarche(session, demarche.id, actor)
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cables import matching
 from app.clock import DEFAULT_ZONE
 from app.concurrency import require_version
 from app.deps import SessionDep
@@ -139,6 +140,7 @@ def add_post(
         return _posts_page(request, session, form=form, errors=field_errors(exc), status_code=422)
     try:
         post = service.create_post(session, data, actor=actor)
+        matching.rematch_senders(session)
     except DomainError as exc:
         session.rollback()
         errors = {_field_of(exc, "code"): exc.detail}

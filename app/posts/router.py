@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.orm import Session
 
+from app.cables import matching
 from app.concurrency import IfMatch, require_version, set_etag
 from app.deps import CurrentUser, PostRegistrar, SessionDep, SettingsDep
 from app.http import model_response, problems, sends_etag
@@ -37,6 +38,8 @@ collectives = APIRouter(prefix="/collectives", tags=["collectives"])
 def create_post(data: PostIn, session: SessionDep, actor: PostRegistrar):
     """Register a post (administrators)."""
     post = service.create_post(session, data, actor=actor)
+    # The reports filed before their sender was registered find it now.
+    matching.rematch_senders(session)
     return model_response(PostOut.model_validate(post), status_code=status.HTTP_201_CREATED)
 
 

@@ -205,6 +205,7 @@ RULES.update(
         RouteKey("POST", "/api/v1/cables/replies/{reply_id}/match"): Rule(
             sees_tasking, DESK, body=lambda w: {"tasking_id": w.tasking_id}
         ),
+        RouteKey("POST", "/api/v1/cables/replies/unmatched/rematch"): Rule(always, DESK),
     }
 )
 PUBLIC = {RouteKey("GET", "/health")}

@@ -97,6 +97,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/cables/replies/{reply_id}/confirm"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/match"): Rule(sees_tasking, DESK),
+    RouteKey("POST", "/cables/replies/unmatched/rematch"): Rule(always, DESK, role_first=True),
     # The administrator's pages: refused to every other role before any lookup.
     **{
         RouteKey(method, path): Rule(always, ADMIN, role_first=True)

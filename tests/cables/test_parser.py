@@ -63,7 +63,6 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
         "08LONDON1761.txt",
         "kind",
     ): "meeting readout that also reports delivered points: manifest says other",
-    ("08WELLINGTON76.txt", "kind"): "MFAT's unprompted answer names neither reftel nor demarche",
 }
 
 

@@ -65,6 +65,22 @@ _STRONG_REPLY = re.compile(
     re.DOTALL,
 )
 _WEAK_REPLY = re.compile(r"\bDEMARCH|\bPOINTS\b|\bRESPONSE TO (?:REF|DEMARCHE|OUR|THE U)")
+# A plain readout that cites the instruction first and says in its subject or opening what
+# the government said or did, with no reply cue word: a meeting, a call, a note exchanged.
+_READOUT_SUBJECT = re.compile(
+    r"\b(?:RESPONSES?|RESPONDS?|REACTIONS?|REACTS?|REPLY|REPLIES|READOUT)\b"
+)
+_READOUT_OPENING = re.compile(
+    r"\b(?:CALLED ON|TOLD (?:POL|ECON|EMB|THE AMBASSADOR|AMBASSADOR|CHARGE|DCM|US\b)|"
+    r"CONTACTED (?:THE )?EMBASSY|DIPLOMATIC NOTE|NOTE VERBALE|CONVEYED|SHARED REFTEL|"
+    r"REFTEL (?:LANGUAGE|TEXT)|(?:POL|ECON|EMB)[A-Z]*OFFS? MET|AMBASSADOR MET|CHARGE MET|DCM MET)"
+)
+# An answer to a request for information (a data call, a reporting tasker) is not the
+# report of a demarche, whatever cue words it uses.
+_ANSWERS_DATA_CALL = re.compile(
+    r"\b(?:DATA CALL|REQUESTS? FOR (?:INFORMATION|INPUT|DATA)|INFORMATION REQUEST|"
+    r"REPORTING (?:REQUEST|REQUIREMENT)S?|TASKER)\b"
+)
 _COLLECTION_REQUEST = re.compile(r"\(C-[A-Z0-9]{2,4}-\d{3,6}\)")
 _PRECEDENCE_NAMES = ("FLASH", "NIACT IMMEDIATE", "IMMEDIATE", "PRIORITY", "ROUTINE")
 
@@ -185,7 +201,7 @@ def _parse(raw: str, clock: _Clock) -> ParsedCable:
             "for what the cable asks or reports"
         )
     ins = _instruction.action_pass(paras, body_upper, preamble)
-    kind = _kind(is_state, ins, refs, body_upper, h.subject)
+    kind = _kind(is_state, ins, refs, body_upper, h.subject, h.originator)
     clock.check()
     if kind == "instruction":
         # Deadlines and points only mean something for a tasking from headquarters.
@@ -312,12 +328,28 @@ def _year_before_declassification(h: _header.Header, ref_text: str | None) -> in
     return next((decl - span for span in _DECL_SPANS if low <= decl - span <= high), decl - 10)
 
 
+def _readout_subject(subject: str, originator: str | None) -> bool:
+    """The subject names the government's response, not the post's own answer to a
+    tasker ("EMBASSY TRIPOLI RESPONSE:", "ACCRA RESPONSE:")."""
+    m = _READOUT_SUBJECT.search(subject)
+    if m is None:
+        return False
+    before = subject[: m.start()].split()
+    own = (_place_from_originator(originator) or "").split() if originator else []
+    posts_own = bool(before) and (
+        before[-1] in ("EMBASSY", "POST", "MISSION", "CONSULATE", "POST'S", "EMBASSY'S")
+        or bool(own and before[-len(own) :] == own)
+    )
+    return not posts_own
+
+
 def _kind(
     is_state: bool,
     ins: _instruction.Instruction,
     refs: list[Reference],
     body: str,
     subject: str | None,
+    originator: str | None = None,
 ) -> str:
     # body arrives upper-cased: the cue patterns are upper-case and case-sensitive (much faster).
     subject = subject.upper() if subject else subject
@@ -334,6 +366,17 @@ def _kind(
     if "STATE" not in cited:
         return "other"
     text = (subject or "") + "\n" + body
+    opening = body[:1200]
+    if (
+        _ANSWERS_DATA_CALL.search(subject or "")
+        or _ANSWERS_DATA_CALL.search(opening, 0, 600)
+        or (subject and _COLLECTION_REQUEST.search(subject))
+    ):
+        return "other"
     if _STRONG_REPLY.search(text) or (cited[0] == "STATE" and _WEAK_REPLY.search(text)):
+        return "report"
+    if cited[0] == "STATE" and (
+        _readout_subject(subject or "", originator) or _READOUT_OPENING.search(opening)
+    ):
         return "report"
     return "other"
