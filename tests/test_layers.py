@@ -30,6 +30,7 @@ BY_NAME = {
     "rules": "rules",
     "workflow": "rules",
     "overdue": "rules",
+    "completeness": "rules",  # what a draft lacks before it is issued
     "parser": "rules",  # pure functions over text: no database
     "replies": "rules",  # what a reply cable says: pure functions
     "schemas": "schemas",

@@ -148,7 +148,7 @@ def show_page(
         else [],
         issued=d.status == DemarcheStatus.ISSUED,
         is_draft=d.status == DemarcheStatus.DRAFT,
-        blockers=_blockers(d),
+        **_check(session, d, user),
         today=today_utc(),
         error=error,
         notice=notice or DONE.get(done, ""),
@@ -615,7 +615,7 @@ def edit_page(
         errors=errors or {},
         error=error,
         editable=editable,
-        blockers=_blockers(d),
+        **_check(session, d, user),
         source=source,
         classifications=list(Classification),
         precedences=[p.value for p in Precedence],
@@ -626,18 +626,16 @@ def edit_page(
     )
 
 
-def _blockers(d: reads.DemarcheSheet) -> list[str]:
-    """What stops the saved draft being issued (the issue command's own rule)."""
+def _check(session: Session, d: reads.DemarcheSheet, user: User) -> dict[str, list[str]]:
+    """What stops the saved draft being issued, and what it had better fix (the issue
+    command's own check: app/demarches/completeness.py)."""
     if d.status != DemarcheStatus.DRAFT:
-        return []
-    return rules.issue_blockers(
-        deadline=d.deadline,
-        targets=[(t.post_code, t.role, t.due_date) for t in d.targets or []],
-        has_texts=bool(
-            d.talking_points or d.withheld_points or d.objectives or d.withheld_objectives
-        ),
-        today=today_utc(),
-    )
+        return {"blockers": [], "cautions": []}
+    found = service.check_draft(session, reads.load(session, d.id, actor=user), actor=user)
+    return {
+        "blockers": [e.message for e in found.errors],
+        "cautions": [w.message for w in found.warnings],
+    }
 
 
 @router.get("/demarches/{demarche_id}/edit", name="edit_draft")

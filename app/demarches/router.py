@@ -19,6 +19,7 @@ from app.demarches.schemas import (
     AmendIn,
     AuditEventOut,
     CancelIn,
+    CheckOut,
     CloseIn,
     DemarcheIn,
     DemarcheOut,
@@ -152,6 +153,22 @@ def close_demarche(
     """Close an issued demarche with a reason; taskings still open are cancelled."""
     service.close(session, demarche, actor=actor, reason=data.reason)
     return _demarche(session, demarche.id, actor)
+
+
+@router.get("/{demarche_id}/check", response_model=CheckOut)
+def check_demarche(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
+    """The completeness check: what stops the draft being issued, and what it had better fix."""
+    demarche = reads.load(session, demarche_id, actor=actor)
+    found = service.check_draft(session, demarche, actor=actor)
+    return model_response(
+        CheckOut(
+            demarche_id=demarche.id,
+            status=demarche.status,
+            complete=found.complete,
+            errors=[e.as_dict() for e in found.errors],
+            warnings=[w.as_dict() for w in found.warnings],
+        )
+    )
 
 
 @router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])

@@ -119,6 +119,7 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/api/v1/demarches"): Rule(always, DESK, body=lambda w: demarche_payload([])),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/check"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
     RouteKey("PATCH", "/api/v1/demarches/{demarche_id}"): Rule(
         sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"
