@@ -41,6 +41,7 @@ BY_NAME = {
     "listing": "reads",
     "queries": "reads",
     "registry": "reads",
+    "telegram": "reads",  # cables the tracker drafts, from what their reader may read
     "credentials": "reads",
     "service": "service",
     "throttle": "service",  # sign-in counters: commands, like service

@@ -11,13 +11,13 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require, sees_other_posts
-from app.cables import drafting
+from app.cables import drafting, telegram
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
@@ -286,6 +286,17 @@ def show_demarche(
     tl: PageNumber = 1,
 ) -> HTMLResponse:
     return show_page(request, session, settings, user, demarche_id, page=page, tl=tl)
+
+
+@router.get("/demarches/{demarche_id}/cable.txt", name="instruction_cable")
+def instruction_cable(demarche_id: RecordId, session: SessionDep, user: PageUser) -> Response:
+    """The instruction cable as text, to download: withheld (403) from a reader who
+    could not read every portion of it."""
+    cable = telegram.instruction_cable(session, demarche_id, actor=user)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
+    )
 
 
 # -- the desk's moves -------------------------------------------------------------

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.cables import telegram
 from app.concurrency import etag
 from app.demarches import amendments, history, listing, reads, service
 from app.demarches.guards import VisibleDemarche, writable
@@ -28,7 +30,7 @@ from app.demarches.schemas import (
     RevisionOut,
 )
 from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
-from app.http import model_list_response, model_response, problems, sends_etag
+from app.http import model_list_response, model_response, problems, sends_etag, sends_text
 from app.limits import IsoDate, RecordId
 from app.pagination import Cursor, Limit, page_size
 
@@ -168,6 +170,21 @@ def check_demarche(demarche_id: RecordId, session: SessionDep, actor: CurrentUse
             errors=[e.as_dict() for e in found.errors],
             warnings=[w.as_dict() for w in found.warnings],
         )
+    )
+
+
+@router.get(
+    "/{demarche_id}/cable",
+    response_class=PlainTextResponse,
+    responses=sends_text("The instruction cable, as text") | problems(403),
+)
+def get_instruction_cable(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
+    """The demarche's instruction cable in telegram format; 403 where a portion of it is
+    above your clearance (a cable goes whole or not at all)."""
+    cable = telegram.instruction_cable(session, demarche_id, actor=actor)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
     )
 
 

@@ -120,6 +120,7 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/check"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/cable"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
     RouteKey("PATCH", "/api/v1/demarches/{demarche_id}"): Rule(
         sees_demarche, DESK, body=lambda w: {"summary": "x"}, etag="demarche"
@@ -138,6 +139,7 @@ RULES: dict[RouteKey, Rule] = {
     ),
     RouteKey("GET", "/api/v1/taskings"): Rule(always, ANYONE),
     RouteKey("GET", "/api/v1/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("GET", "/api/v1/taskings/{tasking_id}/report-cable"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/api/v1/taskings/{tasking_id}/acknowledge"): Rule(
         sees_tasking, own_post, etag="tasking"
     ),
