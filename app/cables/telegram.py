@@ -17,6 +17,7 @@ app/cables/matching.py when no stored cable carries that number.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -113,6 +114,12 @@ def _runs(items: list[tuple[Classification, str]]) -> list[tuple[Classification,
         else:
             out.append((mark, [text]))
     return out
+
+
+def _signature(author: str) -> str:
+    """The drafter's surname, as a cable is signed ("Dana Whitfield (IO/UNP)": WHITFIELD)."""
+    words = re.sub(r"\([^)]*\)", " ", author).split()
+    return words[-1].upper() if words else "SECSTATE"
 
 
 def _eo_line(level: Classification, on: date) -> list[str]:
@@ -273,7 +280,7 @@ def instruction_cable(
         lines += [f"Classified By: {d.author}, for reasons 1.4(b) and (d)", ""]
     for para in _paragraphs(paras):
         lines += [para, ""]
-    lines += [d.author.split()[-1].upper() if d.author else "SECSTATE", ""]
+    lines += [_signature(d.author), ""]
     return Telegram(ref_id, cable_level, "\n".join(lines))
 
 
