@@ -76,3 +76,13 @@ def sends_etag(status_code: int = 200) -> dict[int | str, dict[str, Any]]:
             }
         }
     }
+
+
+def sends_text(description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route whose success is a text/plain document (a cable)."""
+    return {
+        200: {
+            "description": description,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }

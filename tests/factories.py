@@ -196,6 +196,7 @@ def make_demarche(
             summary="Urge a yes vote on a clean renewal.",
             classification=classification,
             deadline=deadline,
+            delivery_level="highest appropriate level",
             tags=list(tags),
             objectives=["Secure a yes vote."],
             talking_points=points + ([] if secret_point else extras),
@@ -203,6 +204,10 @@ def make_demarche(
         ),
         actor=desk,
     )
+    if issue:
+        demarches.issue(session, d, actor=desk, today=issued_on)
+    # The legacy point is written after issuing: the completeness check (rightly) stops
+    # a draft whose portion is marked above it from being issued.
     if secret_point:
         legacy_point(d, "Our red line is the mandate.", position=2)
         for i, p in enumerate(extras, start=3):
@@ -210,8 +215,6 @@ def make_demarche(
                 TalkingPoint(position=i, text=p.text, classification=p.classification, use=p.use)
             )
         session.flush()
-    if issue:
-        demarches.issue(session, d, actor=desk, today=issued_on)
     session.commit()
     return d
 

@@ -30,6 +30,7 @@ BY_NAME = {
     "rules": "rules",
     "workflow": "rules",
     "overdue": "rules",
+    "completeness": "rules",  # what a draft lacks before it is issued
     "parser": "rules",  # pure functions over text: no database
     "replies": "rules",  # what a reply cable says: pure functions
     "schemas": "schemas",
@@ -43,6 +44,7 @@ BY_NAME = {
     "calendar": "reads",  # a user's calendar feed, read as its owner
     "exports": "reads",  # the roll-up written as CSV and XLSX: no database, only the reader's rows
     "registry": "reads",
+    "telegram": "reads",  # cables the tracker drafts, from what their reader may read
     "credentials": "reads",
     "service": "service",
     "throttle": "service",  # sign-in counters: commands, like service

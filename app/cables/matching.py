@@ -175,6 +175,9 @@ def decide(
     return out
 
 
+_DRAFTED = re.compile(r"^(\d\d)STATE(\d+)$")
+
+
 def demarches_by_ref(
     session: Session, refs: list[str], *, actor: User | None = None
 ) -> dict[str, int]:
@@ -192,6 +195,26 @@ def demarches_by_ref(
     found: dict[str, int] = {}
     for demarche_id, ref_id in session.execute(stmt.order_by(Demarche.id.desc())):
         found.setdefault(ref_id, demarche_id)
+    # The tracker's own instruction numbers (app/cables/telegram.py: 26STATE42 is
+    # demarche 42, issued in 2026), for a demarche drafted here with no source cable.
+    drafted: dict[int, str] = {}
+    for ref in set(refs) - found.keys():
+        m = _DRAFTED.match(ref)
+        if m and len(m.group(2)) <= 9:
+            drafted[int(m.group(2))] = ref
+    if drafted:
+        own = select(Demarche.id, Demarche.issued_at).where(
+            Demarche.id.in_(drafted),
+            Demarche.source_cable_id.is_(None),
+            Demarche.issued_at.is_not(None),
+            Demarche.status != DemarcheStatus.CANCELLED,
+        )
+        if actor is not None:
+            own = own.where(visible_demarches(actor))
+        for demarche_id, issued_at in session.execute(own):
+            ref = drafted[demarche_id]
+            if issued_at is not None and f"{issued_at:%y}" == ref[:2]:
+                found[ref] = demarche_id
     return found
 
 

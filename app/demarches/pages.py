@@ -11,13 +11,13 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.policy import Permission, allows, require, sees_other_posts
-from app.cables import drafting, matching
+from app.cables import drafting, matching, telegram
 from app.classification import Classification, highest
 from app.concurrency import require_version
 from app.dashboards import queries
@@ -148,7 +148,7 @@ def show_page(
         else [],
         issued=d.status == DemarcheStatus.ISSUED,
         is_draft=d.status == DemarcheStatus.DRAFT,
-        blockers=_blockers(d),
+        **_check(session, d, user),
         today=today_utc(),
         error=error,
         notice=notice or DONE.get(done, ""),
@@ -286,6 +286,17 @@ def show_demarche(
     tl: PageNumber = 1,
 ) -> HTMLResponse:
     return show_page(request, session, settings, user, demarche_id, page=page, tl=tl)
+
+
+@router.get("/demarches/{demarche_id}/cable.txt", name="instruction_cable")
+def instruction_cable(demarche_id: RecordId, session: SessionDep, user: PageUser) -> Response:
+    """The instruction cable as text, to download: withheld (403) from a reader who
+    could not read every portion of it."""
+    cable = telegram.instruction_cable(session, demarche_id, actor=user)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
+    )
 
 
 # -- the desk's moves -------------------------------------------------------------
@@ -619,7 +630,7 @@ def edit_page(
         errors=errors or {},
         error=error,
         editable=editable,
-        blockers=_blockers(d),
+        **_check(session, d, user),
         source=source,
         classifications=list(Classification),
         precedences=[p.value for p in Precedence],
@@ -630,18 +641,16 @@ def edit_page(
     )
 
 
-def _blockers(d: reads.DemarcheSheet) -> list[str]:
-    """What stops the saved draft being issued (the issue command's own rule)."""
+def _check(session: Session, d: reads.DemarcheSheet, user: User) -> dict[str, list[str]]:
+    """What stops the saved draft being issued, and what it had better fix (the issue
+    command's own check: app/demarches/completeness.py)."""
     if d.status != DemarcheStatus.DRAFT:
-        return []
-    return rules.issue_blockers(
-        deadline=d.deadline,
-        targets=[(t.post_code, t.role, t.due_date) for t in d.targets or []],
-        has_texts=bool(
-            d.talking_points or d.withheld_points or d.objectives or d.withheld_objectives
-        ),
-        today=today_utc(),
-    )
+        return {"blockers": [], "cautions": []}
+    found = service.check_draft(session, reads.load(session, d.id, actor=user), actor=user)
+    return {
+        "blockers": [e.message for e in found.errors],
+        "cautions": [w.message for w in found.warnings],
+    }
 
 
 @router.get("/demarches/{demarche_id}/edit", name="edit_draft")

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.cables import matching
+from app.cables import matching, telegram
 from app.concurrency import etag
 from app.demarches import amendments, history, listing, reads, service
 from app.demarches.guards import VisibleDemarche, writable
@@ -20,6 +21,7 @@ from app.demarches.schemas import (
     AmendIn,
     AuditEventOut,
     CancelIn,
+    CheckOut,
     CloseIn,
     DemarcheIn,
     DemarcheOut,
@@ -28,7 +30,7 @@ from app.demarches.schemas import (
     RevisionOut,
 )
 from app.deps import CurrentUser, DemarcheWriter, SessionDep, SettingsDep
-from app.http import model_list_response, model_response, problems, sends_etag
+from app.http import model_list_response, model_response, problems, sends_etag, sends_text
 from app.limits import IsoDate, RecordId
 from app.pagination import Cursor, Limit, page_size
 
@@ -156,6 +158,37 @@ def close_demarche(
     """Close an issued demarche with a reason; taskings still open are cancelled."""
     service.close(session, demarche, actor=actor, reason=data.reason)
     return _demarche(session, demarche.id, actor)
+
+
+@router.get("/{demarche_id}/check", response_model=CheckOut)
+def check_demarche(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
+    """The completeness check: what stops the draft being issued, and what it had better fix."""
+    demarche = reads.load(session, demarche_id, actor=actor)
+    found = service.check_draft(session, demarche, actor=actor)
+    return model_response(
+        CheckOut(
+            demarche_id=demarche.id,
+            status=demarche.status,
+            complete=found.complete,
+            errors=[e.as_dict() for e in found.errors],
+            warnings=[w.as_dict() for w in found.warnings],
+        )
+    )
+
+
+@router.get(
+    "/{demarche_id}/cable",
+    response_class=PlainTextResponse,
+    responses=sends_text("The instruction cable, as text") | problems(403),
+)
+def get_instruction_cable(demarche_id: RecordId, session: SessionDep, actor: CurrentUser):
+    """The demarche's instruction cable in telegram format; 403 where a portion of it is
+    above your clearance (a cable goes whole or not at all)."""
+    cable = telegram.instruction_cable(session, demarche_id, actor=actor)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
+    )
 
 
 @router.get("/{demarche_id}/revisions", response_model=list[RevisionOut])

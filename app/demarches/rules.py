@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -109,35 +108,6 @@ BY_ACTION: dict[DemarcheAction, Move] = {m.action: m for m in LIFECYCLE}
 def desk_actions(status: S) -> list[DemarcheAction]:
     """What the desk may do to a demarche in this state (the pages offer these)."""
     return [m.action for m in LIFECYCLE if m.by_desk and status in m.sources]
-
-
-def issue_blockers(
-    *,
-    deadline: date | None,
-    targets: Iterable[tuple[str, TaskingRole, date | None]],
-    has_texts: bool,
-    today: date,
-) -> list[str]:
-    """What stops a draft being issued, each said as the desk fixes it; none: it may be.
-    `targets` are (post code, role, own due date). The issue command refuses with these,
-    and a draft's page lists them beside its "Edit draft", so the two cannot disagree."""
-    targets = list(targets)
-    out: list[str] = []
-    if deadline is None:
-        out.append("Set a deadline before issuing.")
-    elif deadline < today:
-        out.append(
-            f"The deadline {deadline.isoformat()} is in the past "
-            f"(today is {today.isoformat()}); move it before issuing."
-        )
-    if not any(role == TaskingRole.ACTION for _, role, _ in targets):
-        out.append("A demarche needs at least one action post before it is issued.")
-    if not has_texts:
-        out.append("Add the objectives or talking points the posts are to deliver.")
-    late = sorted({code for code, _, due in targets if due is not None and due < today})
-    if late:
-        out.append(f"Due dates in the past for: {', '.join(late)}.")
-    return out
 
 
 def check(demarche: Demarche, action: DemarcheAction) -> Move:

@@ -289,3 +289,20 @@ class DemarchePage(BaseModel):
         description="Pass as ?cursor= for the next page; null on the last page."
     )
     limit: int
+
+
+class FindingOut(BaseModel):
+    code: str = Field(description="Stable name of the problem, e.g. `delivery_level_missing`")
+    field: str = Field(description="The input to correct, e.g. `deadline`, `targets`")
+    message: str
+
+
+class CheckOut(BaseModel):
+    """A draft's completeness check: errors stop it being issued; warnings do not, and
+    issuing anyway records them in the issue's audit event."""
+
+    demarche_id: int
+    status: DemarcheStatus
+    complete: bool = Field(description="No errors: the draft may be issued")
+    errors: list[FindingOut]
+    warnings: list[FindingOut]

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.policy import may_read_portion, visible_cables, withhold
 from app.cables.models import Cable
+from app.cables.parser import parse_cable
+from app.cables.registry import cable_day, resolve_addressees
 from app.classification import Classification
 from app.db import today_utc
-from app.demarches import rules
+from app.demarches import completeness, rules
 from app.demarches.models import (
     Demarche,
     DemarcheStatus,
@@ -444,23 +446,67 @@ def update_draft(
     return demarche
 
 
+def check_draft(
+    session: Session, demarche: Demarche, *, actor: User, today: date | None = None
+) -> completeness.Completeness:
+    """The completeness check of a draft as this reader may see it (rules in
+    app/demarches/completeness.py), with what its source cable addressed that the
+    targets leave out, when the reader may read that cable. Writes nothing."""
+    return completeness.check(
+        demarche,
+        today=today or today_utc(),
+        readable=lambda mark: may_read_portion(actor, mark),
+        source_gaps=_source_gaps(session, demarche, actor=actor),
+    )
+
+
+def _source_gaps(
+    session: Session, demarche: Demarche, *, actor: User
+) -> list[completeness.SourceGap]:
+    if demarche.source_cable_id is None:
+        return []
+    cable = session.scalar(
+        select(Cable).where(Cable.id == demarche.source_cable_id, visible_cables(actor))
+    )
+    if cable is None:
+        return []
+    parsed = parse_cable(cable.raw_text)
+    resolved = resolve_addressees(session, parsed, on=cable_day(parsed) or cable.received_at.date())
+    gaps = [
+        completeness.SourceGap(
+            "target_unresolved",
+            f"The source cable addresses {u.name}, which no post in the registry matches: "
+            "add its post or leave it out on purpose.",
+        )
+        for u in resolved.unresolved
+    ]
+    targeted = {t.post_id for t in demarche.targets}
+    for c in resolved.collectives:
+        missing = sorted(p.code for p in c.tasked if p.id not in targeted)
+        if missing:
+            gaps.append(
+                completeness.SourceGap(
+                    "collective_not_expanded",
+                    f"{c.collective.name} stood for {len(c.tasked)} posts on "
+                    f"{c.on.isoformat()}; not among the targets: {', '.join(missing)}.",
+                )
+            )
+    return gaps
+
+
 def issue(
     session: Session, demarche: Demarche, *, actor: User, today: date | None = None
 ) -> Demarche:
     """Issue a draft: one tasking per target, due on its own date or the deadline."""
     today = today or today_utc()
     move = rules.check(demarche, DemarcheAction.ISSUE)
-    blockers = rules.issue_blockers(
-        deadline=demarche.deadline,
-        targets=[(t.post.code, t.role, t.due_date) for t in demarche.targets],
-        has_texts=bool(demarche.talking_points or demarche.objectives),
-        today=today,
-    )
-    if blockers:
-        raise Invalid(" ".join(blockers))
-    inactive = sorted(t.post.code for t in demarche.targets if not t.post.active)
-    if inactive:
-        raise Invalid(f"Inactive posts cannot be tasked: {', '.join(inactive)}.")
+    found = check_draft(session, demarche, actor=actor, today=today)
+    if found.errors:
+        raise Invalid(
+            " ".join(e.message for e in found.errors),
+            field=found.errors[0].field,
+            errors=[e.as_dict() for e in found.errors],
+        )
 
     before = {"status": demarche.status}
     rules.enter(demarche, move)
@@ -473,7 +519,12 @@ def issue(
         "issue",
         actor=actor,
         before=before,
-        after={"status": demarche.status, "taskings": len(taskings)},
+        # Issued despite these: the trail keeps what the desk was told.
+        after={
+            "status": demarche.status,
+            "taskings": len(taskings),
+            "warnings": [w.as_dict() for w in found.warnings],
+        },
     )
     for t in taskings:
         audit_tasking(

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.policy import Side, require_post_officer
+from app.cables import telegram
 from app.classification import highest
 from app.clock import local_today
 from app.demarches import reads as demarche_reads
@@ -47,6 +48,17 @@ from app.vocabulary import PRESSING
 from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/taskings/{tasking_id}/report-cable.txt", name="report_cable")
+def report_cable(tasking_id: RecordId, session: SessionDep, user: PageUser) -> Response:
+    """The post's reporting cable on its tasking, drafted as text for the post to edit."""
+    cable = telegram.report_cable(session, tasking_id, actor=user)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
+    )
+
 
 # The moves that carry only a reason; the others have their own forms (the table says).
 REASON_MOVES = actions_by_form(MoveForm.REASON)

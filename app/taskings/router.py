@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
+from app.cables import telegram
 from app.concurrency import etag
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.http import model_response, problems, sends_etag
+from app.http import model_response, problems, sends_etag, sends_text
 from app.idempotency import remember
 from app.limits import QueryId, RecordId
 from app.pagination import Cursor, Limit, page_size
@@ -192,6 +194,21 @@ def extend_tasking(
     """The desk moves a post's due date later, with a reason the post is shown. Needs If-Match."""
     service.extend(session, tasking, data, actor=actor)
     return _tasking(session, tasking.id, actor, settings)
+
+
+@router.get(
+    "/taskings/{tasking_id}/report-cable",
+    response_class=PlainTextResponse,
+    responses=sends_text("The post's reporting cable, as text"),
+)
+def get_report_cable(tasking_id: RecordId, session: SessionDep, actor: CurrentUser):
+    """A reporting cable drafted from the tasking's deliveries and response, for the post
+    to edit and send; it cites the instruction, so imported back it matches this tasking."""
+    cable = telegram.report_cable(session, tasking_id, actor=actor)
+    return PlainTextResponse(
+        cable.text,
+        headers={"Content-Disposition": f'attachment; filename="{cable.filename}"'},
+    )
 
 
 @router.get("/responses/{response_id}", response_model=ResponseOut, responses=sends_etag())

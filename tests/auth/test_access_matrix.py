@@ -119,6 +119,8 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/api/v1/demarches"): Rule(always, DESK, body=lambda w: demarche_payload([])),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/revisions"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/check"): Rule(sees_demarche, ANYONE),
+    RouteKey("GET", "/api/v1/demarches/{demarche_id}/cable"): Rule(sees_demarche, ANYONE),
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/timeline"): Rule(sees_demarche, ANYONE),
     # The roll-up: whoever sees the demarche; a post officer's rows are their own post's.
     RouteKey("GET", "/api/v1/demarches/{demarche_id}/results"): Rule(sees_demarche, ANYONE),
@@ -139,6 +141,7 @@ RULES: dict[RouteKey, Rule] = {
     ),
     RouteKey("GET", "/api/v1/taskings"): Rule(always, ANYONE),
     RouteKey("GET", "/api/v1/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("GET", "/api/v1/taskings/{tasking_id}/report-cable"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/api/v1/taskings/{tasking_id}/acknowledge"): Rule(
         sees_tasking, own_post, etag="tasking"
     ),

@@ -60,6 +60,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     # The amendment form is refused as its POST is: 404 out of sight, then 403 but the desk.
     RouteKey("GET", "/demarches/{demarche_id}/amend"): Rule(sees_demarche, DESK),
     RouteKey("GET", "/demarches/{demarche_id}/edit"): Rule(sees_demarche, DESK),
+    RouteKey("GET", "/demarches/{demarche_id}/cable.txt"): Rule(sees_demarche, ANYONE),
     **{
         RouteKey("POST", f"/demarches/{{demarche_id}}/{verb}"): Rule(sees_demarche, DESK)
         for verb in ("issue", "cancel", "close", "amend", "edit")
@@ -73,6 +74,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     # page (a post officer is sent on to its inbox's), and the extension only the desk makes.
     RouteKey("GET", "/taskings"): Rule(always, ANYONE),
     RouteKey("GET", "/taskings/{tasking_id}"): Rule(sees_tasking, ANYONE),
+    RouteKey("GET", "/taskings/{tasking_id}/report-cable.txt"): Rule(sees_tasking, ANYONE),
     RouteKey("POST", "/taskings/{tasking_id}/extend"): Rule(sees_tasking, DESK),
     RouteKey("GET", "/cables/import"): Rule(always, INGEST, role_first=True),
     RouteKey("POST", "/cables/import/instruction"): Rule(always, DESK, role_first=True),

@@ -7,7 +7,7 @@ import pytest
 
 from app.auth.models import Role
 from app.classification import Classification
-from tests.cables.samples import instruction
+from tests.cables.samples import COMPLETING, instruction
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -23,7 +23,9 @@ def world(client, db):
     source = client.post(API, json={"text": instruction()}, headers=desk).json()
     draft = client.post(f"{API}/{source['id']}/draft-demarche", headers=desk).json()
     path = f"/api/v1/demarches/{draft['id']}"
-    assert write(client, "PATCH", path, desk, json={"deadline": future().isoformat()}).is_success
+    assert write(
+        client, "PATCH", path, desk, json={"deadline": future().isoformat(), **COMPLETING}
+    ).is_success
     issued = write(client, "POST", f"{path}/issue", desk).json()
     (tasking,) = issued["taskings"]
     return {

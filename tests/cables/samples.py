@@ -46,3 +46,8 @@ session.
 
 MICHALAK
 """
+
+
+# What the instruction above lacks before it may be issued (the completeness check):
+# it states no objectives. A test that issues its draft adds these with the deadline.
+COMPLETING = {"objectives": ["Secure a yes vote at the Council."]}

@@ -12,7 +12,7 @@ from app.cables.models import Cable
 from app.classification import Classification, from_marking
 from app.demarches.models import Demarche
 from tests.cables._corpus import CABLES, needs_corpus
-from tests.cables.samples import instruction
+from tests.cables.samples import COMPLETING, instruction
 from tests.factories import future, make_collective, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -169,7 +169,7 @@ def test_post_officer_sees_own_cables_and_sources_of_demarches_tasking_the_post(
         "PATCH",
         f"/api/v1/demarches/{draft['id']}",
         desk,
-        json={"deadline": future().isoformat()},
+        json={"deadline": future().isoformat(), **COMPLETING},
     )
     assert r.status_code == 200, r.text
     assert write(client, "POST", f"/api/v1/demarches/{draft['id']}/issue", desk).status_code == 200

@@ -17,6 +17,7 @@ from app.cables.cli import run_import
 from app.cables.models import Cable, CableReply
 from app.cables.parser import parse_cable
 from app.classification import Classification
+from tests.cables.samples import COMPLETING
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -82,7 +83,9 @@ def world(client, db):
     draft = client.post(f"{API}/{source['id']}/draft-demarche", headers=desk).json()
     assert [t["post"] for t in draft["targets"]] == ["PORTAUPRINCE"], draft
     path = f"/api/v1/demarches/{draft['id']}"
-    assert write(client, "PATCH", path, desk, json={"deadline": future().isoformat()}).is_success
+    assert write(
+        client, "PATCH", path, desk, json={"deadline": future().isoformat(), **COMPLETING}
+    ).is_success
     issued = write(client, "POST", f"{path}/issue", desk).json()
     (tasking,) = issued["taskings"]
     return {"post": post, "desk_user": desk_user, "desk": desk, "tasking": tasking["id"]}

@@ -52,7 +52,14 @@ def test_demarche_page_withholds_points_and_shows_chart_and_timeline(client, pag
 
 
 def test_desk_issues_a_draft_and_a_stale_form_is_refused(client, db, page_world):
-    d = make_demarche(db, page_world["desk"], page_world["posts"], issue=False, subject="A DRAFT")
+    d = make_demarche(
+        db,
+        page_world["desk"],
+        page_world["posts"],
+        issue=False,
+        subject="A DRAFT",
+        secret_point=False,
+    )
     db.commit()
     csrf = login(client, "desk")
     stale = client.post(

@@ -26,6 +26,7 @@ from app.cables.models import Cable, CableReply
 from app.cables.parser import MAX_CHARS
 from app.classification import Classification
 from app.errors import PayloadTooLarge
+from tests.cables.samples import COMPLETING
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -85,7 +86,9 @@ def _issue(client, desk, text: str) -> dict:
     draft = client.post(f"{API}/{cable.json()['id']}/draft-demarche", headers=desk)
     assert draft.status_code == 201, draft.text
     path = f"/api/v1/demarches/{draft.json()['id']}"
-    assert write(client, "PATCH", path, desk, json={"deadline": future().isoformat()}).is_success
+    assert write(
+        client, "PATCH", path, desk, json={"deadline": future().isoformat(), **COMPLETING}
+    ).is_success
     issued = write(client, "POST", f"{path}/issue", desk)
     assert issued.status_code == 200, issued.text
     return {"cable": cable.json()["id"], **issued.json()}
