@@ -13,6 +13,7 @@ from app.demarches.models import (
     Objective,
     TalkingPoint,
 )
+from app.notifications.models import Notification, NotificationEmail
 from app.posts.models import Collective, CollectiveMembership, Post
 from app.taskings.models import (
     Commitment,
@@ -41,6 +42,8 @@ __all__ = [
     "KeyDate",
     "LoginAttempt",
     "LoginThrottle",
+    "Notification",
+    "NotificationEmail",
     "Objective",
     "Post",
     "Response",

@@ -19,6 +19,8 @@ from app.audit import record
 from app.auth.models import User
 from app.auth.policy import visible_demarches
 from app.demarches.models import Demarche, DemarcheStatus
+from app.notifications.models import Kind
+from app.notifications.outbox import to_desk
 from app.posts.models import Post
 from app.taskings.models import Tasking
 from app.vocabulary import TaskingRole
@@ -65,6 +67,11 @@ def match_reports(
     session.flush()
     for reply, (cable, _, _) in zip(replies, wanted, strict=True):
         _record_reply(session, reply, cable, actor)
+        if reply.tasking_id is not None:
+            # The desk confirms the suggested delivery and response: it hears of it.
+            tasking = session.get(Tasking, reply.tasking_id)
+            if tasking is not None:
+                to_desk(session, Kind.REPLY_MATCHED, tasking)
     return replies
 
 
