@@ -153,6 +153,8 @@ def worker(
     """Run the reminder checks and deliver queued email (several may run on PostgreSQL)."""
     if ctx.invoked_subcommand is not None:
         return
+    import signal
+
     from app.db import make_engine, make_sessionmaker
     from app.notifications.worker import run_forever, run_once
 
@@ -163,10 +165,12 @@ def worker(
         return
     if not settings.smtp_host:
         typer.echo("note: SMTP_HOST is unset: reminders are written, email waits in the outbox")
-    try:
-        run_forever(factory, settings)
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    # Ctrl-C or SIGTERM stops it with exit 0. Set explicitly: `make run` starts it in the
+    # background, where the shell leaves SIGINT ignored. A stop mid-batch rolls the batch
+    # back: its rows are sent again, with the same Message-ID, by the next claim.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _stopped)
+    run_forever(factory, settings)
 
 
 @worker_app.command("status")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
+from urllib.parse import quote
 
-from app.auth.policy import sees_other_posts
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.auth.policy import Permission, allows, sees_other_posts
 from app.dashboards import queries
 from app.db import today_utc
 from app.demarches import listing
 from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
 from app.limits import PageNumber, QueryId, QueryText
+from app.notifications import service as notifications
 from app.posts.models import Region
 from app.taskings import reads as tasking_reads
-from app.web import PageUser, render
+from app.web import CsrfChecked, PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,6 +92,7 @@ def overdue_board(
     page: PageNumber = 1,
     done: QueryText = "",
     moved: QueryId = None,
+    reminded: QueryText = "",
 ) -> HTMLResponse:
     sort = sort if sort in ("worst", "region") else "worst"
     board = queries.overdue_board(session, actor=user, settings=settings, sort=sort, page=page)
@@ -100,5 +105,30 @@ def overdue_board(
         # Back from a desk move made from a cell: which post, and what changed.
         notice=tasking_reads.notice_for(session, moved, done, actor=user, settings=settings)
         if moved
-        else "",
+        else _reminded(reminded),
+        may_remind=allows(user, Permission.MANAGE_TASKINGS),
     )
+
+
+def _reminded(said: str) -> str:
+    """Back from "Remind post": what was sent ("HANOI:2:1", from the redirect)."""
+    code, _, counts = said.partition(":")
+    sent, _, skipped = counts.partition(":")
+    if not (code and sent.isdigit() and skipped.isdigit()):
+        return ""
+    out = f"{code[:32]}: {sent} overdue tasking{'' if sent == '1' else 's'} reminded."
+    if skipped != "0":
+        out += f" {skipped} already reminded today (at most once a day)."
+    return out
+
+
+@router.post("/overdue/remind", dependencies=[CsrfChecked])
+def remind_post(
+    session: SessionDep,
+    user: PageUser,
+    post: Annotated[str, Form(max_length=32)] = "",
+) -> RedirectResponse:
+    """The desk reminds a post of its overdue taskings (at most once a day each)."""
+    sent, skipped = notifications.remind_post(session, post.strip().upper(), actor=user)
+    said = quote(f"{post.strip().upper()}:{sent}:{skipped}")
+    return RedirectResponse(f"/overdue?reminded={said}", status_code=303)

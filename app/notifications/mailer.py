@@ -33,6 +33,7 @@ WHAT = {
     Kind.DUE_SOON: "a tasking is due soon",
     Kind.OVERDUE: "a tasking is overdue",
     Kind.UNACKNOWLEDGED: "an urgent tasking is not yet acknowledged",
+    Kind.REMINDED: "the desk reminds your post: this tasking is overdue",
 }
 
 

@@ -31,6 +31,8 @@ class Kind(enum.StrEnum):
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
     UNACKNOWLEDGED = "unacknowledged"
+    # The desk's "Remind post" on the overdue board: at most once a day per tasking.
+    REMINDED = "reminded"
 
 
 class EmailState(enum.StrEnum):

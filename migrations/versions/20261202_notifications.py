@@ -35,6 +35,7 @@ KINDS = (
     "due_soon",
     "overdue",
     "unacknowledged",
+    "reminded",
 )
 STATES = ("queued", "sent", "dead")
 

@@ -95,6 +95,8 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/notifications/{notification_id}/read"): Rule(
         lambda a, _w: a.name == "desk", ANYONE
     ),
+    # "Remind post" on the overdue board: the desk's, refused to other roles at once.
+    RouteKey("POST", "/overdue/remind"): Rule(always, DESK, role_first=True),
     # The administrator's pages: refused to every other role before any lookup.
     **{
         RouteKey(method, path): Rule(always, ADMIN, role_first=True)

@@ -4,12 +4,15 @@ through the policy."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.auth.models import Role
+from app.audit import AuditEvent
+from app.auth.models import Role, User
 from app.classification import Classification
-from app.notifications.models import Notification
+from app.db import today_utc
+from app.notifications.models import Kind, Notification
 from tests.factories import login, make_demarche, make_post, make_signin_user, make_user
 
 API = "/api/v1/notifications"
@@ -58,3 +61,34 @@ def test_the_bell_counts_and_the_page_marks_read(client, db):
     db.refresh(n)
     assert n.read_at is not None
     assert 'class="count"' not in client.get("/").text
+
+
+def test_remind_post_at_most_once_a_day(client, db):
+    hanoi = make_post(db, "HANOI")
+    officer = make_signin_user(db, "hanoi", Role.POST_OFFICER, Classification.SECRET, "HANOI")
+    make_signin_user(db, "desk")
+    desk = db.scalar(select(User).where(User.username == "desk"))
+    make_demarche(
+        db,
+        desk,
+        [hanoi],
+        issued_on=today_utc() - timedelta(days=9),
+        deadline=today_utc() - timedelta(days=2),
+    )
+    csrf = login(client, "desk")
+    assert "Remind post" in client.get("/overdue").text
+
+    def press() -> str:
+        r = client.post("/overdue/remind", data={"csrf_token": csrf, "post": "HANOI"})
+        assert r.status_code == 200, r.text[:300]
+        return r.text
+
+    assert "HANOI: 1 overdue tasking reminded." in press()
+    assert "1 already reminded today" in press()
+    reminders = db.scalars(
+        select(Notification).where(
+            Notification.user_id == officer.id, Notification.kind == Kind.REMINDED
+        )
+    ).all()
+    assert len(reminders) == 1
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "remind")) is not None
