@@ -552,9 +552,7 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
     return demarche
 
 
-def withdraw_open(
-    session: Session, demarche_id: int, *, actor: User, reason: str
-) -> list[Tasking]:
+def withdraw_open(session: Session, demarche_id: int, *, actor: User, reason: str) -> list[Tasking]:
     """The demarche takes back every open tasking (through the workflow's table); those
     it took back."""
     taken = list(
