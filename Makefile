@@ -22,12 +22,13 @@ install: $(VENV)/.installed
 
 # Serve on HOST:PORT (default 127.0.0.1:8000). Safe to re-run: it upgrades the
 # schema and loads the demo only into an empty database (a re-run says how to see the
-# demo users' passwords again). The server replaces the recipe's shell (exec) and
+# demo users' passwords again). The notification worker runs beside it (reminders;
+# email once SMTP_HOST is set), and stops with it. The server replaces the recipe's shell (exec) and
 # exits 0 on Ctrl-C, so stopping it is not reported as make's failure.
 run: $(VENV)/.installed
 	$(BIN)/demarche db upgrade
 	$(BIN)/demarche demo --if-empty
-	exec $(BIN)/demarche serve
+	$(BIN)/demarche worker & exec $(BIN)/demarche serve
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench migrations/env.py

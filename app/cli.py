@@ -18,6 +18,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 user_app = typer.Typer(no_args_is_help=True, help="Users and access tokens.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+worker_app = typer.Typer(help="The notification worker: reminders and email.")
+app.add_typer(worker_app, name="worker")
 
 console = Console()
 err = Console(stderr=True)
@@ -141,6 +143,44 @@ def _session():
 
     engine = make_engine(get_settings().database_url)
     return make_sessionmaker(engine)()
+
+
+@worker_app.callback(invoke_without_command=True)
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Drain what is due, then exit.")] = False,
+) -> None:
+    """Run the reminder checks and deliver queued email (several may run on PostgreSQL)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+    from app.notifications.worker import run_forever, run_once
+
+    settings = get_settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    if once:
+        typer.echo(f"claimed {run_once(factory, settings)} email(s)")
+        return
+    if not settings.smtp_host:
+        typer.echo("note: SMTP_HOST is unset: reminders are written, email waits in the outbox")
+    # Ctrl-C or SIGTERM stops it with exit 0. Set explicitly: `make run` starts it in the
+    # background, where the shell leaves SIGINT ignored. A stop mid-batch rolls the batch
+    # back: its rows are sent again, with the same Message-ID, by the next claim.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _stopped)
+    run_forever(factory, settings)
+
+
+@worker_app.command("status")
+def worker_status() -> None:
+    """How many emails are queued, failing (retrying), dead and sent."""
+    from app.notifications.worker import status
+
+    with _session() as session:
+        counts = status(session)
+    typer.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 def _me() -> str:

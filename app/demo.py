@@ -248,6 +248,8 @@ def load(session: Session, *, today: date | None = None) -> list[Credential]:
             post_code=post,
             password=password_for(username),
         )
+        # Where the worker mails their notifications (Mailpit catches them in the demo).
+        users[username].email = f"{username}@demo.example"
         token = issue_token(session, user=users[username], name="demo")
         creds.append(Credential(username, role.value, password_for(username), token.secret))
 

@@ -27,6 +27,8 @@ from app.headers import SecurityHeaders
 from app.health import router as health_router
 from app.limits import BodySizeLimit, refuse_nul
 from app.logs import configure_logging
+from app.notifications.pages import router as notification_pages
+from app.notifications.router import router as notifications_router
 from app.observability import MetricsEndpoint, RequestContext, networks
 from app.openapi import describe
 from app.posts.pages import router as post_pages
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(results_router)
     api.include_router(taskings_router)
     api.include_router(cables_router)
+    api.include_router(notifications_router)
     app.include_router(api)
     app.include_router(auth_pages)
     app.include_router(dashboard_pages)
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cable_pages)
     app.include_router(admin_pages)
     app.include_router(post_pages)
+    app.include_router(notification_pages)
     app.include_router(health_router)
     app.include_router(apidocs.router)
     app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")

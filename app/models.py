@@ -14,6 +14,7 @@ from app.demarches.models import (
     Objective,
     TalkingPoint,
 )
+from app.notifications.models import Notification, NotificationEmail
 from app.posts.models import Collective, CollectiveMembership, Post
 from app.taskings.models import (
     Commitment,
@@ -45,6 +46,8 @@ __all__ = [
     "KeyDate",
     "LoginAttempt",
     "LoginThrottle",
+    "Notification",
+    "NotificationEmail",
     "Objective",
     "Post",
     "Response",

@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     metrics_allow_ips: str = "127.0.0.1,::1"
     metrics_token: SecretStr | None = None
     prometheus_multiproc_dir: str | None = None
+    # Notifications by email (app/notifications): the SMTP server the worker hands them
+    # to. SMTP_HOST unset: email is off, and the worker only keeps the in-app ones.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "demarche-tracker@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The address a message's link starts with (the tracker as its readers reach it).
+    public_url: str = "http://127.0.0.1:8000"
+    # A message that fails this many times is dead (its last error kept); the n-th retry
+    # waits EMAIL_RETRY_SECONDS * 2**(n-1).
+    email_max_attempts: int = Field(default=6, ge=1)
+    email_retry_seconds: float = Field(default=30.0, gt=0)
+    # The worker's reminders: a tasking due within this many days, once a day.
+    due_soon_days: int = Field(default=2, ge=0)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("metrics_token")
     @classmethod

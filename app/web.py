@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.credentials import CredentialCache
 from app.auth.models import Role, User, WebSession
@@ -23,6 +24,7 @@ from app.classification import Classification
 from app.clock import local_time
 from app.deps import SessionDep
 from app.errors import DomainError, Forbidden
+from app.notifications.reads import unread_count
 
 log = logging.getLogger("app.access")
 
@@ -81,6 +83,8 @@ class Viewer:
     imports_replies: bool
     manages_users: bool
     manages_posts: bool
+    # The bell: the user's unread notifications (read for a page, not for a form post).
+    unread: int = 0
 
     @classmethod
     def of(cls, ws: WebSession) -> Viewer:
@@ -118,7 +122,13 @@ async def current_web_session(request: Request, session: SessionDep) -> WebSessi
         raise LoginRequired("Sign in to see this page.")
     request.state.user = ws.user
     request.state.web_session = ws
-    request.state.viewer = Viewer.of(ws)
+    viewer = Viewer.of(ws)
+    if request.method == "GET":
+        # One indexed count (app/notifications/reads.py), read now: an error page renders
+        # after the session has ended.
+        count = await run_in_threadpool(unread_count, session, ws.user_id)
+        viewer = replace(viewer, unread=count)
+    request.state.viewer = viewer
     return ws
 
 

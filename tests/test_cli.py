@@ -164,3 +164,17 @@ def test_a_server_stopped_by_ctrl_c_or_sigterm_exits_0(run, tmp_path, stop):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_worker_once_and_status(run):
+    """Without SMTP_HOST the worker writes the day's reminders and leaves email queued;
+    its status says so."""
+    assert run("db", "upgrade").returncode == 0
+    assert run("demo").returncode == 0
+    once = run("worker", "--once")
+    assert once.returncode == 0, once.stderr
+    assert "claimed 0 email(s)" in once.stdout
+    shown = run("worker", "status")
+    assert shown.returncode == 0, shown.stderr
+    queued = int(re.search(r"queued: (\d+)", shown.stdout).group(1))
+    assert queued > 0 and "dead: 0" in shown.stdout

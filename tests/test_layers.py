@@ -53,6 +53,9 @@ BY_NAME = {
     "drafting": "service",
     "matching": "service",
     "review": "service",
+    "outbox": "service",  # the notification writers the domain services call
+    "worker": "service",  # the worker's checks and deliveries
+    "mailer": "rules",  # what a message says, and the SMTP hand-over: no database
     "passwords": "base",
     "guards": "glue",
     "forms": "glue",  # a page form read into a schema's shape (it may look up posts)
@@ -95,7 +98,8 @@ TOP_LEVEL = {
     "demo": "entry",
 }
 # Domain packages, in the order a same-layer import may run (later may import earlier).
-PACKAGES = ["posts", "auth", "demarches", "taskings", "cables", "dashboards"]
+# notifications comes before the domains whose services write to its outbox.
+PACKAGES = ["posts", "auth", "notifications", "demarches", "taskings", "cables", "dashboards"]
 LATE_IMPORTS_ALLOWED = {"app.cli", "app.cables.cli"}
 
 

@@ -145,10 +145,12 @@ def test_statement_counts_do_not_grow_with_rows(client, db, sizes):
 # page: the demarche with its author and texts, the tally of its taskings, a page of
 # them (each with its latest response and last event), the chart, a page of the
 # timeline with its count, and the revisions. The amendment form: the demarche with its
-# texts and targets, in one row.
+# texts and targets, in one row. Every page adds the bell: one indexed count of the
+# reader's unread notifications (app/notifications/reads.py).
+BELL = 1
 PAGES = {
-    "demarche page": (lambda w: f"/demarches/{w.demarche_id}", 6),
-    "amendment page": (lambda w: f"/demarches/{w.demarche_id}/amend", 1),
+    "demarche page": (lambda w: f"/demarches/{w.demarche_id}", 6 + BELL),
+    "amendment page": (lambda w: f"/demarches/{w.demarche_id}/amend", 1 + BELL),
 }
 
 
@@ -233,7 +235,7 @@ def test_query_counts_do_not_grow_with_rows(client, db, page_world):
     # chart, a page of its timeline (with the count) and its revisions; the overdue
     # board reads the open demarches, their late taskings a cell each, then those posts.
     # The amendment form reads the demarche with its texts and targets in one row.
-    assert list(before.values()) == [6, 3, 6, 3, 1], before
+    assert list(before.values()) == [n + BELL for n in (6, 3, 6, 3, 1)], before
 
     # A post officer with many taskings in the inbox.
     make_signin_user(db, "b00", Role.POST_OFFICER, Classification.SECRET, big[0].code)
@@ -249,7 +251,7 @@ def test_query_counts_do_not_grow_with_rows(client, db, page_world):
     # Count, the page of taskings joined to their demarches, and their deliveries; the
     # officer's post comes with the signed-in session (app/auth/service.py). The talking
     # points the delivery form lists are on each tasking's own page.
-    assert inbox_small == 3
+    assert inbox_small == 3 + BELL
 
 
 def test_tasking_page_query_count_is_fixed(client, db, page_world):
@@ -268,11 +270,11 @@ def test_tasking_page_query_count_is_fixed(client, db, page_world):
     # The tasking with its post, demarche, deliveries and responses joined, its history
     # (what the desk decided and why), then the demarche's sheet (its texts, the talking
     # points the delivery form lists among them), then the days a delivery may be dated.
-    assert list(_counts(client, db, pages).values()) == [4, 4]
+    assert list(_counts(client, db, pages).values()) == [4 + BELL, 4 + BELL]
     for tasking_id, times in ((few.id, 1), (many.id, 6)):
         for _ in range(times):
             version = db.scalar(select(Tasking.version).where(Tasking.id == tasking_id))
             r = client.post(f"/inbox/{tasking_id}/deliver", data=delivery_form(csrf, version))
             assert r.status_code == 200, r.text[:500]
     # Delivered (once, and six times): another delivery may still be logged.
-    assert list(_counts(client, db, pages).values()) == [4, 4]
+    assert list(_counts(client, db, pages).values()) == [4 + BELL, 4 + BELL]

@@ -35,6 +35,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
+    # Where notifications go by email; none: in the app only (app/notifications).
+    email: Mapped[str | None] = mapped_column(String(254))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     clearance: Mapped[Classification] = mapped_column(enum_column(Classification, "classification"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)

@@ -22,6 +22,8 @@ from app.audit import record
 from app.auth.models import User
 from app.auth.policy import visible_cables, visible_demarches
 from app.demarches.models import Demarche, DemarcheStatus
+from app.notifications.models import Kind
+from app.notifications.outbox import to_desk
 from app.posts.models import Post, PostKind
 from app.taskings.models import Tasking, TaskingStatus
 from app.vocabulary import TaskingRole
@@ -66,6 +68,11 @@ def match_reports(
     session.flush()
     for reply, (cable, _) in zip(replies, reports, strict=True):
         _record_reply(session, reply, cable, actor)
+        if reply.tasking_id is not None:
+            # The desk confirms the suggested delivery and response: it hears of it.
+            tasking = session.get(Tasking, reply.tasking_id)
+            if tasking is not None:
+                to_desk(session, Kind.REPLY_MATCHED, tasking)
     return replies
 
 
@@ -284,6 +291,9 @@ def rematch(
             matched.append(reply)
             session.flush()
             _record_reply(session, reply, cable, actor, action="rematch")
+            tasking = session.get(Tasking, t_id)
+            if tasking is not None:
+                to_desk(session, Kind.REPLY_MATCHED, tasking)
     readouts = _readouts(session, actor, refs, registry, unknown_senders)
     matched.extend(file_tasked_readouts(session, readouts, actor))
     return matched

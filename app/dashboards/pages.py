@@ -4,12 +4,12 @@ demarche's results roll-up."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.auth.policy import sees_other_posts
+from app.auth.policy import Permission, allows, sees_other_posts
 from app.dashboards import calendar, exports, queries, results, service
 from app.db import today_utc
 from app.demarches import listing
@@ -17,6 +17,7 @@ from app.demarches.models import DemarcheStatus
 from app.deps import SessionDep, SettingsDep
 from app.errors import NotFound
 from app.limits import PageNumber, QueryId, QueryText, RecordId
+from app.notifications import service as notifications
 from app.posts.models import Region
 from app.taskings import reads as tasking_reads
 from app.taskings.models import Position, Stance, TaskingStatus
@@ -94,6 +95,7 @@ def overdue_board(
     page: PageNumber = 1,
     done: QueryText = "",
     moved: QueryId = None,
+    reminded: QueryText = "",
 ) -> HTMLResponse:
     sort = sort if sort in ("worst", "region") else "worst"
     board = queries.overdue_board(session, actor=user, settings=settings, sort=sort, page=page)
@@ -106,7 +108,8 @@ def overdue_board(
         # Back from a desk move made from a cell: which post, and what changed.
         notice=tasking_reads.notice_for(session, moved, done, actor=user, settings=settings)
         if moved
-        else "",
+        else _reminded(reminded),
+        may_remind=allows(user, Permission.MANAGE_TASKINGS),
     )
 
 
@@ -195,3 +198,27 @@ def calendar_feed(secret: FeedSecret, session: SessionDep) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+def _reminded(said: str) -> str:
+    """Back from "Remind post": what was sent ("HANOI:2:1", from the redirect)."""
+    code, _, counts = said.partition(":")
+    sent, _, skipped = counts.partition(":")
+    if not (code and sent.isdigit() and skipped.isdigit()):
+        return ""
+    out = f"{code[:32]}: {sent} overdue tasking{'' if sent == '1' else 's'} reminded."
+    if skipped != "0":
+        out += f" {skipped} already reminded today (at most once a day)."
+    return out
+
+
+@router.post("/overdue/remind", dependencies=[CsrfChecked])
+def remind_post(
+    session: SessionDep,
+    user: PageUser,
+    post: Annotated[str, Form(max_length=32)] = "",
+) -> RedirectResponse:
+    """The desk reminds a post of its overdue taskings (at most once a day each)."""
+    sent, skipped = notifications.remind_post(session, post.strip().upper(), actor=user)
+    said = quote(f"{post.strip().upper()}:{sent}:{skipped}")
+    return RedirectResponse(f"/overdue?reminded={said}", status_code=303)

@@ -16,6 +16,8 @@ from app.demarches.rules import DemarcheAction, audit
 from app.demarches.schemas import AmendIn
 from app.demarches.service import plan_texts, resolve_targets, tasking_for, write_texts
 from app.errors import Invalid
+from app.notifications.models import Kind
+from app.notifications.outbox import to_posts
 from app.taskings.models import OPEN_STATUSES, Tasking
 from app.taskings.workflow import audit_tasking, revive, withdraw
 
@@ -63,6 +65,8 @@ def amend(
         (t.post_id, t.country): t
         for t in session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id))
     }
+    known = {t.id for t in taskings.values()}
+    revived: set[int] = set()
     if data.targets is not None:
         wanted = resolve_targets(session, data.targets)
         wanted_keys = {(t.post.id, t.country) for t in wanted}
@@ -89,6 +93,7 @@ def amend(
             prior = taskings.get(key)
             if prior is not None:  # re-added after removal: revive the same tasking
                 revive(prior)
+                revived.add(prior.id)
                 prior.due_date = w.due_date or demarche.deadline
                 prior.role = w.role
                 new = prior
@@ -126,4 +131,16 @@ def amend(
         after={**demarche.snapshot(), "revision": demarche.revision, "reason": data.reason},
     )
     rules.settle(session, demarche, actor=actor)
+    # Posts still at work hear of the change; a post the amendment adds, of its tasking.
+    current = list(session.scalars(select(Tasking).where(Tasking.demarche_id == demarche.id)))
+    to_posts(
+        session,
+        Kind.AMENDED,
+        [t for t in current if t.id in known - revived and t.status in OPEN_STATUSES],
+    )
+    to_posts(
+        session,
+        Kind.NEW_TASKING,
+        [t for t in current if t.id not in known or t.id in revived],
+    )
     return demarche

@@ -41,6 +41,8 @@ from app.demarches.schemas import (
     objectives_in,
 )
 from app.errors import Invalid
+from app.notifications.models import Kind
+from app.notifications.outbox import to_posts
 from app.posts.models import Post
 from app.taskings.models import OPEN_STATUSES, Tasking, TaskingStatus
 from app.taskings.workflow import audit_tasking, withdraw
@@ -540,6 +542,8 @@ def issue(
                 "status": t.status,
             },
         )
+    # The post hears of its new tasking (its precedence is the demarche's) at once.
+    to_posts(session, Kind.NEW_TASKING, taskings)
     return demarche
 
 
@@ -551,13 +555,14 @@ def cancel(session: Session, demarche: Demarche, *, actor: User, reason: str = "
     before = {"status": demarche.status}
     rules.enter(demarche, move)
     # Each post's tasking carries the desk's reason: it is what the post is shown.
-    withdraw_open(
+    withdrawn = withdraw_open(
         session,
         demarche.id,
         actor=actor,
         reason=f"Demarche cancelled: {reason}" if reason else "Demarche cancelled.",
     )
     session.flush()
+    to_posts(session, Kind.CANCELLED, withdrawn)
     audit(
         session,
         demarche,
@@ -598,9 +603,16 @@ def close(session: Session, demarche: Demarche, *, actor: User, reason: str) -> 
     return demarche
 
 
-def withdraw_open(session: Session, demarche_id: int, *, actor: User, reason: str) -> None:
-    """The demarche takes back every open tasking (through the workflow's table)."""
-    for tasking in session.scalars(
-        select(Tasking).where(Tasking.demarche_id == demarche_id, Tasking.status.in_(OPEN_STATUSES))
-    ):
+def withdraw_open(session: Session, demarche_id: int, *, actor: User, reason: str) -> list[Tasking]:
+    """The demarche takes back every open tasking (through the workflow's table); those
+    it took back."""
+    taken = list(
+        session.scalars(
+            select(Tasking).where(
+                Tasking.demarche_id == demarche_id, Tasking.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
+    for tasking in taken:
         withdraw(session, tasking, actor=actor, reason=reason)
+    return taken

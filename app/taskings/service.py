@@ -15,6 +15,8 @@ from app.auth.policy import Side, require_follow_up
 from app.db import today_utc, utcnow
 from app.demarches.models import Objective, TalkingPoint
 from app.errors import Invalid
+from app.notifications.models import Kind
+from app.notifications.outbox import to_desk, to_post
 from app.taskings.models import (
     Commitment,
     Delivery,
@@ -188,6 +190,7 @@ def report_response(
         from_post_cable=from_post_cable,
         extra={"response_id": response.id, "position": response.position},
     )
+    to_desk(session, Kind.RESPONSE_REPORTED, tasking)
     return response
 
 
@@ -238,7 +241,18 @@ def move_with_reason(
     """The moves that carry only a reason: unable, advise against, waive, insist, accept,
     reopen, cancel."""
     apply(session, tasking, action, actor=actor, reason=reason)
+    told = _TOLD_THE_POST.get(action)
+    if told is not None:
+        to_post(session, told, tasking)
     return tasking
+
+
+# The desk's moves its post must hear of.
+_TOLD_THE_POST = {
+    Action.WAIVE: Kind.WAIVED,
+    Action.INSIST: Kind.INSISTED,
+    Action.CANCEL: Kind.CANCELLED,
+}
 
 
 def extend(session: Session, tasking: Tasking, data: ExtendIn, *, actor: User) -> Tasking:
@@ -259,6 +273,7 @@ def extend(session: Session, tasking: Tasking, data: ExtendIn, *, actor: User) -
     before = snapshot(tasking)
     tasking.due_date = data.due_date
     apply(session, tasking, Action.EXTEND, actor=actor, reason=data.reason, before=before)
+    to_post(session, Kind.EXTENDED, tasking)
     return tasking
 
 

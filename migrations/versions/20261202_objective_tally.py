@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision: str = "0007c"
-down_revision: str | None = "0006b"
+down_revision: str | None = "0007b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

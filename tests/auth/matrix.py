@@ -19,6 +19,7 @@ from app.cables import ingest as cables
 from app.cables.models import CableReply
 from app.classification import Classification
 from app.demarches.models import Demarche
+from app.notifications.models import Notification
 from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
@@ -61,6 +62,7 @@ class World:
     collective: str = ""  # a collective's code: post A a member
     collective_id: int = 0
     membership_id: int = 0  # post A's membership of it
+    notification_id: int = 0  # the desk's: post A reported its response
 
 
 ROLES: dict[str, tuple[Role, Classification, str | None]] = {
@@ -149,6 +151,9 @@ def build_world(client, db, classification: Classification) -> World:
     collective = make_collective(
         db, f"CX{classification.rank}", f"MX COLLECTIVE {classification.rank}", [posts["A"]]
     )
+    notification_id = db.scalar(
+        select(Notification.id).where(Notification.user_id == actors["desk"].user.id).limit(1)
+    )
     return World(
         actors,
         d["id"],
@@ -163,6 +168,7 @@ def build_world(client, db, classification: Classification) -> World:
         collective.code,
         collective.id,
         collective.memberships[0].id,
+        notification_id,
     )
 
 

@@ -211,6 +211,16 @@ RULES.update(
         RouteKey("POST", "/api/v1/cables/replies/unmatched/rematch"): Rule(always, DESK),
     }
 )
+# Each reads and marks only their own notifications; another's is as if missing.
+RULES.update(
+    {
+        RouteKey("GET", "/api/v1/notifications"): Rule(always, ANYONE),
+        RouteKey("POST", "/api/v1/notifications/read"): Rule(always, ANYONE),
+        RouteKey("POST", "/api/v1/notifications/{notification_id}/read"): Rule(
+            lambda a, _w: a.name == "desk", ANYONE
+        ),
+    }
+)
 PUBLIC = {RouteKey("GET", "/health")}
 
 
@@ -240,6 +250,7 @@ def _url(key: RouteKey, w: World, actor: Actor) -> str:
         .replace("{cable_id}", str(w.cable_id))
         .replace("{reply_id}", str(w.reply_id))
         .replace("{membership_id}", str(w.membership_id))
+        .replace("{notification_id}", str(w.notification_id))
         .replace("{code}", w.post_a)
         .replace("{username}", w.actors["viewer"].user.username)
         .replace("{token_id}", str(actor.spare_token_id))

@@ -100,6 +100,14 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", "/cables/replies/{reply_id}/reject"): Rule(sees_tasking, own_post_or_desk),
     RouteKey("POST", "/cables/replies/{reply_id}/match"): Rule(sees_tasking, DESK),
     RouteKey("POST", "/cables/replies/unmatched/rematch"): Rule(always, DESK, role_first=True),
+    # Notifications: everyone's own; another's is as if missing.
+    RouteKey("GET", "/notifications"): Rule(always, ANYONE),
+    RouteKey("POST", "/notifications/read"): Rule(always, ANYONE),
+    RouteKey("POST", "/notifications/{notification_id}/read"): Rule(
+        lambda a, _w: a.name == "desk", ANYONE
+    ),
+    # "Remind post" on the overdue board: the desk's, refused to other roles at once.
+    RouteKey("POST", "/overdue/remind"): Rule(always, DESK, role_first=True),
     # The administrator's pages: refused to every other role before any lookup.
     **{
         RouteKey(method, path): Rule(always, ADMIN, role_first=True)
@@ -154,6 +162,7 @@ def _url(key: RouteKey, w: World) -> str:
         .replace("{reply_id}", str(w.reply_id))
         .replace("{cable_id}", str(w.cable_id))
         .replace("{membership_id}", str(w.membership_id))
+        .replace("{notification_id}", str(w.notification_id))
         .replace("{code}", w.post_a)
         .replace("{username}", w.actors["viewer"].user.username)
     )
@@ -191,7 +200,7 @@ def _signed_in(client, db, a: Actor) -> str:
 def test_signed_out_visitors_are_sent_to_sign_in(client, key: RouteKey):
     path = key.path.replace("{demarche_id}", "1").replace("{tasking_id}", "1")
     path = path.replace("{reply_id}", "1").replace("{cable_id}", "1")
-    path = path.replace("{membership_id}", "1")
+    path = path.replace("{membership_id}", "1").replace("{notification_id}", "1")
     path = path.replace("{code}", "NOPE").replace("{username}", "nobody")
     r = client.request(key.method, path, follow_redirects=False)
     assert r.status_code == 303, (r.status_code, r.text[:200])
