@@ -31,6 +31,8 @@ from app.openapi import describe
 from app.posts.pages import router as post_pages
 from app.posts.router import collectives as collectives_router
 from app.posts.router import router as posts_router
+from app.search.pages import router as search_pages
+from app.search.router import router as search_router
 from app.settings import Settings, get_settings
 from app.taskings.chasing import router as chasing_pages
 from app.taskings.pages import router as tasking_pages
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(demarches_router)
     api.include_router(taskings_router)
     api.include_router(cables_router)
+    api.include_router(search_router)
     app.include_router(api)
     app.include_router(auth_pages)
     app.include_router(dashboard_pages)
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cable_pages)
     app.include_router(admin_pages)
     app.include_router(post_pages)
+    app.include_router(search_pages)
     app.include_router(health_router)
     app.include_router(apidocs.router)
     app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")

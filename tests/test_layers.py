@@ -32,6 +32,8 @@ BY_NAME = {
     "overdue": "rules",
     "parser": "rules",  # pure functions over text: no database
     "replies": "rules",  # what a reply cable says: pure functions
+    "syntax": "rules",  # the search box's syntax and snippets: pure functions
+    "ddl": "base",  # the search index's statements: SQL text, no imports
     "schemas": "schemas",
     "reads": "reads",
     "records": "reads",
@@ -90,7 +92,8 @@ TOP_LEVEL = {
     "demo": "entry",
 }
 # Domain packages, in the order a same-layer import may run (later may import earlier).
-PACKAGES = ["posts", "auth", "demarches", "taskings", "cables", "dashboards"]
+# search reads every domain's models and the policy, and the lists read it (q=).
+PACKAGES = ["posts", "auth", "search", "demarches", "taskings", "cables", "dashboards"]
 LATE_IMPORTS_ALLOWED = {"app.cli", "app.cables.cli"}
 
 
