@@ -164,3 +164,10 @@ def test_a_server_stopped_by_ctrl_c_or_sigterm_exits_0(run, tmp_path, stop):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_search_reindex_says_how_many_portions(run):
+    assert run("db", "upgrade").returncode == 0
+    done = run("search", "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "portions indexed" in done.stdout

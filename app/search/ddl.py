@@ -85,9 +85,17 @@ _RESPONSE_TASKING = "(SELECT x.tasking_id FROM responses x WHERE x.id = {r}.resp
 
 
 def _cable_tags(dialect: str) -> str:
+    """The cable's TAGS as one line; anything but a list of them indexes as nothing (a
+    write must never fail for the index's sake)."""
     if dialect == "postgresql":
-        return "(SELECT string_agg(j, ' ') FROM json_array_elements_text({r}.tags) AS j)"
-    return "(SELECT group_concat(value, ' ') FROM json_each({r}.tags))"
+        return (
+            "(CASE WHEN json_typeof({r}.tags) = 'array' THEN (SELECT string_agg(j, ' ') "
+            "FROM json_array_elements_text({r}.tags) AS j) END)"
+        )
+    return (
+        "(CASE WHEN json_valid({r}.tags) AND json_type({r}.tags) = 'array' THEN "
+        "(SELECT group_concat(value, ' ') FROM json_each({r}.tags)) END)"
+    )
 
 
 def sources(dialect: str) -> tuple[Source, ...]:
@@ -356,12 +364,16 @@ def create(dialect: str, *, unaccent: bool = True) -> Iterator[str]:
     return create_postgresql(unaccent) if dialect == "postgresql" else create_sqlite()
 
 
-def backfill(dialect: str) -> Iterator[str]:
-    """Every portion of every row, from scratch (the index's rows are the sources')."""
-    yield f"DELETE FROM {TABLE}"
+def backfill_steps(dialect: str) -> Iterator[tuple[str, str]]:
+    """(what, statement): every portion of every row, from scratch."""
+    yield "clearing", f"DELETE FROM {TABLE}"
     for s in sources(dialect):
         for p in s.portions:
-            yield _backfill(s, p)
+            yield f"{s.table} {p.field}", _backfill(s, p)
+
+
+def backfill(dialect: str) -> Iterator[str]:
+    return (statement for _what, statement in backfill_steps(dialect))
 
 
 def drop(dialect: str) -> Iterator[str]:

@@ -21,7 +21,6 @@ router = APIRouter(tags=["search"])
 SearchText = Annotated[
     str,
     Query(
-        min_length=1,
         max_length=QUERY_TEXT_MAX,
         description='Web-search syntax: words, "a phrase", -excluded, a or b',
     ),
@@ -59,7 +58,7 @@ def search(
     session: SessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
-    q: SearchText,
+    q: SearchText = "",
     kind: Kind | None = None,
     status: DemarcheStatus | None = None,
     tag: Annotated[str | None, Query(max_length=16)] = None,

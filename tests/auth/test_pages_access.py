@@ -39,6 +39,7 @@ PUBLIC = {RouteKey("GET", "/login"), RouteKey("POST", "/login")}
 PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/"): Rule(always, ANYONE),
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
+    RouteKey("GET", "/search"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
     # The post's finished work: its own inbox's history, for its post officers only.

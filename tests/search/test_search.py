@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from app.auth.models import Role
+from app.auth.policy import Reader
+from app.classification import Classification
+from app.search import service
+from app.search.models import Kind, portions
+from app.search.reads import match_params, matching
 from tests.search.conftest import CANARY
 
 
@@ -131,3 +138,17 @@ def test_hostile_queries_never_fail(api, world, q):
 def test_a_huge_query_is_refused_as_a_problem(api, world):
     r = api.get("/api/v1/search", params={"q": "a" * 10_000}, headers=world["desk"])
     assert r.status_code == 422
+
+
+def test_reindex_rebuilds_the_same_index(world):
+    db = world["db"]
+    columns = [c for c in portions.c if c.name != "id"]
+    before = sorted(db.execute(select(*columns)).all(), key=repr)
+    heard: list[str] = []
+    assert service.reindex(db, step=heard.append) == len(before)
+    assert sorted(db.execute(select(*columns)).all(), key=repr) == before
+    assert "talking_points point" in heard
+    dialect = db.get_bind().dialect.name
+    desk = Reader(Role.DESK_OFFICER, Classification.SECRET, None)
+    found = db.scalars(matching(desk, Kind.DEMARCHE, dialect), match_params("Kusa", dialect))
+    assert list(found) == [world["demarche"].id]
