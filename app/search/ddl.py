@@ -278,13 +278,15 @@ def _delete(source: Source, r: str) -> str:
 
 
 def _fold_pg(unaccent: bool) -> str:
+    # Angle brackets become spaces: PostgreSQL's parser would read `<b>word` as markup and
+    # index nothing of it, where the text means its words (and the query the same).
     if unaccent:
-        body = "SELECT public.unaccent('public.unaccent'::regdictionary, $1)"
+        body = "SELECT translate(public.unaccent('public.unaccent'::regdictionary, $1), '<>', '  ')"
     else:  # no contrib: the Latin letters names carry, by hand
         body = (
             "SELECT translate($1, 'ÀÁÂÃÄÅàáâãäåÇçĆćČčÈÉÊËèéêëĞğÌÍÎÏìíîïıİÑñŃńÒÓÔÕÖØòóôõöø"
-            "ŞşŚśŠšÙÚÛÜùúûüÝýÿŽžŹźŻżŁłßĂăȘșȚț', 'AAAAAAaaaaaaCcCcCcEEEEeeeeGgIIIIiiiiiI"
-            "NnNnOOOOOOooooooSsSsSsUUUUuuuuYyyZzZzZzLlsAaSsTt')"
+            "ŞşŚśŠšÙÚÛÜùúûüÝýÿŽžŹźŻżŁłßĂăȘșȚț<>', 'AAAAAAaaaaaaCcCcCcEEEEeeeeGgIIIIiiiiiI"
+            "NnNnOOOOOOooooooSsSsSsUUUUuuuuYyyZzZzZzLlsAaSsTt  ')"
         )
     return (
         "CREATE OR REPLACE FUNCTION search_fold(text) RETURNS text "
