@@ -425,6 +425,28 @@ def user_token(
         print(issued.secret)
 
 
+search_app = typer.Typer(no_args_is_help=True, help="The full-text search index.")
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from every demarche, cable, response, delivery and post."""
+    from rich.progress import Progress
+
+    from app.search import service as search
+
+    with _session() as session:
+        total = search.steps(session.get_bind().dialect.name)
+        with Progress(transient=False) as progress:
+            task = progress.add_task("Reindexing", total=total)
+            count = search.reindex(
+                session, step=lambda table: progress.update(task, advance=1, description=table)
+            )
+        session.commit()
+    print(f"{count} portions indexed")
+
+
 def _mount_cable_commands() -> None:
     from app.cables.cli import cable_app
 

@@ -34,6 +34,8 @@ from app.openapi import describe
 from app.posts.pages import router as post_pages
 from app.posts.router import collectives as collectives_router
 from app.posts.router import router as posts_router
+from app.search.pages import router as search_pages
+from app.search.router import router as search_router
 from app.settings import Settings, get_settings
 from app.taskings.chasing import router as chasing_pages
 from app.taskings.pages import router as tasking_pages
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(taskings_router)
     api.include_router(cables_router)
     api.include_router(notifications_router)
+    api.include_router(search_router)
     app.include_router(api)
     app.include_router(auth_pages)
     app.include_router(dashboard_pages)
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_pages)
     app.include_router(post_pages)
     app.include_router(notification_pages)
+    app.include_router(search_pages)
     app.include_router(health_router)
     app.include_router(apidocs.router)
     app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, event
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.db import Base, make_engine
+from app.search.ddl import outside_models
 from app.settings import get_settings
 
 config = context.config
@@ -52,6 +53,8 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         url=url,
         target_metadata=target_metadata,
         compare_type=True,
+        # The search index is the database's own (app/search/ddl.py), not mapped.
+        include_name=outside_models,
         # SQLite cannot ALTER most things in place; batch mode copies the table.
         render_as_batch=True,
         literal_binds=connection is None,

@@ -178,3 +178,10 @@ def test_worker_once_and_status(run):
     assert shown.returncode == 0, shown.stderr
     queued = int(re.search(r"queued: (\d+)", shown.stdout).group(1))
     assert queued > 0 and "dead: 0" in shown.stdout
+
+
+def test_search_reindex_says_how_many_portions(run):
+    assert run("db", "upgrade").returncode == 0
+    done = run("search", "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "portions indexed" in done.stdout

@@ -33,6 +33,8 @@ BY_NAME = {
     "completeness": "rules",  # what a draft lacks before it is issued
     "parser": "rules",  # pure functions over text: no database
     "replies": "rules",  # what a reply cable says: pure functions
+    "syntax": "rules",  # the search box's syntax and snippets: pure functions
+    "ddl": "base",  # the search index's statements: SQL text, no imports
     "schemas": "schemas",
     "reads": "reads",
     "records": "reads",
@@ -98,8 +100,18 @@ TOP_LEVEL = {
     "demo": "entry",
 }
 # Domain packages, in the order a same-layer import may run (later may import earlier).
-# notifications comes before the domains whose services write to its outbox.
-PACKAGES = ["posts", "auth", "notifications", "demarches", "taskings", "cables", "dashboards"]
+# notifications comes before the domains whose services write to its outbox; search
+# reads every domain's models and the policy, and the lists read it (q=).
+PACKAGES = [
+    "posts",
+    "auth",
+    "notifications",
+    "search",
+    "demarches",
+    "taskings",
+    "cables",
+    "dashboards",
+]
 LATE_IMPORTS_ALLOWED = {"app.cli", "app.cables.cli"}
 
 

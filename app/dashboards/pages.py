@@ -45,6 +45,7 @@ def home(
     tag: QueryText = "",
     post: QueryText = "",
     overdue: QueryText = "",
+    q: QueryText = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
     filters = queries.HomeFilters(
@@ -53,6 +54,7 @@ def home(
         tag=tag.strip()[:16].upper() or None,
         post=post.strip()[:32].upper() or None,
         overdue=overdue in ("1", "on", "true"),
+        q=q.strip(),
     )
     result = queries.outstanding(session, actor=user, filters=filters, settings=settings, page=page)
     # A draft has no taskings: the list says what it targets instead of a progress bar.

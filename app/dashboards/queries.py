@@ -11,7 +11,18 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, case, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
@@ -25,6 +36,8 @@ from app.demarches.models import (
     DemarcheTarget,
 )
 from app.posts.models import Post, Region
+from app.search import reads as search_reads
+from app.search.models import Kind
 from app.settings import Settings
 from app.taskings.models import Position, Response, Tasking, TaskingStatus
 from app.taskings.overdue import overdue_clause, overdue_on, urgent_cutoff
@@ -127,10 +140,13 @@ class HomeFilters:
     tag: str | None = None
     post: str | None = None
     overdue: bool = False
+    q: str = ""  # full text, as /search reads it
 
     def query(self) -> dict[str, str]:
         """The filters as URL parameters, for pagination links that keep them."""
         q: dict[str, str] = {"status": self.status.value}
+        if self.q:
+            q["q"] = self.q
         if self.region:
             q["region"] = self.region.value
         if self.tag:
@@ -198,7 +214,18 @@ def outstanding(
 ) -> HomePage:
     """Open demarches the actor may see, soonest deadline first (undated last)."""
     stmt = _filtered(actor, filters, settings)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    params: dict[str, str] = {}
+    if filters.q:
+        dialect = session.get_bind().dialect.name
+        found = search_reads.match_params(filters.q, dialect)
+        # Through the search's own policy filter; a query of nothing matches nothing.
+        stmt = stmt.where(
+            Demarche.id.in_(search_reads.matching(actor, Kind.DEMARCHE, dialect))
+            if found
+            else false()
+        )
+        params = found or {}
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = list(
@@ -206,7 +233,8 @@ def outstanding(
             stmt.options(selectinload(Demarche.tag_rows))
             .order_by(Demarche.deadline.is_(None), Demarche.deadline, Demarche.id)
             .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
+            .limit(PAGE_SIZE),
+            params,
         )
     )
     progress = progress_by_demarche(

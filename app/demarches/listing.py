@@ -16,6 +16,8 @@ from app.demarches.models import Demarche, DemarcheStatus, DemarcheTag, Demarche
 from app.demarches.schemas import DemarcheSummary
 from app.pagination import decode_cursor, encode_cursor
 from app.posts.models import Post
+from app.search import reads as search_reads
+from app.search.models import Kind
 from app.vocabulary import TaskingRole
 
 
@@ -69,12 +71,15 @@ def list_visible(
         params["deadline_before"] = filters.deadline_before
     if filters.deadline_after:
         params["deadline_after"] = filters.deadline_after
+    dialect = session.get_bind().dialect.name
     if filters.q:
-        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["q"] = f"%{escaped}%"
+        found = search_reads.match_params(filters.q, dialect)
+        if found is None:  # only exclusions, or no word at all: nothing matches
+            return [], None
+        params.update(found)
     if cursor:
         (params["before_id"],) = decode_cursor(cursor, int)
-    stmt = _list_statement(Reader.of(actor), frozenset(params), session.get_bind().dialect.name)
+    stmt = _list_statement(Reader.of(actor), frozenset(params), dialect)
     rows = session.execute(stmt, params).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
@@ -127,8 +132,11 @@ def _list_statement(reader: Reader, given: frozenset[str], dialect: str) -> Sele
         stmt = stmt.where(Demarche.deadline < bindparam("deadline_before"))
     if "deadline_after" in given:
         stmt = stmt.where(Demarche.deadline > bindparam("deadline_after"))
-    if "q" in given:
-        stmt = stmt.where(Demarche.subject.ilike(bindparam("q"), escape="\\"))
+    if given & {
+        "search_q",
+        "search_fts",
+    }:  # the full-text search, through the same policy (app/search)
+        stmt = stmt.where(Demarche.id.in_(search_reads.matching(reader, Kind.DEMARCHE, dialect)))
     if "before_id" in given:
         stmt = stmt.where(Demarche.id < bindparam("before_id"))
     return stmt.order_by(Demarche.id.desc()).limit(bindparam("limit"))

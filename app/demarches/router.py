@@ -72,7 +72,13 @@ def list_demarches(
     tag: Annotated[str | None, Query(max_length=16)] = None,
     deadline_before: IsoDate | None = None,
     deadline_after: IsoDate | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the subject")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description='Full text, as /search reads it: words, "a phrase", -excluded, a or b',
+        ),
+    ] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):

@@ -46,6 +46,7 @@ PAGE_RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/overdue"): Rule(always, ANYONE),
     RouteKey("GET", "/calendar"): Rule(always, ANYONE),
     RouteKey("POST", "/calendar/rotate"): Rule(always, ANYONE),
+    RouteKey("GET", "/search"): Rule(always, ANYONE),
     RouteKey("POST", "/logout"): Rule(always, ANYONE),
     RouteKey("GET", "/inbox"): Rule(always, POST_OFFICERS, role_first=True),
     # The post's finished work: its own inbox's history, for its post officers only.

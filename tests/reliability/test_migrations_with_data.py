@@ -45,6 +45,7 @@ from sqlalchemy.types import TypeDecorator
 import app.models  # noqa: F401
 from app import demo
 from app.db import Base, make_engine
+from app.search.ddl import FTS
 from tests.databases import BACKENDS, drop_database, fresh_database, migration_config
 
 Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
@@ -208,7 +209,10 @@ def test_every_step_keeps_every_row(filled):
     # then up again to an empty schema.
     assert at("base", "downgrade") == {}
     again = at("head", "upgrade")
-    assert set(again) == set(head) and all(not rows for _cols, rows in again.values())
+    # FTS5's own shadow tables hold its configuration even when it indexes nothing.
+    assert set(again) == set(head) and all(
+        not rows for name, (_cols, rows) in again.items() if not name.startswith(FTS)
+    )
 
 
 def test_the_fill_covers_every_table_the_models_have():
