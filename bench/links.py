@@ -42,7 +42,7 @@ from app.cables.registry import normalise  # noqa: E402
 from app.classification import Classification  # noqa: E402
 from app.db import Base, make_engine, make_sessionmaker  # noqa: E402
 from app.demarches import service as demarches  # noqa: E402
-from app.demarches.models import Demarche, PointUse, TalkingPoint  # noqa: E402
+from app.demarches.models import Demarche, Objective, PointUse, TalkingPoint  # noqa: E402
 from app.errors import DomainError  # noqa: E402
 from app.posts.models import Post, PostKind, Region  # noqa: E402
 
@@ -202,8 +202,11 @@ def issue_instruction(session, cable: Cable, day: date, desk) -> str:
     d: Demarche = drafted.demarche
     # What the desk fills in before issuing when the cable does not say it.
     if d.deadline is None or d.deadline < day:
-        d.deadline = day + timedelta(days=30)
-    if not d.talking_points and not d.objectives:
+        # A month, but never after the last event the demarche prepares.
+        upcoming = [k.on for k in d.key_dates if k.on >= day]
+        d.deadline = min([day + timedelta(days=30), *([max(upcoming)] if upcoming else [])])
+    # (the completeness check wants an objective, a point and a level before issuing).
+    if not d.talking_points:
         d.talking_points.append(
             TalkingPoint(
                 position=1,
@@ -212,6 +215,15 @@ def issue_instruction(session, cable: Cable, day: date, desk) -> str:
                 use=PointUse.PRIVATE,
             )
         )
+    if not d.objectives:
+        d.objectives.append(
+            Objective(
+                position=1,
+                text="Obtain the host government's response.",
+                classification=Classification.UNCLASSIFIED,
+            )
+        )
+    d.delivery_level = d.delivery_level or "highest appropriate level"
     session.flush()
     try:
         demarches.issue(session, d, actor=desk, today=day)

@@ -17,7 +17,7 @@ from app.cables.parser import parse_cable
 from app.classification import Classification
 from app.posts.models import PostKind
 from tests.cables._corpus import CABLES, REPO, needs_corpus
-from tests.cables.samples import instruction
+from tests.cables.samples import COMPLETING, instruction
 from tests.factories import future, make_post, make_user, write
 
 API = "/api/v1/cables"
@@ -50,7 +50,9 @@ def _post_cable(client, headers, text):
 def _issue(client, desk, source_id):
     draft = client.post(f"{API}/{source_id}/draft-demarche", headers=desk).json()
     path = f"/api/v1/demarches/{draft['id']}"
-    assert write(client, "PATCH", path, desk, json={"deadline": future().isoformat()}).is_success
+    assert write(
+        client, "PATCH", path, desk, json={"deadline": future().isoformat(), **COMPLETING}
+    ).is_success
     issued = write(client, "POST", f"{path}/issue", desk)
     assert issued.status_code == 200, issued.text
     return issued.json()
