@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from app.auth import credentials
 from app.cli import alembic_config
 from app.db import make_engine
 
@@ -67,3 +71,33 @@ def migrated_engine(url: str) -> Engine:
     cfg = migration_config(url)
     command.upgrade(cfg, "head")
     return make_engine(url)
+
+
+@contextmanager
+def savepoint_session(conn: Connection) -> Iterator[Session]:
+    """A session whose every change, commits included, is undone when the block ends.
+
+    It works inside a SAVEPOINT of conn's open transaction (SQLAlchemy's "join an
+    external transaction" recipe, one level down): a commit releases only the session's
+    own inner savepoint, and the block's is rolled back at the end. So rows conn already
+    holds (a module's shared world) are there, unchanged, for the next block.
+    """
+    block = conn.begin_nested()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        if block.is_active:
+            block.rollback()
+        forget_credentials()
+
+
+def forget_credentials() -> None:
+    """Make the app's credential cache ask the database again.
+
+    A rollback the app never saw may have brought back a token, a session or a user
+    as it was; the cache (app/auth/credentials.py) forgets on every credential change
+    it sees, and this is such a change.
+    """
+    credentials._bump()
