@@ -24,6 +24,7 @@ from tests.auth.matrix import (
     ADMIN,
     ANYONE,
     CLASSIFICATIONS,
+    CONF,
     DESK,
     INGEST,
     Actor,
@@ -230,6 +231,18 @@ def db(case_db):
 @pytest.fixture(scope="module")
 def worlds(build_once) -> dict[Classification, World]:
     return build_once(build_worlds)
+
+
+def test_each_block_meets_the_world_as_built(client, db, worlds):
+    """The sharing is sound: what one block commits is gone in the next."""
+    for _ in range(2):
+        with fresh(db, worlds[CONF]) as w:
+            admin = w.actors["admin"].headers
+            code = _post_body(w)["code"]
+            assert client.get(f"/api/v1/posts/{code}", headers=admin).status_code == 404
+            r = client.post("/api/v1/posts", json=_post_body(w), headers=admin)
+            assert r.status_code == 201, r.text
+            assert client.get(f"/api/v1/posts/{code}", headers=admin).status_code == 200
 
 
 def test_every_api_route_has_a_rule():
