@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -14,10 +16,18 @@ from app.deps import get_session
 from app.main import create_app
 from app.posts.models import Region
 from app.settings import Settings
-from tests.databases import BACKENDS, drop_database, fresh_database, migrated_engine
+from tests.databases import (
+    BACKENDS,
+    drop_database,
+    fresh_database,
+    migrated_engine,
+    savepoint_session,
+)
 from tests.factories import make_collective, make_demarche, make_region_post, make_signin_user
 
 use_fast_hashing_for_tests()
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -50,6 +60,54 @@ def db(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
+@pytest.fixture(scope="module")
+def module_connection(engine: Engine) -> Iterator[Connection]:
+    """One connection and transaction for a whole module, rolled back after it.
+
+    For modules whose cases all start from the same costly world: build it once on
+    this connection (a module fixture, through `savepoint_session`'s Session or plain
+    commits of one), and give the cases `case_db`, so each one's writes vanish after it.
+    """
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def case_db(module_connection: Connection) -> Iterator[Session]:
+    """A session for one case of a module that shares its world: what the case writes,
+    commits included, is rolled back after it, and the module's rows stay."""
+    with savepoint_session(module_connection) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def build_once(
+    app, module_connection: Connection
+) -> Callable[[Callable[[TestClient, Session], T]], T]:
+    """build_once(make): make(client, db) run on the module's connection, its rows kept
+    for the module's cases (which see them through `case_db`). Call it from a module
+    fixture, so it runs once per module and database."""
+
+    def build(make: Callable[[TestClient, Session], T]) -> T:
+        with (
+            Session(
+                bind=module_connection,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+            ) as db,
+            client_on(app, db) as client,
+        ):
+            made = make(client, db)
+            db.commit()
+        return made
+
+    return build
+
+
 @pytest.fixture(scope="session")
 def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('app') / 'unused.db'}")
@@ -60,8 +118,11 @@ def app(app_settings: Settings):
     return create_app(app_settings)
 
 
-@pytest.fixture
-def client(app, db: Session) -> Iterator[TestClient]:
+@contextmanager
+def client_on(app, db: Session) -> Iterator[TestClient]:
+    """A client of the app whose every request works in db (and commits it, as the
+    request boundary does)."""
+
     def _session() -> Iterator[Session]:
         try:
             yield db
@@ -71,9 +132,17 @@ def client(app, db: Session) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = _session
-    with TestClient(app, raise_server_exceptions=False) as c:
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            yield c
+    finally:
+        app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(app, db: Session) -> Iterator[TestClient]:
+    with client_on(app, db) as c:
         yield c
-    app.dependency_overrides.clear()
 
 
 @pytest.fixture

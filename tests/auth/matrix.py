@@ -6,12 +6,14 @@ Shared by the API matrix (test_access_matrix.py) and the page matrix
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.service import issue_token
@@ -24,6 +26,7 @@ from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
 from tests.cables.samples import REPORT, instruction
+from tests.databases import forget_credentials
 from tests.factories import (
     demarche_payload,
     future,
@@ -170,6 +173,46 @@ def build_world(client, db, classification: Classification) -> World:
         collective.memberships[0].id,
         notification_id,
     )
+
+
+# The three worlds every case of the matrices probes: below, at and above the
+# confidential actors' clearance.
+CLASSIFICATIONS = (Classification.UNCLASSIFIED, CONF, Classification.SECRET)
+
+
+def build_worlds(client, db) -> dict[Classification, World]:
+    """One world per classification, side by side (their posts and users are named apart).
+
+    Built once per module and database (a module fixture, through conftest's build_once);
+    each case reaches one through `fresh`."""
+    return {c: build_world(client, db, c) for c in CLASSIFICATIONS}
+
+
+@contextmanager
+def fresh(db: Session, w: World) -> Iterator[World]:
+    """The world as it was built, for one block: what the block writes, commits and all,
+    is rolled back after it, so the next block (or case) finds it unchanged.
+
+    db is a session joined to the module's connection (conftest's case_db). The block runs
+    in a SAVEPOINT of that connection, and db's own commits release savepoints inside it.
+    The actors' users are loaded afresh in db, so nothing a block did to them in memory
+    carries over.
+    """
+    conn = db.bind
+    assert isinstance(conn, Connection), "fresh() needs a session bound to a connection"
+    db.close()  # db's own savepoint (if one is open) ends before the block's begins
+    block = conn.begin_nested()
+    try:
+        yield replace(
+            w,
+            actors={
+                name: replace(a, user=db.get_one(User, a.user.id)) for name, a in w.actors.items()
+            },
+        )
+    finally:
+        db.close()
+        block.rollback()
+        forget_credentials()
 
 
 # -- who may know a record exists -----------------------------------------------

@@ -8,7 +8,7 @@ do this, and anything but 401/403/404/5xx where they may.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from app.taskings.models import Commitment, Response, Tasking
 from tests.auth.matrix import (
     ADMIN,
     ANYONE,
+    CLASSIFICATIONS,
     CONF,
     DESK,
     INGEST,
@@ -30,7 +31,8 @@ from tests.auth.matrix import (
     Rule,
     World,
     always,
-    build_world,
+    build_worlds,
+    fresh,
     own_post,
     own_post_or_desk,
     sees_demarche,
@@ -235,6 +237,32 @@ def api_routes() -> list[RouteKey]:
 ALL_API = api_routes()
 
 
+# The cases share their worlds, built once per database (a world is a dozen requests and
+# as many commits: built per case, it was most of the module's time). Each case runs in
+# a savepoint rolled back after it (conftest's case_db), and each world inside it too
+# (matrix.fresh): every case, and every classification in it, meets the world as built.
+@pytest.fixture
+def db(case_db):
+    return case_db
+
+
+@pytest.fixture(scope="module")
+def worlds(build_once) -> dict[Classification, World]:
+    return build_once(build_worlds)
+
+
+def test_each_block_meets_the_world_as_built(client, db, worlds):
+    """The sharing is sound: what one block commits is gone in the next."""
+    for _ in range(2):
+        with fresh(db, worlds[CONF]) as w:
+            admin = w.actors["admin"].headers
+            code = _post_body(w)["code"]
+            assert client.get(f"/api/v1/posts/{code}", headers=admin).status_code == 404
+            r = client.post("/api/v1/posts", json=_post_body(w), headers=admin)
+            assert r.status_code == 201, r.text
+            assert client.get(f"/api/v1/posts/{code}", headers=admin).status_code == 200
+
+
 def test_every_api_route_has_a_rule():
     missing = [str(k) for k in ALL_API if k not in RULES and k not in PUBLIC]
     assert not missing, f"routes without an access rule: {missing}"
@@ -274,63 +302,77 @@ def _if_match(client, db, rule: Rule, w: World) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("key", [k for k in ALL_API if k in RULES], ids=str)
-def test_route_answers_each_role_as_the_rules_say(client, db, key: RouteKey):
+def test_route_answers_each_role_as_the_rules_say(client, db, worlds, key: RouteKey):
     rule = RULES[key]
     failures = []
-    for classification in (Classification.UNCLASSIFIED, CONF, Classification.SECRET):
-        w = build_world(client, db, classification)
-        # Least privileged first, the desk last: allowed writes then cannot hide a refusal.
-        for name in (
-            "post_untasked",
-            "post_other",
-            "viewer",
-            "admin",
-            "desk_confidential",
-            "post_own",
-            "desk",
-        ):
-            a = w.actors[name]
-            headers = {**a.headers, **_if_match(client, db, rule, w)}
-            body = rule.body(w) if rule.body else None
-            r = client.request(
-                key.method,
-                _url(key, w, a),
-                headers=headers,
-                json=body if body is not None else None,
-            )
-            if rule.role_first and not rule.may(a, w):
-                expected = "403"
-                ok = r.status_code == 403
-            elif not rule.visible(a, w):
-                expected = "404"
-                ok = r.status_code == 404
-            elif not rule.may(a, w):
-                expected = "403"
-                ok = r.status_code == 403
-            else:
-                expected = "allowed"
-                ok = r.status_code not in (401, 403, 404) and r.status_code < 500
-            if not ok:
-                failures.append(
-                    f"{classification.value} {name}: expected {expected}, "
-                    f"got {r.status_code} {r.text[:160]}"
+    for classification in CLASSIFICATIONS:
+        with fresh(db, worlds[classification]) as w:
+            # Least privileged first, the desk last: allowed writes then cannot hide a refusal.
+            for name in (
+                "post_untasked",
+                "post_other",
+                "viewer",
+                "admin",
+                "desk_confidential",
+                "post_own",
+                "desk",
+            ):
+                a = w.actors[name]
+                headers = {**a.headers, **_if_match(client, db, rule, w)}
+                body = rule.body(w) if rule.body else None
+                r = client.request(
+                    key.method,
+                    _url(key, w, a),
+                    headers=headers,
+                    json=body if body is not None else None,
                 )
+                if rule.role_first and not rule.may(a, w):
+                    expected = "403"
+                    ok = r.status_code == 403
+                elif not rule.visible(a, w):
+                    expected = "404"
+                    ok = r.status_code == 404
+                elif not rule.may(a, w):
+                    expected = "403"
+                    ok = r.status_code == 403
+                else:
+                    expected = "allowed"
+                    ok = r.status_code not in (401, 403, 404) and r.status_code < 500
+                if not ok:
+                    failures.append(
+                        f"{classification.value} {name}: expected {expected}, "
+                        f"got {r.status_code} {r.text[:160]}"
+                    )
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("key", [k for k in ALL_API if k not in PUBLIC], ids=str)
-def test_no_valid_credentials_is_401_before_any_lookup(client, db, key: RouteKey):
+def _bad_credentials(_client, db) -> list[dict[str, str]]:
     user, _ = make_user(db, Role.DESK_OFFICER)
     revoked = issue_token(db, user=user, name="revoked")
     revoked.token.revoked_at = revoked.token.created_at
-    from datetime import timedelta
-
-    from app.auth.service import issue_token as _issue
-
-    expired = _issue(db, user=user, name="expired", ttl=timedelta(seconds=-1))
+    expired = issue_token(db, user=user, name="expired", ttl=timedelta(seconds=-1))
     disabled_user, disabled = make_user(db, Role.DESK_OFFICER)
     disabled_user.active = False
     db.commit()
+    return [
+        {},
+        {"Authorization": "Bearer dmt_not-a-real-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": f"Bearer {revoked.secret}"},
+        {"Authorization": f"Bearer {expired.secret}"},
+        disabled,
+    ]
+
+
+@pytest.fixture(scope="module")
+def bad_credentials(build_once) -> list[dict[str, str]]:
+    """No credentials, made-up ones, and a real user's revoked and expired tokens and a
+    disabled user's: made once per database, shared by the 401 cases."""
+    return build_once(_bad_credentials)
+
+
+@pytest.mark.parametrize("key", [k for k in ALL_API if k not in PUBLIC], ids=str)
+def test_no_valid_credentials_is_401_before_any_lookup(client, bad_credentials, key: RouteKey):
     path = key.path.replace("{code}", "NOPE").replace("{username}", "nobody").split("{")[0].rstrip(
         "/"
     ) + ("/999999" if "{" in key.path else "")
@@ -348,14 +390,7 @@ def test_no_valid_credentials_is_401_before_any_lookup(client, db, key: RouteKey
         ):
             path = path.replace("{" + p + "}", "999999")
         path = path.replace("{code}", "NOPE").replace("{username}", "nobody")
-    for headers in (
-        {},
-        {"Authorization": "Bearer dmt_not-a-real-token"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},
-        {"Authorization": f"Bearer {revoked.secret}"},
-        {"Authorization": f"Bearer {expired.secret}"},
-        disabled,
-    ):
+    for headers in bad_credentials:
         r = client.request(key.method, path, headers=headers, json={})
         assert r.status_code == 401, (headers, r.status_code, r.text)
         assert r.headers["content-type"] == "application/problem+json"

@@ -13,18 +13,21 @@ import pytest
 
 from app.auth.models import Role
 from app.auth.service import open_session
+from app.classification import Classification
 from app.demarches.models import Demarche
 from app.taskings.models import Tasking
 from tests.auth.matrix import (
     ADMIN,
     ANYONE,
+    CLASSIFICATIONS,
     DESK,
     INGEST,
     Actor,
     Rule,
     World,
     always,
-    build_world,
+    build_worlds,
+    fresh,
     own_post,
     own_post_or_desk,
     sees_demarche,
@@ -148,6 +151,19 @@ def page_routes() -> list[RouteKey]:
 ALL_PAGES = page_routes()
 
 
+# As in test_access_matrix: the worlds are built once per database, and every case (and
+# every world in it) runs in a savepoint rolled back after it (conftest's case_db,
+# matrix.fresh), so each meets the world as built.
+@pytest.fixture
+def db(case_db):
+    return case_db
+
+
+@pytest.fixture(scope="module")
+def worlds(build_once) -> dict[Classification, World]:
+    return build_once(build_worlds)
+
+
 def test_every_page_route_has_a_rule():
     missing = [str(k) for k in ALL_PAGES if k not in PAGE_RULES and k not in PUBLIC]
     assert not missing, f"page routes without an access rule: {missing}"
@@ -211,20 +227,18 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, key: RouteKey):
 @pytest.mark.parametrize(
     "key", [k for k in ALL_PAGES if k.method == "POST" and k not in PUBLIC], ids=str
 )
-def test_forms_without_the_csrf_token_change_nothing(client, db, key: RouteKey):
-    from app.classification import Classification
-
-    w = build_world(client, db, Classification.UNCLASSIFIED)
-    for name in ("desk", "post_own"):
-        _signed_in(client, db, w.actors[name])
-        before = _versions(db, w)
-        for token in (None, "forged"):
-            form = _form(db, w, token or "")
-            if token is None:
-                form.pop("csrf_token")
-            r = client.post(_url(key, w), data=form, follow_redirects=False)
-            assert r.status_code == 403, (name, token, r.status_code, r.text[:200])
-        assert _versions(db, w) == before
+def test_forms_without_the_csrf_token_change_nothing(client, db, worlds, key: RouteKey):
+    with fresh(db, worlds[Classification.UNCLASSIFIED]) as w:
+        for name in ("desk", "post_own"):
+            _signed_in(client, db, w.actors[name])
+            before = _versions(db, w)
+            for token in (None, "forged"):
+                form = _form(db, w, token or "")
+                if token is None:
+                    form.pop("csrf_token")
+                r = client.post(_url(key, w), data=form, follow_redirects=False)
+                assert r.status_code == 403, (name, token, r.status_code, r.text[:200])
+            assert _versions(db, w) == before
 
 
 def _versions(db, w: World) -> tuple[int, int]:
@@ -235,44 +249,38 @@ def _versions(db, w: World) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("key", [k for k in ALL_PAGES if k in PAGE_RULES], ids=str)
-def test_page_answers_each_role_as_the_rules_say(client, db, key: RouteKey):
-    from app.classification import Classification
-
+def test_page_answers_each_role_as_the_rules_say(client, db, worlds, key: RouteKey):
     rule = PAGE_RULES[key]
     failures = []
-    for classification in (
-        Classification.UNCLASSIFIED,
-        Classification.CONFIDENTIAL,
-        Classification.SECRET,
-    ):
-        w = build_world(client, db, classification)
-        for name in (
-            "post_untasked",
-            "post_other",
-            "viewer",
-            "admin",
-            "desk_confidential",
-            "post_own",
-            "desk",
-        ):
-            a = w.actors[name]
-            csrf = _signed_in(client, db, a)
-            if key.method == "GET":
-                r = client.get(_url(key, w), follow_redirects=False)
-            else:
-                r = client.post(_url(key, w), data=_form(db, w, csrf), follow_redirects=False)
-            if rule.role_first and not rule.may(a, w):
-                expected, ok = "403", r.status_code == 403
-            elif not rule.visible(a, w):
-                expected, ok = "404", r.status_code == 404
-            elif not rule.may(a, w):
-                expected, ok = "403", r.status_code == 403
-            else:
-                expected = "allowed"
-                ok = r.status_code not in (401, 403, 404) and r.status_code < 500
-            if not ok:
-                failures.append(
-                    f"{classification.value} {name}: expected {expected}, got {r.status_code}"
-                )
-            client.cookies.clear()
+    for classification in CLASSIFICATIONS:
+        with fresh(db, worlds[classification]) as w:
+            for name in (
+                "post_untasked",
+                "post_other",
+                "viewer",
+                "admin",
+                "desk_confidential",
+                "post_own",
+                "desk",
+            ):
+                a = w.actors[name]
+                csrf = _signed_in(client, db, a)
+                if key.method == "GET":
+                    r = client.get(_url(key, w), follow_redirects=False)
+                else:
+                    r = client.post(_url(key, w), data=_form(db, w, csrf), follow_redirects=False)
+                if rule.role_first and not rule.may(a, w):
+                    expected, ok = "403", r.status_code == 403
+                elif not rule.visible(a, w):
+                    expected, ok = "404", r.status_code == 404
+                elif not rule.may(a, w):
+                    expected, ok = "403", r.status_code == 403
+                else:
+                    expected = "allowed"
+                    ok = r.status_code not in (401, 403, 404) and r.status_code < 500
+                if not ok:
+                    failures.append(
+                        f"{classification.value} {name}: expected {expected}, got {r.status_code}"
+                    )
+                client.cookies.clear()
     assert not failures, "\n".join(failures)

@@ -3,7 +3,8 @@ databases: every answer must be one the document declares (status, content type,
 body schema), no input may make a server error, and input the document refuses must
 be refused.
 
-Each operation gets a fresh world (tests/auth/matrix.py: posts, a demarche issued to
+Each operation gets a fresh world (tests/auth/matrix.py, built once per database and
+rolled back after each operation: posts, a demarche issued to
 them, a tasking with a delivery, response and commitment, an instruction cable and a
 matched report) and two phases of schemathesis:
 
@@ -116,9 +117,23 @@ def acting_roles(key: RouteKey, world: World) -> list[str]:
     ]
 
 
+# The world is built once per database and shared by every operation, each of which runs
+# in a savepoint rolled back after it (conftest's case_db): every operation meets the
+# world as built, and its drawn cases share it, as before.
 @pytest.fixture
-def world(client, db) -> World:
-    return build_world(client, db, Classification.CONFIDENTIAL)
+def db(case_db):
+    return case_db
+
+
+@pytest.fixture(scope="module")
+def built(build_once) -> World:
+    return build_once(lambda client, db: build_world(client, db, Classification.CONFIDENTIAL))
+
+
+@pytest.fixture
+def world(client, built) -> World:
+    """The shared world, with the client fixture's session installed as the app's."""
+    return built
 
 
 @schema.parametrize()

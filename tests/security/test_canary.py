@@ -340,9 +340,21 @@ def _answer_text(r) -> str:
     return r.text + "\n" + "\n".join(f"{k}: {v}" for k, v in r.headers.items())
 
 
+# The world is built once per database and shared: each case runs in a savepoint rolled
+# back after it (conftest's case_db), so a write that wrongly succeeded in one case is
+# gone before the next.
+@pytest.fixture
+def db(case_db):
+    return case_db
+
+
+@pytest.fixture(scope="module")
+def world(build_once) -> World:
+    return build_once(lambda client, db: build(db, client))
+
+
 @pytest.mark.parametrize("actor", list(ACTORS))
-def test_no_answer_carries_what_its_reader_may_not_read(client, db, actor):
-    world = build(db, client)
+def test_no_answer_carries_what_its_reader_may_not_read(client, world, actor):
     who = ACTORS[actor]
     forbidden = {c for c in CANARIES if not may_read(who, c)}
     allowed = set(CANARIES) - forbidden
@@ -397,10 +409,9 @@ def test_no_answer_carries_what_its_reader_may_not_read(client, db, actor):
     assert not failures, "\n".join(failures[:40])
 
 
-def test_the_world_holds_every_canary_where_its_readers_find_it(client, db):
+def test_the_world_holds_every_canary_where_its_readers_find_it(client, world):
     """The probe is only as good as its world: each canary must show up for a reader
     allowed to see it, else 'never leaked' would be true of a world that planted nothing."""
-    world = build(db, client)
     seen: set[str] = set()
     for actor in ("desk_s", "post_a_s", "post_b_s"):
         headers = world.headers[actor]
