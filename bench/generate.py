@@ -292,7 +292,19 @@ class Generator:
             uid = self.next_id("users")
             self.w.add(
                 "users",
-                (uid, username, full, role, clearance, post_id, password_hash, True, created, 1),
+                (
+                    uid,
+                    username,
+                    full,
+                    f"{username}@bench.example",
+                    role,
+                    clearance,
+                    post_id,
+                    password_hash,
+                    True,
+                    created,
+                    1,
+                ),
             )
             if role == "desk_officer":
                 self.desk_ids.append(uid)

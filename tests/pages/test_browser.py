@@ -62,6 +62,7 @@ def test_desk_to_post_and_back(server, browser):
     p.fill("#subject", "no")
     p.fill("#deadline", (date.today() + timedelta(days=8)).isoformat())
     p.fill("#tags", "PREL UNSC")
+    p.fill("#delivery_level", "highest appropriate level")
     p.fill("#objectives", "Secure a yes vote.\nLearn the instructions of the PR.")
     p.fill(
         "#talking_points",

@@ -38,6 +38,7 @@ def seed_world(engine) -> None:
                 subject=LONG_SUBJECT,
                 summary=f"Background at {LONG_URL}",
                 deadline=date.today() + timedelta(days=14),
+                delivery_level="highest appropriate level",
                 objectives=[f"Press the text at {LONG_URL} before the vote."],
                 talking_points=[TalkingPointIn(text=f"The draft is at {LONG_URL}.")],
                 targets=[TargetIn(post="HANOI"), TargetIn(post="SANJOSE")],

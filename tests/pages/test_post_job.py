@@ -15,6 +15,7 @@ from app.cables import drafting, ingest
 from app.classification import Classification
 from app.clock import local_today
 from app.demarches import service as demarches
+from app.demarches.models import Objective
 from app.posts.models import Region
 from tests.cables.samples import REPORT, instruction
 from tests.factories import make_demarche, make_post, make_signin_user
@@ -45,6 +46,16 @@ def seed_world(engine) -> None:
         cable = ingest.ingest(db, instruction(), actor=desk).cable
         d = drafting.draft_demarche(db, cable, actor=desk).demarche
         d.deadline = date.today() + timedelta(days=5)
+        # The desk completes what the cable leaves out before issuing (the check asks).
+        if not d.objectives:
+            d.objectives.append(
+                Objective(
+                    position=1,
+                    text="Secure a yes vote at the Council.",
+                    classification=Classification.UNCLASSIFIED,
+                )
+            )
+        d.delivery_level = d.delivery_level or "highest appropriate level"
         db.flush()
         demarches.issue(db, d, actor=desk)
         db.commit()
@@ -110,7 +121,7 @@ def test_hanoi_does_its_whole_job_in_the_pages(server, browser):
     p.wait_for_url("**/inbox/history")
     assert ROUTINE in p.locator("table").inner_text()
     p.get_by_label("Search the subjects").fill("fisheries")
-    p.get_by_role("button", name="Search").click()
+    p.locator("#main").get_by_role("button", name="Search").click()
     p.wait_for_url("**/inbox/history?q=fisheries")
     assert "1 tasking whose subject holds" in hanoi.text()
     assert "leans supportive" in p.locator("table").inner_text()

@@ -31,10 +31,12 @@ from app.auth.service import issue_token, open_session
 from app.cables import ingest as cables
 from app.cables.models import Cable, CableReply
 from app.classification import Classification
+from app.dashboards.service import rotate_feed
 from app.demarches import service as demarches
 from app.demarches.models import KeyDate, Objective, TalkingPoint
 from app.demarches.schemas import DemarcheIn, KeyDateIn, TalkingPointIn, TargetIn
 from app.main import create_app
+from app.notifications.models import Notification
 from app.taskings import service as workflow
 from app.taskings.models import Commitment, Response, Tasking
 from app.taskings.schemas import DeliveryIn, ResponseIn
@@ -252,6 +254,16 @@ def build(db, client) -> World:
     db.commit()
     world.add("cable_id", lone.id, CONDOR)
     assert db.scalar(select(Cable.id).where(Cable.id == lone.id))
+    # What the outbox wrote on the way (new taskings, responses reported): each carries
+    # the words of the demarche it names.
+    # Each user's calendar feed: its address is its credential; a classified demarche is
+    # only "Demarche N (LEVEL)" there, so no canary may show in anyone's feed.
+    for user in users.values():
+        world.add("secret", rotate_feed(db, user), KESTREL)
+    db.commit()
+    word_of = {int(v): w for v, w in world.ids["demarche_id"]}
+    for n_id, d_id in db.execute(select(Notification.id, Notification.demarche_id)):
+        world.add("notification_id", n_id, word_of.get(d_id, KESTREL))
     return world
 
 
